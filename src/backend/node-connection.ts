@@ -1,0 +1,158 @@
+// One long-lived, pipelined connection to a node, shared by many clients.
+//
+// Commands are queued in `#outbox` and written together once per event-loop
+// turn; each is also pushed on `#inflight`, whose head is the command the next
+// reply belongs to (Redis answers in order):
+//
+//   inflight: [ c1 c2 c3 | c4 c5 ]      c1..c3 written ("sent"), c4..c5 still
+//                         ^ #sent = 3   in the outbox, waiting for the flush
+//
+// When the connection dies, sent commands may have run on the node; unsent
+// ones certainly did not. The owner of each command decides what to do with
+// that (see PendingCommand.onNodeFailure).
+import { Socket, createConnection } from 'node:net';
+import { Frame } from '../protocol/stream-framer.js';
+import { ReplyFramer } from '../protocol/reply-framer.js';
+import { RingQueue } from '../util/ring-queue.js';
+
+/** A command waiting for its reply, as the backend sees it. */
+export interface PendingCommand {
+  /** The bytes to write. */
+  readonly payload: Buffer;
+  /** Its reply is buffer[start, end). The bytes are never overwritten. */
+  onNodeReply(buffer: Buffer, start: number, end: number): void;
+  /** The connection failed; `sent` says whether the node may have received it. */
+  onNodeFailure(sent: boolean, reason: string): void;
+}
+
+export type ConnectionState = 'connecting' | 'ready' | 'closed';
+
+export interface ConnectionEvents {
+  onConnectionReady(connection: NodeConnection): void;
+  onConnectionClosed(connection: NodeConnection, reason: string): void;
+}
+
+export interface ConnectionOptions {
+  readonly connectTimeoutMs: number;
+}
+
+export class NodeConnection {
+  readonly host: string;
+  readonly port: number;
+  state: ConnectionState = 'connecting';
+  readonly #socket: Socket;
+  readonly #framer = new ReplyFramer();
+  readonly #inflight = new RingQueue<PendingCommand>(64);
+  #outbox: Buffer[] = [];
+  #sent = 0;
+  #flushScheduled = false;
+  readonly #events: ConnectionEvents;
+
+  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents) {
+    this.host = host;
+    this.port = port;
+    this.#events = events;
+    this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true });
+    this.#socket.setTimeout(options.connectTimeoutMs);
+    this.#socket.on('connect', this.#onConnect);
+    this.#socket.on('timeout', this.#onTimeout);
+    this.#socket.on('data', this.#onData);
+    this.#socket.on('error', this.#onError);
+    this.#socket.on('close', this.#onClose);
+  }
+
+  /** Commands written or waiting to be, whose replies have not come. */
+  get inflight(): number {
+    return this.#inflight.length;
+  }
+
+  send(command: PendingCommand): void {
+    this.#inflight.push(command);
+    this.#outbox.push(command.payload);
+    this.#scheduleFlush();
+  }
+
+  close(reason: string): void {
+    this.#closeWith(reason);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.state !== 'ready') return;
+    this.#flushScheduled = true;
+    setImmediate(flushConnection, this);
+  }
+
+  /** Writes everything queued this turn with one system call where possible. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.state !== 'ready' || this.#outbox.length === 0) return;
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    this.#sent = this.#inflight.length;
+    if (outbox.length === 1) {
+      this.#socket.write(outbox[0] as Buffer);
+      return;
+    }
+    this.#socket.cork();
+    for (const payload of outbox) this.#socket.write(payload);
+    this.#socket.uncork();
+  }
+
+  readonly #onConnect = (): void => {
+    this.#socket.setTimeout(0);
+    this.state = 'ready';
+    this.#events.onConnectionReady(this);
+    if (this.#outbox.length > 0) this.#scheduleFlush();
+  };
+
+  readonly #onTimeout = (): void => {
+    this.#closeWith('connect timeout');
+  };
+
+  readonly #onData = (chunk: Buffer): void => {
+    const framer = this.#framer;
+    framer.push(chunk);
+    for (;;) {
+      const status = framer.next();
+      if (status === Frame.Incomplete) return;
+      if (status === Frame.Error) {
+        this.#closeWith(`unreadable reply: ${framer.error}`);
+        return;
+      }
+      const command = this.#inflight.shift();
+      if (command === undefined) {
+        this.#closeWith('reply without a pending command');
+        return;
+      }
+      this.#sent--;
+      command.onNodeReply(framer.frameBuffer, framer.frameStart, framer.frameEnd);
+    }
+  };
+
+  readonly #onError = (error: Error): void => {
+    this.#closeWith((error as NodeJS.ErrnoException).code ?? error.message);
+  };
+
+  readonly #onClose = (): void => {
+    this.#closeWith('connection closed by the node');
+  };
+
+  #closeWith(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.#socket.destroy();
+    this.#framer.reset();
+    this.#outbox = [];
+    let sent = this.#sent;
+    this.#sent = 0;
+    for (let command = this.#inflight.shift(); command !== undefined; command = this.#inflight.shift()) {
+      command.onNodeFailure(sent > 0, reason);
+      sent--;
+    }
+    this.#events.onConnectionClosed(this, reason);
+  }
+}
+
+function flushConnection(connection: NodeConnection): void {
+  connection.flush();
+}

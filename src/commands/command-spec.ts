@@ -1,0 +1,77 @@
+// A command as Slotway uses it at run time: what Redis told us (arity, flags,
+// key specs) plus the routing policy of the overlay.
+import type { NameIndex } from '../protocol/name-index.js';
+import type { CommandData, KeySpecData } from './command-data.js';
+
+/** How a command is routed: the "routing shape". */
+export const enum Route {
+  /** To the master owning the slot of its keys; keyless: to any master. */
+  ByKey = 0,
+  /** Answered by Slotway itself (see server/local-commands.ts). */
+  Local = 1,
+  /** Never forwarded: `refusal` is the error the client gets. */
+  Refused = 2,
+}
+
+/** Finds key argument indices for commands whose key specs cannot. */
+export type CustomKeyFinder = (args: CommandArgs, keys: KeyIndices) => number;
+
+/** The framed arguments of one command (CommandFramer fits this shape). */
+export interface CommandArgs {
+  readonly frameBuffer: Buffer;
+  readonly argc: number;
+  readonly argStart: Int32Array;
+  readonly argEnd: Int32Array;
+}
+
+/** A reusable list of key argument indices. */
+export class KeyIndices {
+  count = 0;
+  indices = new Int32Array(64);
+
+  push(index: number): void {
+    if (this.count === this.indices.length) {
+      const grown = new Int32Array(this.count * 2);
+      grown.set(this.indices);
+      this.indices = grown;
+    }
+    this.indices[this.count++] = index;
+  }
+}
+
+export class CommandSpec {
+  readonly name: string;
+  readonly arity: number;
+  readonly readonly: boolean;
+  readonly write: boolean;
+  readonly blocking: boolean;
+  readonly keySpecs: readonly KeySpecData[];
+  readonly categories: readonly string[];
+  route: Route;
+  /** The error line (without `-`) for Route.Refused. */
+  refusal: string;
+  customKeys: CustomKeyFinder | null;
+  /** An option that makes this command block (XREAD BLOCK); refused with `refusal` when present. */
+  blockOption: string | null;
+  subcommands: NameIndex<CommandSpec> | null;
+
+  constructor(data: CommandData) {
+    this.name = data.name;
+    this.arity = data.arity;
+    this.readonly = data.flags.includes('readonly');
+    this.write = data.flags.includes('write');
+    this.blocking = data.flags.includes('blocking');
+    this.keySpecs = data.keySpecs;
+    this.categories = data.categories;
+    this.route = Route.ByKey;
+    this.refusal = '';
+    this.customKeys = null;
+    this.blockOption = null;
+    this.subcommands = null;
+  }
+
+  refuse(message: string): void {
+    this.route = Route.Refused;
+    this.refusal = message;
+  }
+}

@@ -1,0 +1,73 @@
+// The command table: the generated data of a real Redis, with the overlay's
+// policy applied, indexed for allocation-free lookup by the command's bytes.
+import { NameIndex } from '../protocol/name-index.js';
+import type { CommandData } from './command-data.js';
+import { CommandSpec, Route, type CommandArgs } from './command-spec.js';
+import { COMMAND_DATA } from './command-table.generated.js';
+import { OVERLAY, firstArgumentKey, type Policy } from './overlay.js';
+
+function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
+  if (policy === undefined) return;
+  if (policy.kind === 'local') spec.route = Route.Local;
+  else if (policy.kind === 'refuse') spec.refuse(policy.message);
+  else if (policy.kind === 'keys') spec.customKeys = policy.find;
+  else {
+    spec.blockOption = policy.option;
+    spec.refusal = policy.message;
+  }
+}
+
+function buildSpec(data: CommandData, containerPolicy?: Policy): CommandSpec {
+  const spec = new CommandSpec(data);
+  applyPolicy(spec, containerPolicy);
+  applyPolicy(spec, OVERLAY.get(data.name));
+  if (data.subcommands.length > 0) {
+    const subcommands = new NameIndex<CommandSpec>(data.subcommands.length);
+    const ownPolicy = OVERLAY.get(data.name);
+    for (const sub of data.subcommands) {
+      const subName = sub.name.slice(sub.name.indexOf('|') + 1);
+      subcommands.set(subName, buildSpec(sub, ownPolicy));
+    }
+    spec.subcommands = subcommands;
+  }
+  return spec;
+}
+
+/** What an unknown command (a module's, or a newer Redis's) is treated as. */
+export const UNKNOWN_COMMAND = new CommandSpec({
+  name: '',
+  arity: -1,
+  flags: [],
+  categories: [],
+  keySpecs: [],
+  subcommands: [],
+});
+UNKNOWN_COMMAND.customKeys = firstArgumentKey;
+
+export class CommandTable {
+  readonly #index: NameIndex<CommandSpec>;
+
+  constructor(data: readonly CommandData[] = COMMAND_DATA) {
+    this.#index = new NameIndex<CommandSpec>(data.length);
+    for (const command of data) this.#index.set(command.name, buildSpec(command));
+  }
+
+  /** The spec for a framed command (its subcommand's, for containers); UNKNOWN_COMMAND if unknown. */
+  lookup(args: CommandArgs): CommandSpec {
+    const buffer = args.frameBuffer;
+    const spec = this.#index.get(buffer, args.argStart[0] as number, args.argEnd[0] as number);
+    if (spec === undefined) return UNKNOWN_COMMAND;
+    if (spec.subcommands !== null && args.argc > 1) {
+      const sub = spec.subcommands.get(buffer, args.argStart[1] as number, args.argEnd[1] as number);
+      if (sub !== undefined) return sub;
+    }
+    return spec;
+  }
+
+  get(name: string): CommandSpec | undefined {
+    const [command, sub] = name.toLowerCase().split('|');
+    const spec = this.#index.getString(command ?? '');
+    if (sub === undefined || spec === undefined) return spec;
+    return spec.subcommands?.getString(sub);
+  }
+}

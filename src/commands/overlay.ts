@@ -1,0 +1,93 @@
+// Routing policy Redis's own command table cannot tell us. Every command not
+// named here is routed by its key specs to the owning master (keyless: to any
+// master). Names are `command` or `container|subcommand`; a policy on a
+// container applies to all its subcommands unless one is named itself.
+import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
+import { notAllowedInClusterMode, notSupportedYet, notThroughProxy as notThroughProxyMessage } from '../protocol/errors.js';
+import type { CommandArgs, KeyIndices } from './command-spec.js';
+
+export type Policy =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'refuse'; readonly message: string }
+  | { readonly kind: 'keys'; readonly find: (args: CommandArgs, keys: KeyIndices) => number }
+  /** Blocks only when the option is given (XREAD ... BLOCK ms): then refused like other blocking commands. */
+  | { readonly kind: 'blocks-with'; readonly option: string; readonly message: string };
+
+const LOCAL: Policy = { kind: 'local' };
+
+function notInClusterMode(name: string): Policy {
+  return { kind: 'refuse', message: notAllowedInClusterMode(name) };
+}
+
+/** Commands that would act on one node behind the proxy, not on "the server". */
+function notThroughProxy(name: string): Policy {
+  return { kind: 'refuse', message: notThroughProxyMessage(name) };
+}
+
+/** Commands whose proxy support is not built yet; they must not reach a shared connection. */
+function notYet(name: string): Policy {
+  return { kind: 'refuse', message: notSupportedYet(name) };
+}
+
+/** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the STORE key has no key spec. */
+function sortKeys(args: CommandArgs, keys: KeyIndices): number {
+  if (args.argc < 2) return -1;
+  keys.push(1);
+  const buffer = args.frameBuffer;
+  for (let i = 2; i < args.argc; i++) {
+    const start = args.argStart[i] as number;
+    const end = args.argEnd[i] as number;
+    if (bytesEqualIgnoreCase(buffer, start, end, 'limit')) i += 2;
+    else if (bytesEqualIgnoreCase(buffer, start, end, 'by') || bytesEqualIgnoreCase(buffer, start, end, 'get')) i += 1;
+    else if (bytesEqualIgnoreCase(buffer, start, end, 'store') && i + 1 < args.argc) keys.push(++i);
+  }
+  return keys.count;
+}
+
+/** Unknown (module) commands: by their first argument if there is one. */
+export function firstArgumentKey(args: CommandArgs, keys: KeyIndices): number {
+  if (args.argc > 1) keys.push(1);
+  return keys.count;
+}
+
+const policies: [string, Policy][] = [
+  // Answered by Slotway.
+  ...['ping', 'echo', 'quit', 'select', 'hello', 'reset', 'auth', 'info', 'readonly', 'readwrite'].map(
+    (name): [string, Policy] => [name, LOCAL],
+  ),
+  ['client', notThroughProxy('client')],
+  ...['setname', 'getname', 'setinfo', 'id'].map((sub): [string, Policy] => [`client|${sub}`, LOCAL]),
+  ['cluster', notYet('cluster')],
+  ...['keyslot', 'info'].map((sub): [string, Policy] => [`cluster|${sub}`, LOCAL]),
+
+  // Redis refuses these in cluster mode.
+  ...['move', 'swapdb'].map((name): [string, Policy] => [name, notInClusterMode(name)]),
+
+  // Node administration: meaningless behind one address.
+  ...['sync', 'psync', 'replicaof', 'slaveof', 'shutdown', 'debug', 'failover', 'migrate', 'replconf', 'asking', 'module', 'role'].map(
+    (name): [string, Policy] => [name, notThroughProxy(name)],
+  ),
+
+  // Connection-holding commands: need a leased connection (a later issue).
+  ...['multi', 'exec', 'discard', 'watch', 'unwatch', 'wait', 'monitor'].map((name): [string, Policy] => [name, notYet(name)]),
+  ...['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop'].map(
+    (name): [string, Policy] => [name, notYet(name)],
+  ),
+  ...['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe'].map(
+    (name): [string, Policy] => [name, notYet(name)],
+  ),
+
+  // Whole-keyspace commands: need every master and a merge (a later issue).
+  ...['dbsize', 'keys', 'scan', 'randomkey', 'flushall', 'flushdb', 'script', 'function'].map(
+    (name): [string, Policy] => [name, notYet(name)],
+  ),
+
+  ...['xread', 'xreadgroup'].map((name): [string, Policy] => [
+    name,
+    { kind: 'blocks-with', option: 'block', message: notSupportedYet(`${name} block`) },
+  ]),
+  ['sort', { kind: 'keys', find: sortKeys }],
+  ['sort_ro', { kind: 'keys', find: sortKeys }],
+];
+
+export const OVERLAY: ReadonlyMap<string, Policy> = new Map(policies);

@@ -1,0 +1,102 @@
+// Every option of Slotway in one table: its flag, environment variable,
+// default and meaning. `--help` and the README's option list come from here,
+// and parsing validates against it.
+
+export interface ProxyOptions {
+  readonly seeds: readonly string[];
+  readonly port: number;
+  readonly bind: string;
+  readonly logLevel: string;
+  readonly connectionsPerNode: number;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly refreshIntervalMs: number;
+  readonly minRefreshIntervalMs: number;
+  readonly maxRedirects: number;
+  readonly retryAttempts: number;
+  readonly retryDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly retiredNodeGraceMs: number;
+  readonly maxPipeline: number;
+  readonly maxBulkLength: number;
+  readonly maxArguments: number;
+  readonly maxInlineLength: number;
+  readonly maxQueryBuffer: number;
+}
+
+type Kind = 'list' | 'string' | 'integer' | 'level';
+
+interface OptionDefinition {
+  readonly key: keyof ProxyOptions;
+  readonly flag: string;
+  readonly kind: Kind;
+  readonly defaultValue: ProxyOptions[keyof ProxyOptions];
+  readonly min?: number;
+  readonly max?: number;
+  readonly description: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MB = 1024 * 1024;
+
+export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
+  { key: 'seeds', flag: 'cluster', kind: 'list', defaultValue: [], description: 'seed nodes, host:port[,host:port...] (positional seeds work too)' },
+  { key: 'port', flag: 'port', kind: 'integer', defaultValue: 7777, min: 0, max: 65535, description: 'port clients connect to' },
+  { key: 'bind', flag: 'bind', kind: 'string', defaultValue: '0.0.0.0', description: 'address to listen on' },
+  { key: 'logLevel', flag: 'log-level', kind: 'level', defaultValue: 'info', description: `log level: ${LEVELS.join(', ')}` },
+  { key: 'connectionsPerNode', flag: 'connections-per-node', kind: 'integer', defaultValue: 2, min: 1, max: 64, description: 'pipelined connections to each master, shared by all clients' },
+  { key: 'connectTimeoutMs', flag: 'connect-timeout', kind: 'integer', defaultValue: 2000, min: 1, description: 'ms to establish a node connection' },
+  { key: 'commandTimeoutMs', flag: 'topology-timeout', kind: 'integer', defaultValue: 2000, min: 1, description: 'ms a node has to answer a topology query' },
+  { key: 'reconnectMinMs', flag: 'reconnect-min', kind: 'integer', defaultValue: 50, min: 1, description: 'first delay (ms) before reconnecting to a node; doubles per failure' },
+  { key: 'reconnectMaxMs', flag: 'reconnect-max', kind: 'integer', defaultValue: 2000, min: 1, description: 'longest delay (ms) between reconnect attempts' },
+  { key: 'refreshIntervalMs', flag: 'refresh-interval', kind: 'integer', defaultValue: 5000, min: 100, description: 'ms between periodic topology refreshes' },
+  { key: 'minRefreshIntervalMs', flag: 'refresh-min-interval', kind: 'integer', defaultValue: 100, min: 0, description: 'least ms between two refreshes triggered by MOVED or errors' },
+  { key: 'maxRedirects', flag: 'max-redirects', kind: 'integer', defaultValue: 5, min: 0, description: 'MOVED/ASK redirects followed per command' },
+  { key: 'retryAttempts', flag: 'retry-attempts', kind: 'integer', defaultValue: 8, min: 0, description: 'resends per command after TRYAGAIN, CLUSTERDOWN, LOADING or an unreachable node' },
+  { key: 'retryDelayMs', flag: 'retry-delay', kind: 'integer', defaultValue: 25, min: 1, description: 'first retry delay (ms); doubles per attempt' },
+  { key: 'retryMaxDelayMs', flag: 'retry-max-delay', kind: 'integer', defaultValue: 1000, min: 1, description: 'longest retry delay (ms)' },
+  { key: 'retiredNodeGraceMs', flag: 'retired-node-grace', kind: 'integer', defaultValue: 10000, min: 0, description: 'ms a node that left the topology keeps its connections for replies in flight' },
+  { key: 'maxPipeline', flag: 'max-pipeline', kind: 'integer', defaultValue: 10000, min: 1, description: 'commands a client may have waiting for replies before Slotway stops reading it' },
+  { key: 'maxBulkLength', flag: 'max-bulk-length', kind: 'integer', defaultValue: 512 * MB, min: 1, description: 'longest bulk argument in bytes (Redis proto-max-bulk-len)' },
+  { key: 'maxArguments', flag: 'max-arguments', kind: 'integer', defaultValue: 2147483647, min: 1, description: 'most arguments in one command (Redis: INT_MAX)' },
+  { key: 'maxInlineLength', flag: 'max-inline-length', kind: 'integer', defaultValue: 64 * 1024, min: 16, description: 'longest inline command or header line in bytes (Redis: 64 KB)' },
+  { key: 'maxQueryBuffer', flag: 'max-query-buffer', kind: 'integer', defaultValue: 1024 * MB, min: 1024, description: 'most bytes held for one incomplete command (Redis client-query-buffer-limit)' },
+];
+
+export const DEFAULT_OPTIONS: ProxyOptions = Object.freeze(
+  Object.fromEntries(OPTION_DEFINITIONS.map((d) => [d.key, d.defaultValue])) as unknown as ProxyOptions,
+);
+
+/** SLOTWAY_<FLAG> in upper snake case, e.g. SLOTWAY_MAX_PIPELINE. */
+export function envName(definition: OptionDefinition): string {
+  return `SLOTWAY_${definition.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Parses and validates one value; returns an error sentence instead of throwing. */
+export function parseValue(definition: OptionDefinition, text: string): { value: ProxyOptions[keyof ProxyOptions] } | { error: string } {
+  const name = `--${definition.flag}`;
+  switch (definition.kind) {
+    case 'list': {
+      const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return { value: items };
+    }
+    case 'string':
+      return text === '' ? { error: `${name} needs a value` } : { value: text };
+    case 'level':
+      return LEVELS.includes(text) ? { value: text } : { error: `${name} must be one of ${LEVELS.join(', ')} (got "${text}")` };
+    case 'integer': {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) return { error: `${name} must be an integer (got "${text}")` };
+      if (definition.min !== undefined && value < definition.min) return { error: `${name} must be at least ${definition.min} (got ${value})` };
+      if (definition.max !== undefined && value > definition.max) return { error: `${name} must be at most ${definition.max} (got ${value})` };
+      return { value };
+    }
+  }
+}
+
+/** Fills defaults for any option not given; used by createProxy. */
+export function withDefaults(partial: Partial<ProxyOptions>): ProxyOptions {
+  return Object.freeze({ ...DEFAULT_OPTIONS, ...partial });
+}

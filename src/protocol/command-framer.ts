@@ -1,0 +1,173 @@
+// Finds client commands in the received bytes: RESP arrays of bulk strings, and
+// inline commands (`PING\r\n`, as telnet and redis-cli's inline mode send them).
+//
+// After `next()` answers `Frame.Ready`, the command is
+//   frameBuffer[frameStart, frameEnd)               its bytes, ready to forward
+//   frameBuffer[argStart[i], argEnd[i]) for i<argc  its arguments
+// The offsets stay valid until the next call to `next()`; the bytes themselves
+// are never overwritten, so a view of them may be kept.
+//
+// Errors use Redis's own words (networking.c), so a client sees exactly
+// `-ERR Protocol error: invalid bulk length` as it would from Redis.
+import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
+import { Frame, StreamFramer, findCrlf, parseInteger } from './stream-framer.js';
+import { splitInlineArguments } from './inline.js';
+import { encodeCommand } from './resp-writer.js';
+
+const ASTERISK = 42;
+const DOLLAR = 36;
+const INT_MAX = 2147483647;
+
+export class CommandFramer extends StreamFramer {
+  frameBuffer: Buffer = Buffer.alloc(0);
+  frameStart = 0;
+  frameEnd = 0;
+  argc = 0;
+  argStart = new Int32Array(16);
+  argEnd = new Int32Array(16);
+  /** Arguments the array header announced; -1 between commands. */
+  #expected = -1;
+  readonly #limits: ProtocolLimits;
+
+  constructor(limits: ProtocolLimits = DEFAULT_LIMITS) {
+    super();
+    this.#limits = limits;
+  }
+
+  next(): Frame {
+    const limits = this.#limits;
+    for (;;) {
+      const input = this.input;
+      const limit = this.limit;
+      let pos = this.pos;
+      if (this.#expected < 0) {
+        this.partialStart = pos;
+        this.argc = 0;
+        if (pos >= limit) return Frame.Incomplete;
+        if (input[pos] !== ASTERISK) {
+          const inline = this.#inline();
+          if (inline === Frame.Ready && this.argc === 0) continue; // empty line
+          return inline;
+        }
+        const crlf = findCrlf(input, pos + 1, limit);
+        if (crlf < 0) {
+          if (limit - pos > limits.maxInlineLength) return this.#fail('too big mbulk count string');
+          return this.#incomplete(0);
+        }
+        const count = parseInteger(input, pos + 1, crlf);
+        if (Number.isNaN(count) || count > INT_MAX || count > limits.maxArguments) {
+          return this.#fail('invalid multibulk length');
+        }
+        this.pos = pos = crlf + 2;
+        if (count <= 0) continue; // Redis ignores `*0` and `*-1`
+        this.#expected = count;
+      }
+      while (this.argc < this.#expected) {
+        if (pos >= limit) return this.#incomplete(0);
+        if (input[pos] !== DOLLAR) {
+          return this.#fail(`expected '$', got '${String.fromCharCode(input[pos] as number)}'`);
+        }
+        const crlf = findCrlf(input, pos + 1, limit);
+        if (crlf < 0) {
+          if (limit - pos > limits.maxInlineLength) return this.#fail('too big bulk count string');
+          return this.#incomplete(0);
+        }
+        const length = parseInteger(input, pos + 1, crlf);
+        if (Number.isNaN(length) || length < 0 || length > limits.maxBulkLength) {
+          return this.#fail('invalid bulk length');
+        }
+        const dataStart = crlf + 2;
+        const dataEnd = dataStart + length;
+        // Like Redis, the two bytes after the data are skipped, not checked.
+        if (dataEnd + 2 > limit) return this.#incomplete(dataEnd + 2 - this.partialStart);
+        this.#pushArgument(dataStart, dataEnd);
+        this.pos = pos = dataEnd + 2;
+      }
+      this.#expected = -1;
+      this.frameBuffer = input;
+      this.frameStart = this.partialStart;
+      this.frameEnd = pos;
+      return Frame.Ready;
+    }
+  }
+
+  /** Drops a half-received command too; used when a session resets. */
+  override reset(): void {
+    super.reset();
+    this.#expected = -1;
+    this.argc = 0;
+  }
+
+  #pushArgument(start: number, end: number): void {
+    const index = this.argc;
+    if (index === this.argStart.length) {
+      const starts = new Int32Array(index * 2);
+      const ends = new Int32Array(index * 2);
+      starts.set(this.argStart);
+      ends.set(this.argEnd);
+      this.argStart = starts;
+      this.argEnd = ends;
+    }
+    this.argStart[index] = start;
+    this.argEnd[index] = end;
+    this.argc = index + 1;
+  }
+
+  #incomplete(needBytes: number): Frame {
+    if (this.limit - this.partialStart > this.#limits.maxQueryBuffer) {
+      return this.#fail('query buffer limit reached');
+    }
+    this.needHint = needBytes;
+    const moved = this.spill();
+    if (moved !== 0) {
+      for (let i = 0; i < this.argc; i++) {
+        (this.argStart[i] as number) -= moved;
+        (this.argEnd[i] as number) -= moved;
+      }
+    }
+    return Frame.Incomplete;
+  }
+
+  #fail(reason: string): Frame {
+    this.error = `Protocol error: ${reason}`;
+    return Frame.Error;
+  }
+
+  /**
+   * An inline command is re-encoded as a RESP array (a rare path: people
+   * typing), so the rest of Slotway only ever sees RESP.
+   */
+  #inline(): Frame {
+    const input = this.input;
+    const start = this.pos;
+    let newline = -1;
+    for (let i = start; i < this.limit; i++) {
+      if (input[i] === 10) {
+        newline = i;
+        break;
+      }
+    }
+    if (newline < 0) {
+      if (this.limit - start > this.#limits.maxInlineLength) return this.#fail('too big inline request');
+      return this.#incomplete(0);
+    }
+    const lineEnd = newline > start && input[newline - 1] === 13 ? newline - 1 : newline;
+    const args = splitInlineArguments(input, start, lineEnd);
+    if (args === null) return this.#fail('unbalanced quotes in request');
+    this.pos = newline + 1;
+    this.argc = 0;
+    if (args.length === 0) return Frame.Ready;
+    const encoded = encodeCommand(args);
+    // Offsets of each argument inside the encoding: `$<len>\r\n<data>\r\n`.
+    let offset = 1 + String(args.length).length + 2;
+    for (const arg of args) {
+      offset += 1 + String(arg.length).length + 2;
+      this.#pushArgument(offset, offset + arg.length);
+      offset += arg.length + 2;
+    }
+    this.frameBuffer = encoded;
+    this.frameStart = 0;
+    this.frameEnd = encoded.length;
+    return Frame.Ready;
+  }
+}

@@ -1,0 +1,43 @@
+// Encoders for the replies Slotway writes itself and the commands it sends on
+// its own (ASKING, re-encoded inline commands). Forwarded traffic never passes
+// through here: it stays the bytes it arrived as.
+
+const CRLF = '\r\n';
+
+export const OK = Buffer.from('+OK\r\n');
+export const PONG = Buffer.from('+PONG\r\n');
+export const NULL_BULK = Buffer.from('$-1\r\n');
+export const NULL_ARRAY = Buffer.from('*-1\r\n');
+export const EMPTY_ARRAY = Buffer.from('*0\r\n');
+export const ASKING_COMMAND = Buffer.from('*1\r\n$6\r\nASKING\r\n');
+
+export function simpleString(text: string): Buffer {
+  return Buffer.from(`+${text}${CRLF}`);
+}
+
+/** `message` is the whole error line without the dash, e.g. `ERR unknown command`. */
+export function errorReply(message: string): Buffer {
+  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}${CRLF}`);
+}
+
+export function integerReply(value: number): Buffer {
+  return Buffer.from(`:${value}${CRLF}`);
+}
+
+export function bulkString(value: Buffer | string | null): Buffer {
+  if (value === null) return NULL_BULK;
+  const data = typeof value === 'string' ? Buffer.from(value) : value;
+  return Buffer.concat([Buffer.from(`$${data.length}${CRLF}`), data, Buffer.from(CRLF)]);
+}
+
+/** An array of already-encoded replies. */
+export function arrayReply(items: readonly Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from(`*${items.length}${CRLF}`), ...items]);
+}
+
+/** A command as a RESP array of bulk strings. */
+export function encodeCommand(args: readonly (Buffer | string)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}${CRLF}`)];
+  for (const arg of args) parts.push(bulkString(arg));
+  return Buffer.concat(parts);
+}

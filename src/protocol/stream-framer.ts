@@ -1,0 +1,137 @@
+// Shared input handling for the two framers (commands from clients, replies
+// from nodes): frames are located in the received chunks and handed out as
+// offsets into a Buffer, never copied, except for a frame that spans chunks.
+//
+//   chunk:   [ frame | frame | fra ]        frames 1 and 2 are views of the chunk
+//   spill:   [ fra + me ... ]               the tail is copied once into a
+//                                           spill buffer, later chunks are
+//                                           appended to it until it completes
+//
+// A spill buffer is never rewritten where a handed-out frame points: it is only
+// appended to, and a new one is made for the next spanning frame. Its capacity
+// grows by doubling, or at once to the size a bulk header announced, so a 50 MB
+// value costs one allocation and linear copying.
+
+export const enum Frame {
+  /** No complete frame left in the input; push more bytes. */
+  Incomplete = 0,
+  /** A frame is ready: see the framer's `frameBuffer`, `frameStart`, `frameEnd`. */
+  Ready = 1,
+  /** The input is malformed; see `error`. The stream cannot be resumed. */
+  Error = 2,
+}
+
+const EMPTY = Buffer.alloc(0);
+const MIN_SPILL = 16 * 1024;
+
+export abstract class StreamFramer {
+  /** The Redis-worded reason after `Frame.Error`, without `-ERR `. */
+  error = '';
+  /** The bytes being framed: a received chunk, or a spill buffer. */
+  protected input: Buffer = EMPTY;
+  /** Where parsing resumes in `input`. */
+  protected pos = 0;
+  /** End of valid bytes in `input`. */
+  protected limit = 0;
+  /** Where the frame under construction starts in `input`. */
+  protected partialStart = 0;
+  /** Bytes the pending frame needs in all, when a bulk header told us. */
+  protected needHint = 0;
+  #spilling = false;
+
+  /** Adds received bytes. Call `next()` until it stops answering `Ready`. */
+  push(chunk: Buffer): void {
+    // Nothing of a partial frame is held: later chunks can be framed in place
+    // again. (A frame may have consumed every byte and still be partial, e.g.
+    // `*2\r\n` alone, hence partialStart rather than pos.)
+    if (this.#spilling && this.partialStart >= this.limit) this.#spilling = false;
+    if (!this.#spilling) {
+      this.input = chunk;
+      this.pos = 0;
+      this.limit = chunk.length;
+      this.partialStart = 0;
+      return;
+    }
+    this.#append(chunk);
+  }
+
+  /** Bytes held for a frame that has not completed yet. */
+  get pendingBytes(): number {
+    return this.limit - this.partialStart;
+  }
+
+  /** Drops all state; used when a connection is reset. */
+  reset(): void {
+    this.input = EMPTY;
+    this.pos = this.limit = this.partialStart = this.needHint = 0;
+    this.#spilling = false;
+    this.error = '';
+  }
+
+  /**
+   * Called by a subclass when the bytes run out mid-frame: keeps the partial
+   * frame (from `partialStart`) where later chunks can be appended after it.
+   * Returns how far offsets into the partial frame moved (subtract it).
+   */
+  protected spill(): number {
+    const start = this.partialStart;
+    if (this.#spilling && start === 0) {
+      this.#reserve(this.needHint);
+      return 0;
+    }
+    const length = this.limit - start;
+    const capacity = Math.max(MIN_SPILL, length * 2, this.needHint);
+    const spill = Buffer.allocUnsafe(capacity);
+    this.input.copy(spill, 0, start, this.limit);
+    this.input = spill;
+    this.pos -= start;
+    this.limit = length;
+    this.partialStart = 0;
+    this.#spilling = true;
+    return start;
+  }
+
+  #append(chunk: Buffer): void {
+    this.#reserve(this.limit + chunk.length);
+    chunk.copy(this.input, this.limit);
+    this.limit += chunk.length;
+  }
+
+  #reserve(size: number): void {
+    if (size <= this.input.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(size, this.input.length * 2));
+    this.input.copy(grown, 0, 0, this.limit);
+    this.input = grown;
+  }
+}
+
+/** Index of "\r\n" at or after `from`, or -1. */
+export function findCrlf(buffer: Buffer, from: number, end: number): number {
+  for (let i = from; i < end - 1; i++) {
+    if (buffer[i] === 13 && buffer[i + 1] === 10) return i;
+  }
+  return -1;
+}
+
+/**
+ * Parses a signed decimal integer in buffer[start, end) the way Redis's
+ * string2ll does (no spaces, no leading '+', no leading zeros); NaN when invalid.
+ */
+export function parseInteger(buffer: Buffer, start: number, end: number): number {
+  if (start >= end || end - start > 19) return Number.NaN;
+  let i = start;
+  let negative = false;
+  if (buffer[i] === 45) {
+    negative = true;
+    i++;
+    if (i === end) return Number.NaN;
+  }
+  if (buffer[i] === 48 && end - i > 1) return Number.NaN;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = (buffer[i] as number) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}

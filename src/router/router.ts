@@ -1,0 +1,232 @@
+// Sends each request to the node that owns its slot and settles it from the
+// node's reply, following redirects and retrying transient failures within
+// bounds. All redirect and retry policy lives here.
+//
+//   dispatch ──> pool.send ──> reply ──> ordinary ──> owner.onRequestDone
+//      ^                        │
+//      │                        ├─ MOVED: patch slot map, nudge refresh, resend
+//      │                        ├─ ASK:   ASKING + resend at the target
+//      └── retry queue <────────┴─ TRYAGAIN / CLUSTERDOWN / LOADING / no connection
+import type { Logger } from 'pino';
+import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
+import type { PendingCommand } from '../backend/node-connection.js';
+import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
+import * as errors from '../protocol/errors.js';
+import { ASKING_COMMAND, errorReply } from '../protocol/resp-writer.js';
+import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
+import { Request, type RequestHandler } from './request.js';
+import { RetryQueue } from './retry-queue.js';
+
+export interface RouterOptions extends PoolOptions {
+  /** MOVED/ASK followed per command before the client gets the redirect. */
+  readonly maxRedirects: number;
+  /** Resends per command after TRYAGAIN, CLUSTERDOWN, LOADING or an unreachable node. */
+  readonly retryAttempts: number;
+  readonly retryDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** How long a node that left the topology keeps its connections for replies in flight. */
+  readonly retiredNodeGraceMs: number;
+}
+
+/** What the router needs from the topology refresher. */
+export interface RefreshTrigger {
+  request(reason: string): void;
+}
+
+/** ASKING's own reply (+OK) is dropped; its failure is the command's. */
+const ASKING: PendingCommand = {
+  payload: ASKING_COMMAND,
+  onNodeReply(): void {},
+  onNodeFailure(): void {},
+};
+
+export class Router implements RequestHandler, PoolEvents {
+  #map = SlotMap.empty();
+  /** Pool per node index of the current map, filled on demand. */
+  #pools: (NodePool | undefined)[] = [];
+  readonly #poolsByAddress = new Map<string, NodePool>();
+  readonly #retired = new Map<NodePool, number>();
+  readonly #retries = new RetryQueue((request) => this.dispatch(request));
+  readonly #options: RouterOptions;
+  readonly #log: Logger;
+  #refresh: RefreshTrigger;
+  #sweepTimer: NodeJS.Timeout;
+  #closed = false;
+  /** Counters for INFO and metrics. */
+  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0 };
+
+  constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
+    this.#options = options;
+    this.#log = log;
+    this.#refresh = refresh;
+    this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
+    this.#sweepTimer.unref();
+  }
+
+  get map(): SlotMap {
+    return this.#map;
+  }
+
+  setRefreshTrigger(refresh: RefreshTrigger): void {
+    this.#refresh = refresh;
+  }
+
+  /** Installs a new slot map; pools of nodes that left are retired, not cut. */
+  useSlotMap(map: SlotMap): void {
+    this.#map = map;
+    this.#pools = [];
+    const current = new Set(map.nodes.map((node) => node.address));
+    for (const [address, pool] of this.#poolsByAddress) {
+      if (current.has(address)) this.#retired.delete(pool);
+      else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
+    }
+    for (const node of map.nodes) this.#poolFor(node.host, node.port);
+  }
+
+  dispatch(request: Request): void {
+    if (this.#closed) return;
+    request.handler = this;
+    const map = this.#map;
+    let pool: NodePool | undefined;
+    if (request.slot >= 0) {
+      const index = map.owners[request.slot] as number;
+      if (index === NO_OWNER) {
+        this.#retryLater(request, errors.SLOT_NOT_SERVED);
+        return;
+      }
+      pool = this.#pools[index] ?? this.#poolAt(index);
+    } else {
+      pool = this.#anyMaster(request.owner.id);
+    }
+    if (pool === undefined) {
+      this.#retryLater(request, errors.SLOT_NOT_SERVED);
+      return;
+    }
+    request.node = pool.address;
+    pool.send(request, request.owner.id);
+  }
+
+  handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
+    if (buffer[start] === 45 /* '-' */) {
+      const action = classifyError(buffer, start, end);
+      if (action !== ErrorAction.Deliver && this.#act(action, request, buffer, start, end)) return;
+    }
+    request.reply = buffer.subarray(start, end);
+    request.done = true;
+    request.owner.onRequestDone(request);
+  }
+
+  handleFailure(request: Request, sent: boolean, reason: string): void {
+    this.#refresh.request('node failure');
+    if (sent && !request.spec.readonly) {
+      this.#fail(request, errors.lostAfterSend(request.node, reason));
+      return;
+    }
+    this.#retryLater(request, errors.nodeUnreachable(request.node, reason));
+  }
+
+  onNodeDown(_pool: NodePool, _reason: string): void {
+    this.#refresh.request('node connection lost');
+  }
+
+  /** Node views for INFO: address, pool state, in-flight count. */
+  nodeStates(): { address: string; state: string; inflight: number }[] {
+    return [...this.#poolsByAddress.values()].map((pool) => ({
+      address: pool.address,
+      state: this.#retired.has(pool) ? 'retired' : pool.state,
+      inflight: pool.inflight,
+    }));
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweepTimer);
+    this.#retries.close();
+    for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
+    this.#poolsByAddress.clear();
+  }
+
+  /** Handles a redirect or transient error; false when the client should get it as is. */
+  #act(action: ErrorAction, request: Request, buffer: Buffer, start: number, end: number): boolean {
+    if (action === ErrorAction.Retry) {
+      if (request.attempts >= this.#options.retryAttempts) return false;
+      this.#retryLater(request, errorText(buffer, start, end));
+      return true;
+    }
+    const redirect = parseRedirect(buffer, start, end, request.node);
+    if (redirect === null) return false;
+    if (request.redirects >= this.#options.maxRedirects) {
+      this.#log.warn({ command: request.spec.name, node: request.node, reply: errorText(buffer, start, end) }, 'redirect budget exhausted');
+      return false;
+    }
+    request.redirects++;
+    if (action === ErrorAction.Moved) {
+      this.stats.moved++;
+      const index = this.#map.patch(redirect.slot, redirect.host, redirect.port);
+      this.#pools[index] = undefined;
+      this.#refresh.request('moved');
+      this.dispatch(request);
+      return true;
+    }
+    this.stats.ask++;
+    const pool = this.#poolFor(redirect.host, redirect.port);
+    request.node = pool.address;
+    pool.sendAsking(ASKING, request, request.owner.id);
+    return true;
+  }
+
+  #retryLater(request: Request, lastError: string): void {
+    if (request.attempts >= this.#options.retryAttempts) {
+      this.#fail(request, lastError);
+      return;
+    }
+    request.attempts++;
+    this.stats.retries++;
+    const delay = Math.min(this.#options.retryMaxDelayMs, this.#options.retryDelayMs * 2 ** (request.attempts - 1));
+    this.#retries.add(request, delay);
+    this.#refresh.request('retry');
+  }
+
+  #fail(request: Request, line: string): void {
+    this.stats.failures++;
+    this.#log.warn({ command: request.spec.name, node: request.node, slot: request.slot, error: line }, 'command failed');
+    request.reply = errorReply(line);
+    request.done = true;
+    request.owner.onRequestDone(request);
+  }
+
+  #poolAt(index: number): NodePool | undefined {
+    const node = this.#map.nodes[index];
+    if (node === undefined) return undefined;
+    const pool = this.#poolFor(node.host, node.port);
+    this.#pools[index] = pool;
+    return pool;
+  }
+
+  #anyMaster(affinity: number): NodePool | undefined {
+    const count = this.#map.nodes.length;
+    return count === 0 ? undefined : (this.#pools[affinity % count] ?? this.#poolAt(affinity % count));
+  }
+
+  #poolFor(host: string, port: number): NodePool {
+    const address = `${host}:${port}`;
+    let pool = this.#poolsByAddress.get(address);
+    if (pool === undefined) {
+      pool = new NodePool(host, port, this.#options, this.#log, this);
+      this.#poolsByAddress.set(address, pool);
+    }
+    return pool;
+  }
+
+  /** Closes retired pools once their replies are in, or after the grace period. */
+  #sweepRetired(): void {
+    const now = Date.now();
+    for (const [pool, since] of this.#retired) {
+      if (pool.inflight > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
+      this.#retired.delete(pool);
+      this.#poolsByAddress.delete(pool.address);
+      pool.close('node left the topology');
+      this.#log.info({ node: pool.address }, 'closed connections to a node that left the topology');
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// Commands Slotway answers itself: connection state (PING, ECHO, SELECT 0,
+// HELLO, CLIENT SETNAME ...) and facts about the proxy (INFO, CLUSTER INFO).
+// Replies follow Redis's shapes and error words.
+import calculateSlot from 'cluster-key-slot';
+import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
+import * as errors from '../protocol/errors.js';
+import {
+  OK,
+  PONG,
+  NULL_BULK,
+  arrayReply,
+  bulkString,
+  errorReply,
+  integerReply,
+  simpleString,
+} from '../protocol/resp-writer.js';
+import { parseInteger } from '../protocol/stream-framer.js';
+import type { Session } from './session.js';
+import type { ServerStats } from './server-stats.js';
+
+/** Facts about the proxy and the cluster behind it, provided by the wiring. */
+export interface LocalFacts {
+  readonly slotwayVersion: string;
+  readonly stats: ServerStats;
+  readonly tcpPort: () => number;
+  /** `INFO server` fields of a cluster node (redis_version ...). */
+  readonly nodeServerInfo: () => ReadonlyMap<string, string>;
+  readonly cluster: () => ClusterFacts;
+}
+
+export interface ClusterFacts {
+  readonly slotsCovered: number;
+  readonly masters: number;
+  readonly replicas: number;
+  readonly epoch: number;
+  readonly nodes: readonly { address: string; state: string; inflight: number }[];
+  readonly refreshes: number;
+  readonly moved: number;
+  readonly ask: number;
+  readonly retries: number;
+  readonly failures: number;
+}
+
+function arg(args: CommandArgs, index: number): Buffer {
+  return args.frameBuffer.subarray(args.argStart[index], args.argEnd[index]);
+}
+
+function argText(args: CommandArgs, index: number): string {
+  return arg(args, index).toString('latin1');
+}
+
+function argInteger(args: CommandArgs, index: number): number {
+  return parseInteger(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
+}
+
+/** Answers `spec` for `session`; the returned bytes are the whole reply. */
+export function answerLocally(session: Session, spec: CommandSpec, args: CommandArgs, facts: LocalFacts): Buffer {
+  const argc = args.argc;
+  if ((spec.arity > 0 && argc !== spec.arity) || argc < -spec.arity) return errorReply(errors.wrongArity(spec.name));
+  switch (spec.name) {
+    case 'ping':
+      if (argc > 2) return errorReply(errors.wrongArity('ping'));
+      return argc === 2 ? bulkString(arg(args, 1)) : PONG;
+    case 'echo':
+      return bulkString(arg(args, 1));
+    case 'quit':
+      session.closeAfterReplies();
+      return OK;
+    case 'select':
+      return select(args);
+    case 'auth':
+      return auth(args, 1);
+    case 'hello':
+      return hello(session, args, facts);
+    case 'reset':
+      session.name = '';
+      return simpleString('RESET');
+    case 'readonly':
+    case 'readwrite':
+      return OK;
+    case 'info':
+      return bulkString(infoText(args, facts));
+    case 'client|setname':
+      return setName(session, arg(args, 2).toString());
+    case 'client|getname':
+      return session.name === '' ? NULL_BULK : bulkString(session.name);
+    case 'client|id':
+      return integerReply(session.id);
+    case 'client|setinfo':
+      return setInfo(session, argText(args, 2), argText(args, 3));
+    case 'cluster|keyslot':
+      return integerReply(calculateSlot(arg(args, 2)));
+    case 'cluster|info':
+      return bulkString(clusterInfo(facts.cluster()));
+    default:
+      return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
+  }
+}
+
+function select(args: CommandArgs): Buffer {
+  const index = argInteger(args, 1);
+  if (Number.isNaN(index)) return errorReply(errors.NOT_INTEGER);
+  return index === 0 ? OK : errorReply(errors.SELECT_IN_CLUSTER);
+}
+
+/** AUTH [user] password, at `first`. With no password configured, as Redis without requirepass. */
+function auth(args: CommandArgs, first: number): Buffer {
+  const count = args.argc - first;
+  if (count === 1) return errorReply(errors.AUTH_WITHOUT_PASSWORD);
+  if (count !== 2) return errorReply(errors.SYNTAX);
+  return argText(args, first) === 'default' ? OK : errorReply(errors.WRONGPASS);
+}
+
+function setName(session: Session, name: string): Buffer {
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code < 33 || code > 126) return errorReply(errors.BAD_CLIENT_NAME);
+  }
+  session.name = name;
+  return OK;
+}
+
+function setInfo(session: Session, attribute: string, value: string): Buffer {
+  const lower = attribute.toLowerCase();
+  if (lower === 'lib-name') session.libName = value;
+  else if (lower === 'lib-ver') session.libVersion = value;
+  else return errorReply(`ERR Unrecognized option '${attribute}'`);
+  return OK;
+}
+
+/** HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only for now. */
+function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
+  if (args.argc >= 2) {
+    const version = argInteger(args, 1);
+    if (Number.isNaN(version)) return errorReply('ERR Protocol version is not an integer or out of range');
+    if (version !== 2) return errorReply(errors.NOPROTO);
+  }
+  for (let i = 2; i < args.argc; i++) {
+    const option = argText(args, i).toLowerCase();
+    if (option === 'auth' && i + 2 < args.argc) {
+      const result = auth({ ...args, argc: i + 3 }, i + 1);
+      if (result !== OK) return result;
+      i += 2;
+    } else if (option === 'setname' && i + 1 < args.argc) {
+      const result = setName(session, argText(args, ++i));
+      if (result !== OK) return result;
+    } else {
+      return errorReply(`ERR Syntax error in HELLO option '${argText(args, i)}'`);
+    }
+  }
+  return arrayReply([
+    bulkString('server'),
+    bulkString('redis'),
+    bulkString('version'),
+    bulkString(facts.nodeServerInfo().get('redis_version') ?? '7.0.0'),
+    bulkString('proto'),
+    integerReply(2),
+    bulkString('id'),
+    integerReply(session.id),
+    bulkString('mode'),
+    bulkString('standalone'),
+    bulkString('role'),
+    bulkString('master'),
+    bulkString('modules'),
+    arrayReply([]),
+  ]);
+}
+
+function section(title: string, fields: [string, string | number][]): string {
+  return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}`).join('\r\n')}\r\n`;
+}
+
+/** INFO [section ...]: the cluster's server facts, the proxy's own, its clients. */
+function infoText(args: CommandArgs, facts: LocalFacts): string {
+  const wanted = new Set<string>();
+  for (let i = 1; i < args.argc; i++) wanted.add(argText(args, i).toLowerCase());
+  const all = wanted.size === 0 || wanted.has('all') || wanted.has('everything') || wanted.has('default');
+  const stats = facts.stats;
+  const cluster = facts.cluster();
+  const node = facts.nodeServerInfo();
+  const uptime = Math.floor((Date.now() - stats.startedAt) / 1000);
+  const parts: string[] = [];
+  if (all || wanted.has('server')) {
+    parts.push(
+      section('Server', [
+        ['redis_version', node.get('redis_version') ?? ''],
+        ['redis_mode', 'cluster'],
+        ['os', node.get('os') ?? ''],
+        ['arch_bits', node.get('arch_bits') ?? '64'],
+        ['process_id', process.pid],
+        ['tcp_port', facts.tcpPort()],
+        ['uptime_in_seconds', uptime],
+        ['uptime_in_days', Math.floor(uptime / 86400)],
+      ]),
+    );
+  }
+  if (all || wanted.has('clients')) {
+    parts.push(section('Clients', [['connected_clients', stats.sessions.size]]));
+  }
+  if (all || wanted.has('stats')) {
+    parts.push(
+      section('Stats', [
+        ['total_connections_received', stats.connectionsReceived],
+        ['total_commands_processed', stats.commands],
+      ]),
+    );
+  }
+  if (all || wanted.has('proxy')) {
+    parts.push(
+      section('Proxy', [
+        ['slotway_version', facts.slotwayVersion],
+        ['node_version', process.version],
+        ['cluster_state', cluster.slotsCovered === 16384 ? 'ok' : 'fail'],
+        ['cluster_slots_covered', cluster.slotsCovered],
+        ['cluster_masters', cluster.masters],
+        ['cluster_replicas', cluster.replicas],
+        ['topology_epoch', cluster.epoch],
+        ['topology_refreshes', cluster.refreshes],
+        ['redirects_moved', cluster.moved],
+        ['redirects_ask', cluster.ask],
+        ['retries', cluster.retries],
+        ['failed_commands', cluster.failures],
+        ['protocol_errors', stats.protocolErrors],
+        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},state=${n.state},inflight=${n.inflight}`]),
+      ]),
+    );
+  }
+  return parts.join('\r\n');
+}
+
+function clusterInfo(cluster: ClusterFacts): string {
+  const ok = cluster.slotsCovered === 16384;
+  return [
+    `cluster_state:${ok ? 'ok' : 'fail'}`,
+    `cluster_slots_assigned:${cluster.slotsCovered}`,
+    `cluster_slots_ok:${cluster.slotsCovered}`,
+    'cluster_slots_pfail:0',
+    'cluster_slots_fail:0',
+    `cluster_known_nodes:${cluster.masters + cluster.replicas}`,
+    `cluster_size:${cluster.masters}`,
+    `cluster_current_epoch:${cluster.epoch}`,
+    '',
+  ].join('\r\n');
+}
