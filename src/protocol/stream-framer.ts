@@ -9,8 +9,8 @@
 //
 // A spill buffer is never rewritten where a handed-out frame points: it is only
 // appended to, and a new one is made for the next spanning frame. Its capacity
-// grows by doubling, or at once to the size a bulk header announced, so a 50 MB
-// value costs one allocation and linear copying.
+// grows by doubling, or towards the size a bulk header announced (bounded by
+// what has arrived), so a 50 MB value costs a few allocations and linear copying.
 
 export const enum Frame {
   /** No complete frame left in the input; push more bytes. */
@@ -23,6 +23,8 @@ export const enum Frame {
 
 const EMPTY = Buffer.alloc(0);
 const MIN_SPILL = 16 * 1024;
+/** Bytes allocated ahead of what arrived, on a bulk header's word alone. */
+const MAX_AHEAD = 1024 * 1024;
 
 export abstract class StreamFramer {
   /** The Redis-worded reason after `Frame.Error`, without `-ERR `. */
@@ -76,11 +78,11 @@ export abstract class StreamFramer {
   protected spill(): number {
     const start = this.partialStart;
     if (this.#spilling && start === 0) {
-      this.#reserve(this.needHint);
+      this.#reserve(this.#trustedHint(this.limit));
       return 0;
     }
     const length = this.limit - start;
-    const capacity = Math.max(MIN_SPILL, length * 2, this.needHint);
+    const capacity = Math.max(MIN_SPILL, length * 2, this.#trustedHint(length));
     const spill = Buffer.allocUnsafe(capacity);
     this.input.copy(spill, 0, start, this.limit);
     this.input = spill;
@@ -89,6 +91,15 @@ export abstract class StreamFramer {
     this.partialStart = 0;
     this.#spilling = true;
     return start;
+  }
+
+  /**
+   * How much of an announced size to allocate ahead: all of it up to a few
+   * times what has arrived, so a header claiming 512 MB followed by nothing
+   * costs little, while a real large value still grows in few steps.
+   */
+  #trustedHint(have: number): number {
+    return Math.min(this.needHint, have * 4 + MAX_AHEAD);
   }
 
   #append(chunk: Buffer): void {

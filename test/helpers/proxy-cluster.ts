@@ -1,0 +1,89 @@
+// A real local cluster with Slotway in front of it, in this process, for
+// integration tests. Always call close() (in `after`), also on failures.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis, Cluster } from 'ioredis';
+import { pino } from 'pino';
+import { LocalCluster, type LocalClusterOptions } from '../../src/demo/local-cluster.js';
+import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
+
+const run = promisify(execFile);
+
+export interface ProxyCluster {
+  readonly cluster: LocalCluster;
+  readonly proxy: Proxy;
+  readonly port: number;
+  /** A plain (non-cluster) ioredis client of Slotway. */
+  client(): Redis;
+  /** A cluster-aware ioredis client talking to the nodes directly. */
+  direct(): Cluster;
+  /** redis-cli against Slotway; resolves with stdout. */
+  cli(...args: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startProxyCluster(
+  options: Partial<ProxyOptions> = {},
+  clusterOptions: LocalClusterOptions = {},
+): Promise<ProxyCluster> {
+  const cluster = await LocalCluster.start({ nodeTimeoutMs: 2000, ...clusterOptions });
+  const clients: (Redis | Cluster)[] = [];
+  let proxy: Proxy | undefined;
+  try {
+    proxy = createProxy(
+      { seeds: cluster.seeds, port: 0, bind: '127.0.0.1', ...options },
+      { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }) },
+    );
+    const { port } = await proxy.listen();
+    if (!(await proxy.ready)) throw new Error('Slotway could not read the topology');
+    const started = proxy;
+    return {
+      cluster,
+      proxy: started,
+      port,
+      client() {
+        const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+        client.on('error', () => {});
+        clients.push(client);
+        return client;
+      },
+      direct() {
+        const first = cluster.nodes[0];
+        const client = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master' });
+        client.on('error', () => {});
+        clients.push(client);
+        return client;
+      },
+      async cli(...args: string[]) {
+        const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { maxBuffer: 256 * 1024 * 1024 });
+        return stdout;
+      },
+      async close() {
+        for (const client of clients) client.disconnect();
+        await started.close();
+        await cluster.stop();
+      },
+    };
+  } catch (error) {
+    await proxy?.close();
+    await cluster.stop();
+    throw error;
+  }
+}
+
+/** Keys that hash to slots owned by each master, `perMaster` of each. */
+export async function keysPerMaster(direct: Cluster, perMaster: number, prefix = 'k'): Promise<string[][]> {
+  const { default: calculateSlot } = await import('cluster-key-slot');
+  const slots = (await direct.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  return slots.map(([first, last]) => {
+    const keys: string[] = [];
+    for (let i = 0; keys.length < perMaster; i++) {
+      const key = `${prefix}:${first}:${i}`;
+      const slot = calculateSlot(key);
+      if (slot >= first && slot <= last) keys.push(key);
+    }
+    return keys;
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
