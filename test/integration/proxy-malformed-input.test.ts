@@ -66,8 +66,6 @@ test('inline commands as telnet sends them', async () => {
 test('hundreds of malformed or abandoned connections do not make memory grow', { timeout: 120000 }, async () => {
   // Two that close at once, and two left hanging: a huge announced value, and a
   // half-sent inline line.
-  // Two that close at once, and two left hanging: a huge announced value, and a
-  // half-sent inline line.
   const bad = ['*1\r\n$-5\r\n', '*99999999999\r\n', Buffer.from('*3\r\n$3\r\nSET\r\n$500000000\r\nxxxx'), Buffer.alloc(2000, 0xfe)];
   for (let i = 0; i < 20; i++) await exchange(env.port, bad[i % bad.length] as Buffer | string, 200);
   global.gc?.();
