@@ -1,0 +1,68 @@
+// Failover and node restarts with clients of Slotway: acknowledged writes
+// survive, errors stay within the documented bound, nothing needs a restart.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startIncrLoad } from '../helpers/incr-load.js';
+import { keysPerMaster, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
+
+/**
+ * README's bound: a CLUSTER FAILOVER drops no connection, so clients should
+ * see no error at all; allow a handful for a slow CI machine.
+ */
+const FAILOVER_ERROR_BOUND = 20;
+
+test('manual CLUSTER FAILOVER under INCR load from 20 clients: no acknowledged write lost', { timeout: 120000 }, async () => {
+  const env = await startProxyCluster();
+  try {
+    const clients = Array.from({ length: 20 }, () => env.client());
+    const load = startIncrLoad(clients, 50, 'fo');
+    await sleep(2000);
+    const [replica] = await env.cluster.replicas();
+    assert.ok(replica !== undefined);
+    const node = new Redis({ host: replica.host, port: replica.port });
+    assert.equal(await node.call('CLUSTER', 'FAILOVER'), 'OK');
+    for (let i = 0; i < 100 && !/role:master/.test(await node.info('replication')); i++) await sleep(100);
+    assert.match(await node.info('replication'), /role:master/);
+    node.disconnect();
+    await sleep(3000);
+    const result = await load.stop();
+    await env.cluster.waitForClusterOk(20000);
+
+    const direct = env.direct();
+    for (const [key, acked] of result.acked) {
+      const final = Number(await direct.get(key));
+      const failed = result.failed.get(key) ?? 0;
+      assert.ok(final >= acked, `${key}: ${final} < ${acked} acknowledged`);
+      assert.ok(final - acked <= failed, `${key}: ${final - acked} unexplained increments`);
+    }
+    assert.ok(result.operations > 1000, `only ${result.operations} operations ran`);
+    assert.ok(result.errors.length <= FAILOVER_ERROR_BOUND, `errors: ${result.errors.length}: ${result.errors.slice(0, 5).join('; ')}`);
+    process.stdout.write(`# failover: ${result.operations} INCRs, ${result.errors.length} errors seen by clients\n`);
+  } finally {
+    await env.close();
+  }
+});
+
+test('a master killed and restarted on the same port while clients are idle: next commands succeed', { timeout: 120000 }, async () => {
+  const env = await startProxyCluster();
+  try {
+    const client = env.client();
+    const groups = await keysPerMaster(env.direct(), 3, 'restart');
+    for (const key of groups.flat()) assert.equal(await client.set(key, 'before'), 'OK');
+
+    const [master] = await env.cluster.masters();
+    assert.ok(master !== undefined);
+    await env.cluster.killNode(master);
+    await env.cluster.startNode(master);
+    await env.cluster.waitForClusterOk(30000);
+
+    // Slotway is not restarted; its node connections reconnect by themselves.
+    for (const key of groups.flat()) {
+      assert.equal(await client.set(key, 'after'), 'OK', key);
+      assert.equal(await client.get(key), 'after', key);
+    }
+  } finally {
+    await env.close();
+  }
+});
