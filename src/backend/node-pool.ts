@@ -86,7 +86,7 @@ export class NodePool implements ConnectionEvents {
 
   onConnectionReady(_connection: NodeConnection): void {
     if (this.#failuresInRow > 0 || this.#lastError !== '') this.#log.info('node connection restored');
-    else this.#log.debug('node connected');
+    else this.#log.info('node connected');
     this.#failuresInRow = 0;
     this.#lastError = '';
   }

@@ -184,7 +184,7 @@ function infoText(args: CommandArgs, facts: LocalFacts): string {
     parts.push(
       section('Server', [
         ['redis_version', node.get('redis_version') ?? ''],
-        ['redis_mode', 'cluster'],
+        ['redis_mode', 'standalone'], // as HELLO says: clients see one server; # Proxy describes the cluster
         ['os', node.get('os') ?? ''],
         ['arch_bits', node.get('arch_bits') ?? '64'],
         ['process_id', process.pid],

@@ -7,6 +7,7 @@ export class ServerStats {
   connectionsReceived = 0;
   commands = 0;
   protocolErrors = 0;
+  internalErrors = 0;
 
   onClientOpened(session: Session): void {
     this.connectionsReceived++;

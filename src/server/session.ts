@@ -127,6 +127,17 @@ export class Session implements RequestOwner {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closeAfterReplies) return;
+    try {
+      this.#consume(chunk);
+    } catch (error) {
+      // A bug met by one client's input must cost that client only.
+      this.log.error({ err: error }, 'closing client after an internal error');
+      this.#context.stats.internalErrors++;
+      this.destroy();
+    }
+  };
+
+  #consume(chunk: Buffer): void {
     const framer = this.#framer;
     framer.push(chunk);
     for (;;) {
@@ -141,7 +152,7 @@ export class Session implements RequestOwner {
       if (this.#closeAfterReplies) break;
     }
     if (this.#queue.length >= this.#context.maxPipeline) this.#pauseReading();
-  };
+  }
 
   #handle(framer: CommandFramer): void {
     const context = this.#context;

@@ -161,3 +161,31 @@ test('redis-benchmark through Slotway finishes with no error replies (P16 and th
     node.disconnect();
   }
 });
+
+test('a client that does not read its replies stops being read, then catches up with nothing lost', { timeout: 60000 }, async () => {
+  const { connect } = await import('node:net');
+  const value = 'v'.repeat(10 * 1024);
+  await env.client().set('bp:value', value);
+  const total = 20000;
+  const socket = connect(env.port, '127.0.0.1');
+  socket.pause(); // read nothing for now
+  const before = env.proxy.stats.commands;
+  socket.write(Buffer.from('*2\r\n$3\r\nGET\r\n$8\r\nbp:value\r\n'.repeat(total)));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const readWhileStalled = env.proxy.stats.commands - before;
+  assert.ok(readWhileStalled < total, `Slotway kept reading: ${readWhileStalled} of ${total} commands`);
+
+  // Now read: every reply arrives, in full.
+  const expected = total * (`$${value.length}\r\n`.length + value.length + 2);
+  let received = 0;
+  await new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= expected) resolve();
+    });
+    socket.resume();
+  });
+  socket.destroy();
+  assert.equal(received, expected);
+  process.stdout.write(`# backpressure: read ${readWhileStalled} of ${total} commands while the client was not reading\n`);
+});
