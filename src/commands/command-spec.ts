@@ -13,6 +13,13 @@ export const enum Route {
   Refused = 2,
 }
 
+export interface SplitPolicy {
+  /** Arguments per key (MSET: key and value). */
+  readonly step: number;
+  /** values: an array in key order (MGET); all-ok: +OK when all are (MSET); sum: integers added (DEL). */
+  readonly merge: 'values' | 'all-ok' | 'sum';
+}
+
 /** Finds key argument indices for commands whose key specs cannot. */
 export type CustomKeyFinder = (args: CommandArgs, keys: KeyIndices) => number;
 
@@ -51,6 +58,8 @@ export class CommandSpec {
   /** The error line (without `-`) for Route.Refused. */
   refusal: string;
   customKeys: CustomKeyFinder | null;
+  /** How to split across slots and merge back, for commands that allow it. */
+  split: SplitPolicy | null;
   /** An option that makes this command block (XREAD BLOCK); refused with `refusal` when present. */
   blockOption: string | null;
   subcommands: NameIndex<CommandSpec> | null;
@@ -67,6 +76,7 @@ export class CommandSpec {
     this.refusal = '';
     this.customKeys = null;
     this.blockOption = null;
+    this.split = null;
     this.subcommands = null;
   }
 

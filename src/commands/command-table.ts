@@ -11,6 +11,7 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   if (policy.kind === 'local') spec.route = Route.Local;
   else if (policy.kind === 'refuse') spec.refuse(policy.message);
   else if (policy.kind === 'keys') spec.customKeys = policy.find;
+  else if (policy.kind === 'split') spec.split = { step: policy.step, merge: policy.merge };
   else {
     spec.blockOption = policy.option;
     spec.refusal = policy.message;

@@ -10,6 +10,8 @@ export type Policy =
   | { readonly kind: 'local' }
   | { readonly kind: 'refuse'; readonly message: string }
   | { readonly kind: 'keys'; readonly find: (args: CommandArgs, keys: KeyIndices) => number }
+  /** Keys may span slots: split per slot, merge the replies (see router/fan-out.ts). */
+  | { readonly kind: 'split'; readonly step: number; readonly merge: 'values' | 'all-ok' | 'sum' }
   /** Blocks only when the option is given (XREAD ... BLOCK ms): then refused like other blocking commands. */
   | { readonly kind: 'blocks-with'; readonly option: string; readonly message: string };
 
@@ -86,6 +88,11 @@ const policies: [string, Policy][] = [
     name,
     { kind: 'blocks-with', option: 'block', message: notSupportedYet(`${name} block`) },
   ]),
+  // Split by slot and merged. MSETNX, RENAME, SMOVE ... stay CROSSSLOT: their meaning is atomic.
+  ['mget', { kind: 'split', step: 1, merge: 'values' }],
+  ['mset', { kind: 'split', step: 2, merge: 'all-ok' }],
+  ...['del', 'unlink', 'exists', 'touch'].map((name): [string, Policy] => [name, { kind: 'split', step: 1, merge: 'sum' }]),
+
   ['sort', { kind: 'keys', find: sortKeys }],
   ['sort_ro', { kind: 'keys', find: sortKeys }],
 ];

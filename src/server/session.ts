@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { Logger } from 'pino';
 import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
-import { KeyIndices, Route, type CommandSpec } from '../commands/command-spec.js';
+import { KeyIndices, Route, type CommandSpec, type SplitPolicy } from '../commands/command-spec.js';
 import { INVALID_KEYS, extractKeys } from '../commands/key-extractor.js';
 import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
@@ -19,6 +19,7 @@ import type { ProtocolLimits } from '../protocol/limits.js';
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import { errorReply } from '../protocol/resp-writer.js';
 import { Frame } from '../protocol/stream-framer.js';
+import { FanOut } from '../router/fan-out.js';
 import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { RingQueue } from '../util/ring-queue.js';
@@ -171,13 +172,26 @@ export class Session implements RequestOwner {
     }
     const slot = this.#slotOf(spec, framer);
     if (slot === CROSS_SLOT) {
-      this.#answer(spec, errorReply(errors.CROSSSLOT));
+      if (spec.split === null) this.#answer(spec, errorReply(errors.CROSSSLOT));
+      else this.#fanOut(spec, framer);
       return;
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const request = new Request(this, spec, payload, slot);
     this.#queue.push(request);
     context.router.dispatch(request);
+  }
+
+  /** Keys span slots and the command allows it: one child per slot, merged in the parent. */
+  #fanOut(spec: CommandSpec, framer: CommandFramer): void {
+    const split = spec.split as SplitPolicy;
+    if ((framer.argc - 1) % split.step !== 0) {
+      this.#answer(spec, errorReply(errors.wrongArity(spec.name)));
+      return;
+    }
+    const fanOut = FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge);
+    this.#queue.push(fanOut.parent);
+    for (const child of fanOut.children) this.#context.router.dispatch(child);
   }
 
   /** The slot all keys hash to, -1 when keyless, CROSS_SLOT when they differ. */

@@ -117,8 +117,9 @@ test('binary-safe keys and values with all 256 byte values, and a 50 MB value', 
 
 test('clear errors for cross-slot and database commands, local answers for connection commands', { timeout: 30000 }, async () => {
   const client = env.client();
-  await assert.rejects(client.mset('a', '1', 'b', '2'), /^ReplyError: CROSSSLOT Keys in request don't hash to the same slot/);
-  assert.equal(await client.mset('{t}a', '1', '{t}b', '2'), 'OK');
+  await assert.rejects(client.msetnx('a', '1', 'b', '2'), /^ReplyError: CROSSSLOT Keys in request don't hash to the same slot/);
+  await assert.rejects(client.rename('a', 'b'), /^ReplyError: CROSSSLOT/);
+  assert.equal(await client.msetnx('{t}a', '1', '{t}b', '2'), 1);
   assert.deepEqual(await client.mget('{t}a', '{t}b'), ['1', '2']);
   await assert.rejects(client.select(1), /ERR SELECT is not allowed in cluster mode/);
   assert.equal(await client.select(0), 'OK');
@@ -134,6 +135,28 @@ test('clear errors for cross-slot and database commands, local answers for conne
   await assert.rejects(client.blpop('q', 1), /ERR BLPOP is not supported by this version of Slotway/);
   assert.ok(Array.isArray(await client.call('COMMAND', 'INFO', 'get')));
   await assert.rejects(client.call('HELLO', '3'), /NOPROTO/);
+});
+
+test('MGET, MSET, DEL, EXISTS, TOUCH of 500 keys across all masters are split and merged', { timeout: 60000 }, async () => {
+  const client = env.client();
+  const direct = env.direct();
+  const keys = Array.from({ length: 500 }, (_, i) => `multi:${i}`);
+  const pairs = keys.flatMap((key, i) => [key, `value${i}`]);
+  assert.equal(await client.mset(...pairs), 'OK');
+  for (const [i, key] of keys.entries()) assert.equal(await direct.get(key), `value${i}`);
+  const withMissing = keys.flatMap((key) => [key, `${key}:missing`]);
+  const values = await client.mget(...withMissing);
+  assert.deepEqual(values, keys.flatMap((_, i) => [`value${i}`, null]));
+  assert.equal(await client.exists(...withMissing), 500);
+  assert.equal(await client.touch(...keys.slice(0, 100)), 100);
+  assert.equal(await client.del(...keys.slice(0, 200), 'multi:none'), 200);
+  assert.equal(await client.unlink(...keys), 300);
+  assert.equal(await client.exists(...keys), 0);
+  await assert.rejects(client.call('MSET', 'a', '1', 'b'), /ERR wrong number of arguments for 'mset' command/);
+  // A failed sub-command fails the whole reply with its error.
+  await client.hset('multi:hash', 'f', 'v');
+  assert.deepEqual(await client.mget('multi:hash', 'multi:x'), [null, null]);
+  await assert.rejects(client.call('MSET', 'multi:a', '1', 'multi:b', '2', 'multi:c'), /wrong number/);
 });
 
 test('redis-benchmark through Slotway finishes with no error replies (P16 and the default run)', { timeout: 240000 }, async () => {
