@@ -11,7 +11,14 @@ export const enum Route {
   Local = 1,
   /** Never forwarded: `refusal` is the error the client gets. */
   Refused = 2,
+  /** To every master, replies merged by `everyMaster` (DBSIZE, KEYS, FLUSHALL ...). */
+  EveryMaster = 3,
+  /** SCAN: one master at a time, the cursor names the master. */
+  Scan = 4,
 }
+
+/** How replies of every master combine (see router/fan-out.ts). */
+export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */
@@ -58,6 +65,8 @@ export class CommandSpec {
   /** The error line (without `-`) for Route.Refused. */
   refusal: string;
   customKeys: CustomKeyFinder | null;
+  /** For Route.EveryMaster: how the replies merge. */
+  everyMaster: EveryMasterMerge;
   /** How to split across slots and merge back, for commands that allow it. */
   split: SplitPolicy | null;
   /** An option that makes this command block (XREAD BLOCK); refused with `refusal` when present. */
@@ -77,6 +86,7 @@ export class CommandSpec {
     this.customKeys = null;
     this.blockOption = null;
     this.split = null;
+    this.everyMaster = 'first';
     this.subcommands = null;
   }
 

@@ -12,6 +12,10 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   else if (policy.kind === 'refuse') spec.refuse(policy.message);
   else if (policy.kind === 'keys') spec.customKeys = policy.find;
   else if (policy.kind === 'split') spec.split = { step: policy.step, merge: policy.merge };
+  else if (policy.kind === 'every-master') {
+    spec.route = Route.EveryMaster;
+    spec.everyMaster = policy.merge;
+  } else if (policy.kind === 'scan') spec.route = Route.Scan;
   else {
     spec.blockOption = policy.option;
     spec.refusal = policy.message;

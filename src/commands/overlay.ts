@@ -4,7 +4,7 @@
 // container applies to all its subcommands unless one is named itself.
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import { notAllowedInClusterMode, notSupportedYet, notThroughProxy as notThroughProxyMessage } from '../protocol/errors.js';
-import type { CommandArgs, KeyIndices } from './command-spec.js';
+import type { CommandArgs, EveryMasterMerge, KeyIndices } from './command-spec.js';
 
 export type Policy =
   | { readonly kind: 'local' }
@@ -12,6 +12,8 @@ export type Policy =
   | { readonly kind: 'keys'; readonly find: (args: CommandArgs, keys: KeyIndices) => number }
   /** Keys may span slots: split per slot, merge the replies (see router/fan-out.ts). */
   | { readonly kind: 'split'; readonly step: number; readonly merge: 'values' | 'all-ok' | 'sum' }
+  | { readonly kind: 'every-master'; readonly merge: EveryMasterMerge }
+  | { readonly kind: 'scan' }
   /** Blocks only when the option is given (XREAD ... BLOCK ms): then refused like other blocking commands. */
   | { readonly kind: 'blocks-with'; readonly option: string; readonly message: string };
 
@@ -79,10 +81,21 @@ const policies: [string, Policy][] = [
     (name): [string, Policy] => [name, notYet(name)],
   ),
 
-  // Whole-keyspace commands: need every master and a merge (a later issue).
-  ...['dbsize', 'keys', 'scan', 'randomkey', 'flushall', 'flushdb', 'script', 'function'].map(
-    (name): [string, Policy] => [name, notYet(name)],
-  ),
+  // Whole-keyspace commands: every master, replies merged.
+  ['dbsize', { kind: 'every-master', merge: 'sum' }],
+  ['keys', { kind: 'every-master', merge: 'concat' }],
+  ['randomkey', { kind: 'every-master', merge: 'any-value' }],
+  ['lastsave', { kind: 'every-master', merge: 'min' }],
+  ['flushall', { kind: 'every-master', merge: 'all-ok' }],
+  ['flushdb', { kind: 'every-master', merge: 'all-ok' }],
+  ['script|load', { kind: 'every-master', merge: 'first' }],
+  ['script|exists', { kind: 'every-master', merge: 'and' }],
+  ['script|flush', { kind: 'every-master', merge: 'all-ok' }],
+  ['function|load', { kind: 'every-master', merge: 'first' }],
+  ['function|delete', { kind: 'every-master', merge: 'all-ok' }],
+  ['function|flush', { kind: 'every-master', merge: 'all-ok' }],
+  ['function|restore', { kind: 'every-master', merge: 'all-ok' }],
+  ['scan', { kind: 'scan' }],
 
   ...['xread', 'xreadgroup'].map((name): [string, Policy] => [
     name,

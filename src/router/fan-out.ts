@@ -10,13 +10,15 @@
 //
 // A child that fails fails the whole reply with its error, as the issue asks.
 import calculateSlot from 'cluster-key-slot';
-import type { CommandArgs, CommandSpec, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
+import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { Request, type RequestOwner } from './request.js';
 
-type MergeKind = SplitPolicy['merge'];
+/** How children's replies combine; see #merged. */
+export type MergeKind = SplitPolicy['merge'] | EveryMasterMerge | 'scan';
+
 
 interface Child {
   readonly request: Request;
@@ -31,6 +33,8 @@ export class FanOut implements RequestOwner {
   readonly #children: Child[];
   readonly #keyCount: number;
   #pending: number;
+  /** For SCAN: how many masters there are. */
+  #masters = 0;
 
   private constructor(parent: Request, merge: MergeKind, children: Child[], keyCount: number) {
     this.id = parent.owner.id;
@@ -71,6 +75,45 @@ export class FanOut implements RequestOwner {
     return fanOut;
   }
 
+  /** The same command to every master; `addresses` from Router.masterAddresses(). */
+  static toMasters(owner: RequestOwner, spec: CommandSpec, payload: Buffer, addresses: readonly string[], merge: EveryMasterMerge): FanOut {
+    const parent = new Request(owner, spec, EMPTY, -1);
+    const children: Child[] = [];
+    const fanOut = new FanOut(parent, merge, children, addresses.length);
+    addresses.forEach((address, i) => {
+      const child = new Request(fanOut, spec, payload, -1);
+      child.target = address;
+      children.push({ request: child, positions: [i] });
+    });
+    fanOut.#pending = children.length;
+    return fanOut;
+  }
+
+  /**
+   * SCAN over every master in turn. The client's cursor encodes which master
+   * and that master's own cursor: cursor = nodeCursor * 1024 + masterIndex.
+   * A cursor naming a master that no longer exists ends the scan (0) rather
+   * than looping when the topology changed.
+   */
+  static scan(owner: RequestOwner, spec: CommandSpec, args: CommandArgs, addresses: readonly string[]): FanOut | Buffer {
+    const text = args.frameBuffer.toString('latin1', args.argStart[1], args.argEnd[1]);
+    if (!/^\d+$/.test(text)) return errorLine('ERR invalid cursor');
+    const cursor = BigInt(text);
+    const index = Number(cursor % SCAN_FANOUT);
+    if (index >= addresses.length) return EMPTY_SCAN;
+    const rest: Buffer[] = [];
+    for (let i = 2; i < args.argc; i++) rest.push(args.frameBuffer.subarray(args.argStart[i], args.argEnd[i]));
+    const parent = new Request(owner, spec, EMPTY, -1);
+    const children: Child[] = [];
+    const fanOut = new FanOut(parent, 'scan', children, 1);
+    const child = new Request(fanOut, spec, encodeCommand(['SCAN', String(cursor / SCAN_FANOUT), ...rest]), -1);
+    child.target = addresses[index] as string;
+    children.push({ request: child, positions: [index] });
+    fanOut.#masters = addresses.length;
+    fanOut.#pending = 1;
+    return fanOut;
+  }
+
   get children(): readonly Request[] {
     return this.#children.map((c) => c.request);
   }
@@ -89,12 +132,42 @@ export class FanOut implements RequestOwner {
       const reply = child.request.reply as Buffer;
       if (reply[0] === 45 /* '-' */) return reply;
     }
-    if (this.#merge === 'all-ok') return OK;
-    if (this.#merge === 'sum') {
-      let sum = 0;
-      for (const child of this.#children) sum += Number((child.request.reply as Buffer).toString('latin1', 1).trim());
-      return integerReply(sum);
+    switch (this.#merge) {
+      case 'all-ok':
+        return OK;
+      case 'sum':
+        return integerReply(this.#integers().reduce((a, b) => a + b, 0));
+      case 'min':
+        return integerReply(Math.min(...this.#integers()));
+      case 'first':
+        return byPosition[0]?.request.reply as Buffer;
+      case 'any-value': {
+        const values = byPosition.map((c) => c.request.reply as Buffer).filter((r) => !r.equals(NULL_ELEMENT));
+        return values[Math.floor(Math.random() * values.length)] ?? NULL_ELEMENT;
+      }
+      case 'concat': {
+        const elements = byPosition.flatMap((c) => arrayElements(c.request.reply as Buffer));
+        return Buffer.concat([Buffer.from(`*${elements.length}\r\n`), ...elements]);
+      }
+      case 'and': {
+        // SCRIPT EXISTS: a script exists only if every master has it.
+        const lists = byPosition.map((c) => arrayElements(c.request.reply as Buffer).map((e) => e.toString('latin1')));
+        const first = lists[0] ?? [];
+        const all = first.map((_, i) => (lists.every((list) => list[i] === ':1\r\n') ? ':1\r\n' : ':0\r\n'));
+        return Buffer.from(`*${all.length}\r\n${all.join('')}`);
+      }
+      case 'scan':
+        return this.#scanReply(byPosition[0] as Child);
+      case 'values':
+        return this.#values();
     }
+  }
+
+  #integers(): number[] {
+    return this.#children.map((child) => Number((child.request.reply as Buffer).toString('latin1', 1).trim()));
+  }
+
+  #values(): Buffer {
     const values = new Array<Buffer>(this.#keyCount);
     for (const child of this.#children) {
       const elements = arrayElements(child.request.reply as Buffer);
@@ -104,9 +177,29 @@ export class FanOut implements RequestOwner {
     }
     return Buffer.concat([Buffer.from(`*${this.#keyCount}\r\n`), ...values]);
   }
+
+  /** [nodeCursor, keys] from master i becomes [client cursor, keys]. */
+  #scanReply(child: Child): Buffer {
+    const reply = child.request.reply as Buffer;
+    const [cursorElement, keys] = arrayElements(reply);
+    const nodeCursor = BigInt((cursorElement ?? Buffer.from('$1\r\n0\r\n')).toString('latin1').split('\r\n')[1] ?? '0');
+    const index = BigInt(child.positions[0] as number);
+    let next = 0n;
+    if (nodeCursor !== 0n) next = nodeCursor * SCAN_FANOUT + index;
+    else if (index + 1n < BigInt(this.#masters)) next = index + 1n;
+    const cursorText = next.toString();
+    return Buffer.concat([Buffer.from(`*2\r\n$${cursorText.length}\r\n${cursorText}\r\n`), keys ?? Buffer.from('*0\r\n')]);
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Masters a SCAN cursor can name: its low part, cursor % SCAN_FANOUT. */
+const SCAN_FANOUT = 1024n;
+const EMPTY_SCAN = Buffer.from('*2\r\n$1\r\n0\r\n*0\r\n');
+
+function errorLine(message: string): Buffer {
+  return Buffer.from(`-${message}\r\n`);
+}
 const NULL_ELEMENT = Buffer.from('$-1\r\n');
 
 /** The encoded elements of an array reply, as views of it. */

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { PendingCommand } from '../backend/node-connection.js';
+import { parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, errorReply } from '../protocol/resp-writer.js';
@@ -88,7 +89,9 @@ export class Router implements RequestHandler, PoolEvents {
     request.handler = this;
     const map = this.#map;
     let pool: NodePool | undefined;
-    if (request.slot >= 0) {
+    if (request.target !== '') {
+      pool = this.#poolForAddress(request.target);
+    } else if (request.slot >= 0) {
       const index = map.owners[request.slot] as number;
       if (index === NO_OWNER) {
         this.#retryLater(request, errors.SLOT_NOT_SERVED);
@@ -127,6 +130,15 @@ export class Router implements RequestHandler, PoolEvents {
 
   onNodeDown(_pool: NodePool, _reason: string): void {
     this.#refresh.request('node connection lost');
+  }
+
+  /** Addresses of the masters that own slots now, in a stable order (for SCAN cursors). */
+  masterAddresses(): string[] {
+    const map = this.#map;
+    const owners = new Set<number>();
+    for (let slot = 0; slot < map.owners.length; slot++) owners.add(map.owners[slot] as number);
+    owners.delete(NO_OWNER);
+    return [...owners].map((index) => map.nodes[index]?.address ?? '').filter((a) => a !== '').sort();
   }
 
   /** Node views for INFO: address, pool state, in-flight count. */
@@ -206,6 +218,11 @@ export class Router implements RequestHandler, PoolEvents {
   #anyMaster(affinity: number): NodePool | undefined {
     const count = this.#map.nodes.length;
     return count === 0 ? undefined : (this.#pools[affinity % count] ?? this.#poolAt(affinity % count));
+  }
+
+  #poolForAddress(address: string): NodePool | undefined {
+    const parsed = parseAddress(address);
+    return parsed === null ? undefined : this.#poolFor(parsed.host, parsed.port);
   }
 
   #poolFor(host: string, port: number): NodePool {

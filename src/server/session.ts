@@ -165,6 +165,16 @@ export class Session implements RequestOwner {
       case Route.Refused:
         this.#answer(spec, errorReply(spec.refusal));
         return;
+      case Route.EveryMaster:
+        this.#queueFanOut(FanOut.toMasters(this, spec, framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), context.router.masterAddresses(), spec.everyMaster));
+        return;
+      case Route.Scan: {
+        if (framer.argc < 2) return this.#answer(spec, errorReply(errors.wrongArity('scan')));
+        const scan = FanOut.scan(this, spec, framer, context.router.masterAddresses());
+        if (scan instanceof FanOut) this.#queueFanOut(scan);
+        else this.#answer(spec, scan);
+        return;
+      }
     }
     if (spec.blockOption !== null && hasArgument(framer, spec.blockOption)) {
       this.#answer(spec, errorReply(spec.refusal));
@@ -189,7 +199,14 @@ export class Session implements RequestOwner {
       this.#answer(spec, errorReply(errors.wrongArity(spec.name)));
       return;
     }
-    const fanOut = FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge);
+    this.#queueFanOut(FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge));
+  }
+
+  #queueFanOut(fanOut: FanOut): void {
+    if (fanOut.children.length === 0) {
+      this.#answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
+      return;
+    }
     this.#queue.push(fanOut.parent);
     for (const child of fanOut.children) this.#context.router.dispatch(child);
   }
