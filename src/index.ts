@@ -47,6 +47,8 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
 
   const facts: LocalFacts = {
     slotwayVersion: SLOTWAY_VERSION,
+    announceHost: options.announceHost,
+    announcePort: options.announcePort,
     stats,
     tcpPort: () => boundPort,
     nodeServerInfo: () => refresher.topology?.serverInfo ?? new Map(),

@@ -62,7 +62,7 @@ const policies: [string, Policy][] = [
   ['client', notThroughProxy('client')],
   ...['setname', 'getname', 'setinfo', 'id'].map((sub): [string, Policy] => [`client|${sub}`, LOCAL]),
   ['cluster', notYet('cluster')],
-  ...['keyslot', 'info'].map((sub): [string, Policy] => [`cluster|${sub}`, LOCAL]),
+  ...['keyslot', 'info', 'slots', 'shards', 'nodes', 'myid'].map((sub): [string, Policy] => [`cluster|${sub}`, LOCAL]),
 
   // Redis refuses these in cluster mode.
   ...['move', 'swapdb'].map((name): [string, Policy] => [name, notInClusterMode(name)]),

@@ -7,6 +7,8 @@ export interface ProxyOptions {
   readonly port: number;
   readonly bind: string;
   readonly logLevel: string;
+  readonly announceHost: string;
+  readonly announcePort: number;
   readonly connectionsPerNode: number;
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
@@ -45,6 +47,8 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'seeds', flag: 'cluster', kind: 'list', defaultValue: [], description: 'seed nodes, host:port[,host:port...] (positional seeds work too)' },
   { key: 'port', flag: 'port', kind: 'integer', defaultValue: 7777, min: 0, max: 65535, description: 'port clients connect to' },
   { key: 'bind', flag: 'bind', kind: 'string', defaultValue: '0.0.0.0', description: 'address to listen on' },
+  { key: 'announceHost', flag: 'announce-host', kind: 'string', defaultValue: '', description: 'host CLUSTER SLOTS/SHARDS/NODES announce to cluster-mode clients (default: the address the client connected to)' },
+  { key: 'announcePort', flag: 'announce-port', kind: 'integer', defaultValue: 0, min: 0, max: 65535, description: 'port announced likewise (0: the port Slotway listens on)' },
   { key: 'logLevel', flag: 'log-level', kind: 'level', defaultValue: 'info', description: `log level: ${LEVELS.join(', ')}` },
   { key: 'connectionsPerNode', flag: 'connections-per-node', kind: 'integer', defaultValue: 2, min: 1, max: 64, description: 'pipelined connections to each master, shared by all clients' },
   { key: 'connectTimeoutMs', flag: 'connect-timeout', kind: 'integer', defaultValue: 2000, min: 1, description: 'ms to establish a node connection' },
@@ -83,7 +87,7 @@ export function parseValue(definition: OptionDefinition, text: string): { value:
       return { value: items };
     }
     case 'string':
-      return text === '' ? { error: `${name} needs a value` } : { value: text };
+      return { value: text };
     case 'level':
       return LEVELS.includes(text) ? { value: text } : { error: `${name} must be one of ${LEVELS.join(', ')} (got "${text}")` };
     case 'integer': {

@@ -1,6 +1,7 @@
 // Commands Slotway answers itself: connection state (PING, ECHO, SELECT 0,
 // HELLO, CLIENT SETNAME ...) and facts about the proxy (INFO, CLUSTER INFO).
 // Replies follow Redis's shapes and error words.
+import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
@@ -26,7 +27,13 @@ export interface LocalFacts {
   /** `INFO server` fields of a cluster node (redis_version ...). */
   readonly nodeServerInfo: () => ReadonlyMap<string, string>;
   readonly cluster: () => ClusterFacts;
+  /** --announce-host ('' = the address the client connected to) and --announce-port (0 = listening port). */
+  readonly announceHost: string;
+  readonly announcePort: number;
 }
+
+/** Slotway's node id in its emulated one-node cluster: fixed for the process. */
+const PROXY_NODE_ID = randomBytes(20).toString('hex');
 
 export interface ClusterFacts {
   readonly slotsCovered: number;
@@ -92,6 +99,12 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
       return integerReply(calculateSlot(arg(args, 2)));
     case 'cluster|info':
       return bulkString(clusterInfo(facts.cluster()));
+    case 'cluster|myid':
+      return bulkString(PROXY_NODE_ID);
+    case 'cluster|slots':
+    case 'cluster|shards':
+    case 'cluster|nodes':
+      return emulatedCluster(spec.name, announced(session, facts));
     default:
       return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
   }
@@ -205,6 +218,10 @@ function infoText(args: CommandArgs, facts: LocalFacts): string {
       ]),
     );
   }
+  if (all || wanted.has('cluster')) {
+    // Cluster-mode clients (redis-py RedisCluster) check this before CLUSTER SLOTS.
+    parts.push(section('Cluster', [['cluster_enabled', 1]]));
+  }
   if (all || wanted.has('proxy')) {
     parts.push(
       section('Proxy', [
@@ -226,6 +243,37 @@ function infoText(args: CommandArgs, facts: LocalFacts): string {
     );
   }
   return parts.join('\r\n');
+}
+
+function announced(session: Session, facts: LocalFacts): { host: string; port: number } {
+  const host = facts.announceHost !== '' ? facts.announceHost : session.localAddress.replace(/^::ffff:/, '');
+  return { host, port: facts.announcePort !== 0 ? facts.announcePort : facts.tcpPort() };
+}
+
+/**
+ * Cluster-mode clients (ioredis Cluster, redis-py RedisCluster) pointed at
+ * Slotway see one master that owns every slot, at Slotway's own address, so
+ * they send everything here and Slotway does the routing.
+ */
+function emulatedCluster(command: string, { host, port }: { host: string; port: number }): Buffer {
+  if (command === 'cluster|slots') {
+    return arrayReply([arrayReply([integerReply(0), integerReply(16383), arrayReply([bulkString(host), integerReply(port), bulkString(PROXY_NODE_ID)])])]);
+  }
+  if (command === 'cluster|shards') {
+    const node = arrayReply(
+      [
+        ['id', bulkString(PROXY_NODE_ID)],
+        ['port', integerReply(port)],
+        ['ip', bulkString(host)],
+        ['endpoint', bulkString(host)],
+        ['role', bulkString('master')],
+        ['replication-offset', integerReply(0)],
+        ['health', bulkString('online')],
+      ].flatMap(([name, value]) => [bulkString(name as string), value as Buffer]),
+    );
+    return arrayReply([arrayReply([bulkString('slots'), arrayReply([integerReply(0), integerReply(16383)]), bulkString('nodes'), arrayReply([node])])]);
+  }
+  return bulkString(`${PROXY_NODE_ID} ${host}:${port}@${port} myself,master - 0 0 1 connected 0-16383\n`);
 }
 
 function clusterInfo(cluster: ClusterFacts): string {

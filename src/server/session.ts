@@ -69,6 +69,11 @@ export class Session implements RequestOwner {
     socket.on('close', this.#onClose);
   }
 
+  /** The address this client reached Slotway at (what cluster-mode clients are told to use). */
+  get localAddress(): string {
+    return this.#socket.localAddress ?? '127.0.0.1';
+  }
+
   get pendingReplies(): number {
     return this.#queue.length;
   }

@@ -68,3 +68,52 @@ test('SCRIPT LOAD reaches every master: EVALSHA works for keys of each; SCRIPT E
   assert.equal(await client.script('FLUSH'), 'OK');
   assert.deepEqual(await client.script('EXISTS', sha), [0]);
 });
+
+test('cluster-mode clients pointed at Slotway: ioredis Cluster and redis-py RedisCluster run GET/SET/pipelines', { timeout: 60000 }, async () => {
+  const { Cluster } = await import('ioredis');
+  const cluster = new Cluster([{ host: '127.0.0.1', port: env.port }]);
+  try {
+    assert.equal(await cluster.set('cc:io', 'x'), 'OK');
+    assert.equal(await cluster.get('cc:io'), 'x');
+    const pipeline = cluster.pipeline();
+    for (let i = 0; i < 200; i++) pipeline.set(`cc:io:${i}`, String(i));
+    const results = await pipeline.exec();
+    assert.equal(results?.filter(([error]) => error === null).length, 200);
+    assert.deepEqual(await cluster.mget('cc:io:1', 'cc:io:199'), ['1', '199']);
+  } finally {
+    cluster.disconnect();
+  }
+
+  // redis-py from Debian's python3-redis (.ci/run installs it), the system python.
+  const script = [
+    'from redis.cluster import RedisCluster',
+    `rc = RedisCluster(host="127.0.0.1", port=${env.port})`,
+    'rc.set("cc:py", "1")',
+    'assert rc.get("cc:py") == b"1"',
+    'p = rc.pipeline()',
+    '[p.set(f"cc:py:{i}", i) for i in range(200)]',
+    'assert p.execute() == [True] * 200',
+    'assert rc.mget_nonatomic(["cc:py:1", "cc:py:199"]) == [b"1", b"199"]',
+    'print("redis-py ok")',
+  ].join('\n');
+  const { execFile } = await import('node:child_process');
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile('/usr/bin/python3', ['-c', script], (error, stdout, stderr) => {
+      if (error) reject(new Error(`redis-py failed (needs Debian's python3-redis): ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+  assert.equal(output.trim(), 'redis-py ok');
+});
+
+test('redis-benchmark -t mset -r 100000 through Slotway: no errors', { timeout: 120000 }, async () => {
+  const { execFile } = await import('node:child_process');
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile('redis-benchmark', ['-p', String(env.port), '-t', 'mset', '-c', '50', '-n', '20000', '-r', '100000', '--csv'], (error, out, err) => {
+      if (error) reject(error);
+      else resolve({ stdout: out, stderr: err });
+    });
+  });
+  assert.doesNotMatch(stdout + stderr, /error|ERR/i);
+  assert.match(stdout, /"MSET \(10 keys\)","\d/);
+});
