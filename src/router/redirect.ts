@@ -12,6 +12,8 @@ export const enum ErrorAction {
   Moved = 1,
   Ask = 2,
   Retry = 3,
+  /** -NOSCRIPT: load the script where it is missing and run it again. */
+  NoScript = 4,
 }
 
 export interface Redirect {
@@ -30,6 +32,7 @@ function startsWith(buffer: Buffer, start: number, end: number, prefix: string):
 export function classifyError(buffer: Buffer, start: number, end: number): ErrorAction {
   if (startsWith(buffer, start, end, '-MOVED ')) return ErrorAction.Moved;
   if (startsWith(buffer, start, end, '-ASK ')) return ErrorAction.Ask;
+  if (startsWith(buffer, start, end, '-NOSCRIPT')) return ErrorAction.NoScript;
   if (
     startsWith(buffer, start, end, '-TRYAGAIN') ||
     startsWith(buffer, start, end, '-CLUSTERDOWN') ||

@@ -31,6 +31,8 @@ export class Request implements PendingCommand {
   redirects = 0;
   /** Address it was last sent to, for errors and logs. */
   node = '';
+  /** An EVALSHA already answered -NOSCRIPT once and had its script reloaded. */
+  scriptReloaded = false;
   /** A node this request must go to (whole-keyspace commands); '' routes by slot. */
   target = '';
   /** When a scheduled retry is due (ms since epoch). */

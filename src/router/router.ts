@@ -13,7 +13,10 @@ import type { PendingCommand } from '../backend/node-connection.js';
 import { parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
-import { ASKING_COMMAND, errorReply } from '../protocol/resp-writer.js';
+import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
+import { CommandFramer } from '../protocol/command-framer.js';
+import { Frame } from '../protocol/stream-framer.js';
+import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Request, type RequestHandler } from './request.js';
 import { RetryQueue } from './retry-queue.js';
@@ -27,6 +30,8 @@ export interface RouterOptions extends PoolOptions {
   readonly retryMaxDelayMs: number;
   /** How long a node that left the topology keeps its connections for replies in flight. */
   readonly retiredNodeGraceMs: number;
+  /** Scripts remembered from SCRIPT LOAD to reload after -NOSCRIPT. */
+  readonly scriptCacheSize: number;
 }
 
 /** What the router needs from the topology refresher. */
@@ -55,11 +60,13 @@ export class Router implements RequestHandler, PoolEvents {
   #closed = false;
   /** Counters for INFO and metrics. */
   readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0 };
+  readonly scripts: ScriptCache;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
     this.#log = log;
     this.#refresh = refresh;
+    this.scripts = new ScriptCache(options.scriptCacheSize);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
   }
@@ -160,6 +167,7 @@ export class Router implements RequestHandler, PoolEvents {
 
   /** Handles a redirect or transient error; false when the client should get it as is. */
   #act(action: ErrorAction, request: Request, buffer: Buffer, start: number, end: number): boolean {
+    if (action === ErrorAction.NoScript) return this.#reloadScript(request);
     if (action === ErrorAction.Retry) {
       if (request.attempts >= this.#options.retryAttempts) return false;
       this.#retryLater(request, errorText(buffer, start, end));
@@ -184,6 +192,21 @@ export class Router implements RequestHandler, PoolEvents {
     const pool = this.#poolFor(redirect.host, redirect.port);
     request.node = pool.address;
     pool.sendAsking(ASKING, request, request.owner.id);
+    return true;
+  }
+
+  /** SCRIPT LOAD then the EVALSHA again, adjacent on the node's connection; once per request. */
+  #reloadScript(request: Request): boolean {
+    const name = request.spec.name;
+    if ((name !== 'evalsha' && name !== 'evalsha_ro') || request.scriptReloaded) return false;
+    const sha = scriptShaOf(request.payload);
+    const body = sha === null ? undefined : this.scripts.body(sha);
+    const pool = this.#poolForAddress(request.node);
+    if (body === undefined || pool === undefined) return false;
+    request.scriptReloaded = true;
+    this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
+    pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id);
+    pool.send(request, request.owner.id);
     return true;
   }
 
@@ -246,4 +269,12 @@ export class Router implements RequestHandler, PoolEvents {
       this.#log.info({ node: pool.address }, 'closed connections to a node that left the topology');
     }
   }
+}
+
+/** The SHA argument of an EVALSHA payload (error path only: parsing allocates). */
+function scriptShaOf(payload: Buffer): string | null {
+  const framer = new CommandFramer();
+  framer.push(payload);
+  if (framer.next() !== Frame.Ready || framer.argc < 2) return null;
+  return framer.frameBuffer.toString('latin1', framer.argStart[1], framer.argEnd[1]).toLowerCase();
 }

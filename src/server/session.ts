@@ -171,6 +171,9 @@ export class Session implements RequestOwner {
         this.#answer(spec, errorReply(spec.refusal));
         return;
       case Route.EveryMaster:
+        if (spec.name === 'script|load' && framer.argc === 3) {
+          context.router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
+        }
         this.#queueFanOut(FanOut.toMasters(this, spec, framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), context.router.masterAddresses(), spec.everyMaster));
         return;
       case Route.Scan: {

@@ -66,3 +66,35 @@ test('a master killed and restarted on the same port while clients are idle: nex
     await env.close();
   }
 });
+
+test('EVALSHA after SCRIPT LOAD survives a failover and a flushed script cache (NOSCRIPT reloaded)', { timeout: 120000 }, async () => {
+  const env = await startProxyCluster();
+  try {
+    const client = env.client();
+    const sha = String(await client.script('LOAD', "return 'ran at ' .. KEYS[1]"));
+    const keys = (await keysPerMaster(env.direct(), 1, 'lua')).map(([key]) => key as string);
+    for (const key of keys) assert.equal(await client.evalsha(sha, 1, key), `ran at ${key}`);
+
+    // A master loses its script cache behind Slotway's back.
+    const [master] = await env.cluster.masters();
+    assert.ok(master !== undefined);
+    const node = new Redis({ host: master.host, port: master.port });
+    await node.script('FLUSH');
+    node.disconnect();
+    for (const key of keys) assert.equal(await client.evalsha(sha, 1, key), `ran at ${key}`);
+
+    // A replica (which never saw SCRIPT LOAD: Redis 7 does not replicate it) takes over.
+    const [replica] = await env.cluster.replicas();
+    assert.ok(replica !== undefined);
+    const promoted = new Redis({ host: replica.host, port: replica.port });
+    await promoted.call('CLUSTER', 'FAILOVER');
+    for (let i = 0; i < 100 && !/role:master/.test(await promoted.info('replication')); i++) await sleep(100);
+    promoted.disconnect();
+    await env.cluster.waitForClusterOk(20000);
+    for (const key of keys) assert.equal(await client.evalsha(sha, 1, key), `ran at ${key}`);
+    // Unknown scripts still get Redis's own error.
+    await assert.rejects(client.evalsha('f'.repeat(40), 0), /NOSCRIPT/);
+  } finally {
+    await env.close();
+  }
+});
