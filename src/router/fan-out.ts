@@ -13,7 +13,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
-import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
+import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { Request, type RequestOwner } from './request.js';
 
 /** How children's replies combine; see #merged. */
@@ -33,6 +33,8 @@ export class FanOut implements RequestOwner {
   readonly #children: Child[];
   readonly #keyCount: number;
   #pending: number;
+  /** For INFO: the proxy's own sections, before the merged `# Keyspace`. */
+  prefix = '';
   /** For SCAN: how many masters there are. */
   #masters = 0;
 
@@ -158,9 +160,30 @@ export class FanOut implements RequestOwner {
       }
       case 'scan':
         return this.#scanReply(byPosition[0] as Child);
+      case 'keyspace':
+        return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
       case 'values':
         return this.#values();
     }
+  }
+
+  /** `db0:keys=N,expires=M,avg_ttl=T` of every master: keys and expires summed, avg_ttl averaged. */
+  #keyspace(): string {
+    const totals = new Map<string, { keys: number; expires: number; ttl: number; count: number }>();
+    for (const child of this.#children) {
+      const text = (child.request.reply as Buffer).toString('latin1');
+      for (const match of text.matchAll(/(db\d+):keys=(\d+),expires=(\d+),avg_ttl=(\d+)/g)) {
+        const [, db, keys, expires, ttl] = match;
+        const total = totals.get(db as string) ?? { keys: 0, expires: 0, ttl: 0, count: 0 };
+        total.keys += Number(keys);
+        total.expires += Number(expires);
+        total.ttl += Number(ttl);
+        total.count++;
+        totals.set(db as string, total);
+      }
+    }
+    const lines = [...totals].map(([db, t]) => `${db}:keys=${t.keys},expires=${t.expires},avg_ttl=${Math.round(t.ttl / t.count)}`);
+    return `# Keyspace\r\n${lines.map((line) => `${line}\r\n`).join('')}`;
   }
 
   #integers(): number[] {

@@ -183,11 +183,21 @@ function section(title: string, fields: [string, string | number][]): string {
   return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}`).join('\r\n')}\r\n`;
 }
 
-/** INFO [section ...]: the cluster's server facts, the proxy's own, its clients. */
-function infoText(args: CommandArgs, facts: LocalFacts): string {
+function infoSections(args: CommandArgs): { wanted: Set<string>; all: boolean } {
   const wanted = new Set<string>();
   for (let i = 1; i < args.argc; i++) wanted.add(argText(args, i).toLowerCase());
-  const all = wanted.size === 0 || wanted.has('all') || wanted.has('everything') || wanted.has('default');
+  return { wanted, all: wanted.size === 0 || wanted.has('all') || wanted.has('everything') || wanted.has('default') };
+}
+
+/** True when INFO asks for `# Keyspace`, which needs every master's numbers. */
+export function infoWantsKeyspace(args: CommandArgs): boolean {
+  const { wanted, all } = infoSections(args);
+  return all || wanted.has('keyspace');
+}
+
+/** INFO [section ...]: the cluster's server facts, the proxy's own, its clients (`# Keyspace` is merged by the caller). */
+export function infoText(args: CommandArgs, facts: LocalFacts): string {
+  const { wanted, all } = infoSections(args);
   const stats = facts.stats;
   const cluster = facts.cluster();
   const node = facts.nodeServerInfo();

@@ -17,13 +17,13 @@ import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
-import { errorReply } from '../protocol/resp-writer.js';
+import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
 import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { RingQueue } from '../util/ring-queue.js';
-import { answerLocally, type LocalFacts } from './local-commands.js';
+import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { ServerStats } from './server-stats.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
@@ -165,6 +165,12 @@ export class Session implements RequestOwner {
     const spec = context.table.lookup(framer);
     switch (spec.route) {
       case Route.Local:
+        if (spec.name === 'info' && infoWantsKeyspace(framer)) {
+          const fanOut = FanOut.toMasters(this, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
+          fanOut.prefix = infoText(framer, context.facts);
+          this.#queueFanOut(fanOut);
+          return;
+        }
         this.#answer(spec, answerLocally(this, spec, framer, context.facts));
         return;
       case Route.Refused:
@@ -275,6 +281,7 @@ export class Session implements RequestOwner {
 }
 
 const CROSS_SLOT = -2;
+const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
 
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;

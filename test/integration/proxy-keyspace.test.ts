@@ -45,6 +45,8 @@ test('SCAN (COUNT 10, MATCH, TYPE) over 20,000 keys on 3 masters returns each ex
   assert.deepEqual(hashes.sort(), Array.from({ length: 300 }, (_, i) => `scanhash:${i}`).sort());
 
   assert.equal(await client.dbsize(), 20300);
+  assert.match(await client.info('keyspace'), /^# Keyspace\r\ndb0:keys=20300,expires=0,avg_ttl=0\r\n$/);
+  assert.match(await client.info(), /# Proxy\r\n[\s\S]*# Keyspace\r\ndb0:keys=20300,/);
   assert.equal((await client.keys('*')).length, 20300);
   assert.ok((await client.randomkey())?.startsWith('scan'));
   assert.equal(await client.flushall(), 'OK');
