@@ -73,7 +73,7 @@ const policies: [string, Policy][] = [
   ),
 
   // Connection-holding commands: need a leased connection (a later issue).
-  ...['multi', 'exec', 'discard', 'watch', 'unwatch', 'wait', 'monitor'].map((name): [string, Policy] => [name, notYet(name)]),
+  ...['multi', 'exec', 'discard', 'watch', 'unwatch', 'waitaof', 'monitor'].map((name): [string, Policy] => [name, notYet(name)]),
   ...['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop'].map(
     (name): [string, Policy] => [name, notYet(name)],
   ),
@@ -96,6 +96,10 @@ const policies: [string, Policy][] = [
   ['function|flush', { kind: 'every-master', merge: 'all-ok' }],
   ['function|restore', { kind: 'every-master', merge: 'all-ok' }],
   ['scan', { kind: 'scan' }],
+  // WAIT runs on each master over the client's own connection to it (which
+  // carried its writes), so it counts this client's writes; the smallest
+  // count wins. Its timeout is capped (--max-wait): the connection is shared.
+  ['wait', { kind: 'every-master', merge: 'min' }],
 
   ...['xread', 'xreadgroup'].map((name): [string, Policy] => [
     name,

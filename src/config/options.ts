@@ -23,6 +23,7 @@ export interface ProxyOptions {
   readonly retiredNodeGraceMs: number;
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
+  readonly maxWaitMs: number;
   readonly maxBulkLength: number;
   readonly maxArguments: number;
   readonly maxInlineLength: number;
@@ -64,6 +65,7 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'retryMaxDelayMs', flag: 'retry-max-delay', kind: 'integer', defaultValue: 1000, min: 1, description: 'longest retry delay (ms)' },
   { key: 'retiredNodeGraceMs', flag: 'retired-node-grace', kind: 'integer', defaultValue: 10000, min: 0, description: 'ms a node that left the topology keeps its connections for replies in flight' },
   { key: 'scriptCacheSize', flag: 'script-cache-size', kind: 'integer', defaultValue: 1000, min: 0, description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)' },
+  { key: 'maxWaitMs', flag: 'max-wait', kind: 'integer', defaultValue: 1000, min: 1, description: 'cap (ms) on WAIT\'s timeout, 0 included: WAIT holds a connection other clients share' },
   { key: 'maxPipeline', flag: 'max-pipeline', kind: 'integer', defaultValue: 10000, min: 1, description: 'commands a client may have waiting for replies before Slotway stops reading it' },
   { key: 'maxBulkLength', flag: 'max-bulk-length', kind: 'integer', defaultValue: 512 * MB, min: 1, description: 'longest bulk argument in bytes (Redis proto-max-bulk-len)' },
   { key: 'maxArguments', flag: 'max-arguments', kind: 'integer', defaultValue: 2147483647, min: 1, description: 'most arguments in one command (Redis: INT_MAX)' },

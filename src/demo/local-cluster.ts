@@ -199,6 +199,7 @@ export class LocalCluster {
       `cluster-node-timeout ${this.#options.nodeTimeoutMs}`,
       `dir ${own.dir}`,
       'appendonly no',
+      'repl-diskless-sync-delay 0', // replicas sync at once: tests start sooner
       'save ""',
       'daemonize no',
       'protected-mode no',
@@ -236,8 +237,11 @@ export class LocalCluster {
         const wanted = this.#options.masters * this.#options.replicasPerMaster;
         const tables = await Promise.all(live.map((n) => query(n, 'CLUSTER', 'NODES')));
         const replicasKnown = tables.every((t) => (String(t).match(/ (myself,)?slave /g) ?? []).length >= Math.min(wanted, live.length - this.#options.masters));
-        if (ok && same && replicasKnown) return;
-        last = !ok ? 'cluster_state not ok on every node' : !same ? 'nodes disagree about slot owners' : 'replicas not attached yet';
+        // ... and until each has finished its first sync (WAIT and failovers need that).
+        const replication = await Promise.all(live.map((n) => query(n, 'INFO', 'replication')));
+        const synced = replication.every((text) => !/role:slave/.test(String(text)) || /master_link_status:up/.test(String(text)));
+        if (ok && same && replicasKnown && synced) return;
+        last = !ok ? 'cluster_state not ok on every node' : !same ? 'nodes disagree about slot owners' : 'replicas not attached and synced yet';
       } catch (error) {
         last = String(error);
       }

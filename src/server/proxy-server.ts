@@ -13,6 +13,7 @@ export interface ListenerOptions {
   readonly port: number;
   readonly bind: string;
   readonly maxPipeline: number;
+  readonly maxWaitMs: number;
   readonly limits: ProtocolLimits;
 }
 
@@ -29,6 +30,7 @@ export class ProxyServer {
       router,
       limits: options.limits,
       maxPipeline: options.maxPipeline,
+      maxWaitMs: options.maxWaitMs,
       log,
       stats,
       facts,

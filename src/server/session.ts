@@ -18,7 +18,7 @@ import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
-import { Frame } from '../protocol/stream-framer.js';
+import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
 import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
@@ -32,6 +32,7 @@ export interface SessionContext {
   readonly router: Router;
   readonly limits: ProtocolLimits;
   readonly maxPipeline: number;
+  readonly maxWaitMs: number;
   readonly log: Logger;
   readonly stats: ServerStats;
   readonly facts: LocalFacts;
@@ -180,7 +181,7 @@ export class Session implements RequestOwner {
         if (spec.name === 'script|load' && framer.argc === 3) {
           context.router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
         }
-        this.#queueFanOut(FanOut.toMasters(this, spec, framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), context.router.masterAddresses(), spec.everyMaster));
+        this.#queueFanOut(FanOut.toMasters(this, spec, this.#everyMasterPayload(spec, framer), context.router.masterAddresses(), spec.everyMaster));
         return;
       case Route.Scan: {
         if (framer.argc < 2) return this.#answer(spec, errorReply(errors.wrongArity('scan')));
@@ -214,6 +215,17 @@ export class Session implements RequestOwner {
       return;
     }
     this.#queueFanOut(FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge));
+  }
+
+  /** The command as sent to each master: as received, but WAIT's timeout capped. */
+  #everyMasterPayload(spec: CommandSpec, framer: CommandFramer): Buffer {
+    const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
+    if (spec.name !== 'wait' || framer.argc !== 3) return payload;
+    const timeout = parseInteger(framer.frameBuffer, framer.argStart[2] as number, framer.argEnd[2] as number);
+    const cap = this.#context.maxWaitMs;
+    if (!(timeout === 0 || timeout > cap)) return payload;
+    const replicas = framer.frameBuffer.subarray(framer.argStart[1], framer.argEnd[1]);
+    return encodeCommand(['WAIT', replicas, String(cap)]);
   }
 
   #queueFanOut(fanOut: FanOut): void {

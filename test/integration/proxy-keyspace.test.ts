@@ -119,3 +119,13 @@ test('redis-benchmark -t mset -r 100000 through Slotway: no errors', { timeout: 
   assert.doesNotMatch(stdout + stderr, /error|ERR/i);
   assert.match(stdout, /"MSET \(10 keys\)","\d/);
 });
+
+test('WAIT asks every master over the client\'s own connections and answers the smallest count; its timeout is capped', { timeout: 30000 }, async () => {
+  const client = env.client();
+  for (const [key] of await keysPerMaster(env.direct(), 1, 'wait')) await client.set(key as string, 'v');
+  assert.equal(await client.call('WAIT', '1', '2000'), 1);
+  const started = Date.now();
+  assert.equal(await client.call('WAIT', '5', '0'), 1); // only one replica per master; 0 = forever, capped at --max-wait
+  const waited = Date.now() - started;
+  assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms`);
+});
