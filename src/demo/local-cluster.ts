@@ -1,163 +1,251 @@
 // A throwaway Redis Cluster on loopback: redis-server processes in cluster mode,
 // each in its own temporary directory, joined with `redis-cli --cluster create`.
 // Used by `slotway demo`, the integration tests and the benchmarks.
-//
-// Ports are picked below 22768 so that each node's cluster bus (port + 10000)
-// stays under Linux's ephemeral range, where an outgoing socket could hold it.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-
-const run = promisify(execFile);
 
 export const REDIS_SERVER_MISSING =
   'redis-server not found on PATH: install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis)';
 
 export interface LocalClusterOptions {
-  masters?: number;
-  replicasPerMaster?: number;
-  host?: string;
-  nodeTimeoutMs?: number;
-  redisServer?: string;
-  extraConfig?: string[];
-  log?: (message: string) => void;
+  masters?: number; // default 3 (redis-cli --cluster create needs at least 3)
+  replicasPerMaster?: number; // default 1
+  host?: string; // default '127.0.0.1'; loopback only (127.0.0.0/8 or ::1)
+  ports?: number[]; // one per node, each below 22768; otherwise free ports are picked
+  nodeTimeoutMs?: number; // cluster-node-timeout, default 2000
+  redisServer?: string; // default: redis-server found on PATH
+  extraConfig?: string[]; // extra redis.conf lines for every node (they win over the defaults)
+  log?: (message: string) => void; // progress lines; default silent
 }
 
 export interface LocalClusterNode {
-  host: string;
+  readonly host: string;
   port: number;
-  readonly dir: string;
-  pid: number | undefined;
-  readonly address: string;
+  readonly dir: string; // the node's own directory (holds redis.conf, nodes.conf, redis.log)
+  pid: number | undefined; // undefined while stopped
+  readonly address: string; // `${host}:${port}`
 }
 
-type ResolvedOptions = Required<Omit<LocalClusterOptions, 'log'>> & { log: (message: string) => void };
+const SLOTS = 16384;
+// A node's cluster bus listens on port + 10000; keeping that below 32768 keeps it
+// out of Linux's ephemeral range, where an outgoing connection could be holding it.
+const MAX_PORT = 22767;
+const DOWN_FLAGS = ['fail', 'fail?', 'handshake', 'noaddr'];
+const handedOut = new Set<number>(); // ports already given out by this process
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-class Node implements LocalClusterNode {
-  host: string;
-  port: number;
-  readonly dir: string;
-  process: ChildProcess | null = null;
-
-  constructor(host: string, port: number, dir: string) {
-    this.host = host;
-    this.port = port;
-    this.dir = dir;
-  }
-
-  get pid(): number | undefined {
-    return this.process?.pid;
-  }
-
-  get address(): string {
-    return `${this.host}:${this.port}`;
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 
-export function findRedisServer(): string | null {
+function findOnPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'redis-server');
-    if (dir !== '' && existsSync(candidate)) return candidate;
+    const candidate = resolve(dir, name);
+    if (dir !== '' && isExecutable(candidate)) return candidate;
   }
   return null;
 }
 
-const handedOut = new Set<number>();
+export function findRedisServer(): string | null {
+  return findOnPath('redis-server');
+}
+
+function check(ok: boolean, problem: string): void {
+  if (!ok) throw new RangeError(`local cluster: ${problem}`);
+}
+
+function checkAddress(host: string, port?: number): void {
+  check(host === '::1' || (isIPv4(host) && host.startsWith('127.')), `binds loopback only (127.0.0.0/8 or ::1), not ${JSON.stringify(host)}`);
+  if (port !== undefined) check(Number.isInteger(port) && port >= 1 && port <= MAX_PORT, `port ${port} is not an integer in 1..${MAX_PORT}`);
+}
 
 function bindable(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((done) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    server.once('error', () => done(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => done(true)));
   });
 }
 
-/** Free ports in 12000..22000 whose bus port (+10000) is free too. */
+/** `count` random ports in 12000..21999 where both the port and its bus port (+10000) are bindable now. */
 export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`cannot find ${count} ports`);
   const ports: number[] = [];
-  for (let tries = 0; ports.length < count && tries < 1000; tries++) {
+  for (let tries = 0; ports.length < count && tries < 2000; tries++) {
     const port = 12000 + Math.floor(Math.random() * 10000);
     if (handedOut.has(port)) continue;
-    if ((await bindable(port, host)) && (await bindable(port + 10000, host))) {
-      handedOut.add(port);
-      ports.push(port);
-    }
+    handedOut.add(port); // before awaiting, so concurrent calls in this process never share a port
+    if ((await bindable(port, host)) && (await bindable(port + 10000, host))) ports.push(port);
   }
-  if (ports.length < count) throw new Error(`could not find ${count} free ports on ${host}`);
+  if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free port pairs on ${host}`);
   return ports;
 }
 
-const running = new Set<Node>();
-process.on('exit', () => {
-  // A crashed test must not leave servers behind.
-  for (const node of running) if (node.pid !== undefined) process.kill(node.pid, 'SIGKILL');
-});
-
-async function query(node: LocalClusterNode, ...args: string[]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
+/** Runs commands on one short-lived connection. Every step has a timeout (no ready check: its
+ *  INFO has none), so a stopped node or a foreign server on the port cannot hang the caller. */
+async function ask(node: { host: string; port: number }, ...commands: [string, ...string[]][]): Promise<unknown[]> {
+  const client = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {}); // failures surface as rejections below
   try {
     await client.connect();
-    return await client.call(args[0] as string, ...args.slice(1));
+    const replies: unknown[] = [];
+    for (const [name, ...args] of commands) replies.push(await client.call(name, ...args));
+    return replies;
   } finally {
     client.disconnect();
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+interface NodeLine {
+  id: string;
+  address: string; // host:port, without the bus port
+  flags: string[];
+  master: string; // id of its master, '-' for a master
+  slots: string[];
+}
+
+function parseClusterNodes(text: unknown): NodeLine[] {
+  return String(text).trim().split('\n').map((line) => {
+    const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.trim().split(' ');
+    return { id, address: address.split('@')[0] ?? '', flags: flags.split(','), master, slots };
+  });
+}
+
+/** Ids of the nodes a CLUSTER SLOTS reply lists: [[first, last, [ip, port, id], ...], ...]. */
+const servedIds = (reply: unknown): Set<string> =>
+  new Set((Array.isArray(reply) ? (reply as unknown[][]) : []).flatMap((range) => range.slice(2).map((server) => String((server as unknown[])[2]))));
+
+const isUp = (line: NodeLine): boolean => !line.flags.some((flag) => DOWN_FLAGS.includes(flag));
+
+/** Sorted "first-last=owner" ranges (equal strings: the nodes agree) and the number of slots assigned. */
+function slotOwners(lines: NodeLine[]): { owners: string; covered: number; ownerIds: Set<string> } {
+  const ranges: string[] = [];
+  const ownerIds = new Set<string>();
+  let covered = 0;
+  for (const line of lines) {
+    for (const slot of line.slots) {
+      if (slot.startsWith('[')) continue; // a migration in progress, not ownership
+      const [first = '', last = first] = slot.split('-');
+      covered += Number(last) - Number(first) + 1;
+      ranges.push(`${first.padStart(5, '0')}-${last}=${line.id}`);
+      ownerIds.add(line.id);
+    }
+  }
+  return { owners: ranges.sort().join(' '), covered, ownerIds };
+}
+
+type Settings = Required<Omit<LocalClusterOptions, 'ports' | 'redisServer'>> & { redisServer: string };
+
+function settingsFrom(options: LocalClusterOptions): Settings {
+  const redisServer = options.redisServer ?? findRedisServer();
+  if (redisServer === null) throw new Error(REDIS_SERVER_MISSING);
+  check(isExecutable(redisServer), `redis-server ${redisServer} is not an executable file`);
+  const settings: Settings = {
+    masters: options.masters ?? 3,
+    replicasPerMaster: options.replicasPerMaster ?? 1,
+    host: options.host ?? '127.0.0.1',
+    nodeTimeoutMs: options.nodeTimeoutMs ?? 2000,
+    redisServer,
+    extraConfig: options.extraConfig ?? [],
+    log: options.log ?? (() => {}),
+  };
+  const { masters, replicasPerMaster, nodeTimeoutMs, host } = settings;
+  check(Number.isInteger(masters) && masters >= 3, `masters must be an integer >= 3, not ${masters}`);
+  check(Number.isInteger(replicasPerMaster) && replicasPerMaster >= 0, `bad replicasPerMaster ${replicasPerMaster}`);
+  check(Number.isInteger(nodeTimeoutMs) && nodeTimeoutMs > 0, `bad nodeTimeoutMs ${nodeTimeoutMs}`);
+  const total = masters * (1 + replicasPerMaster);
+  checkAddress(host);
+  if (options.ports !== undefined) {
+    for (const port of options.ports) checkAddress(host, port);
+    check(options.ports.length === total && new Set(options.ports).size === total, `ports: need ${total} distinct ports`);
+  }
+  return settings;
+}
+
+class Node implements LocalClusterNode {
+  pid: number | undefined = undefined;
+  id = ''; // cluster node id: nodes.conf keeps it across restarts
+  child: ChildProcess | null = null;
+  constructor(
+    public host: string,
+    public port: number,
+    readonly dir: string,
+  ) {}
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+}
 
 export class LocalCluster {
+  static #instances = new Set<LocalCluster>();
   readonly nodes: LocalClusterNode[];
-  readonly #nodes: Node[];
+  readonly #nodes: Node[] = [];
   readonly #root: string;
-  readonly #options: ResolvedOptions;
-  #stopped = false;
+  readonly #settings: Settings;
+  #stopping: Promise<void> | undefined;
 
-  private constructor(root: string, nodes: Node[], options: ResolvedOptions) {
+  private constructor(root: string, settings: Settings) {
     this.#root = root;
-    this.#nodes = nodes;
-    this.nodes = nodes;
-    this.#options = options;
+    this.#settings = settings;
+    this.nodes = this.#nodes;
+    // A test that crashes never reaches stop(): kill our servers as the process exits.
+    if (LocalCluster.#instances.size === 0) process.on('exit', LocalCluster.#killAllNow);
+    LocalCluster.#instances.add(this);
   }
 
+  /** The 'exit' handler: synchronous only. */
+  static #killAllNow(): void {
+    for (const cluster of LocalCluster.#instances) {
+      try {
+        for (const { pid } of cluster.#nodes) if (pid !== undefined) process.kill(pid, 'SIGKILL');
+        rmSync(cluster.#root, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // a process already gone (kill throws ESRCH) or a busy file: nothing more to do while exiting
+      }
+    }
+  }
+
+  /** Current 'host:port' of every node. */
   get seeds(): string[] {
-    return this.#nodes.map((n) => n.address);
+    return this.#nodes.map((node) => node.address);
   }
 
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
-    const redisServer = options.redisServer ?? findRedisServer();
-    if (redisServer === null) throw new Error(REDIS_SERVER_MISSING);
-    const resolved: ResolvedOptions = {
-      masters: options.masters ?? 3,
-      replicasPerMaster: options.replicasPerMaster ?? 1,
-      host: options.host ?? '127.0.0.1',
-      nodeTimeoutMs: options.nodeTimeoutMs ?? 2000,
-      redisServer,
-      extraConfig: options.extraConfig ?? [],
-      log: options.log ?? (() => {}),
-    };
-    if (!/^127\.|^::1$/.test(resolved.host)) throw new Error(`local clusters bind loopback only, not ${resolved.host}`);
-    const total = resolved.masters * (1 + resolved.replicasPerMaster);
-    const root = await mkdtemp(join(tmpdir(), 'slotway-cluster-'));
-    const ports = await findFreePorts(total, resolved.host);
-    const nodes = ports.map((port) => new Node(resolved.host, port, join(root, String(port))));
-    const cluster = new LocalCluster(root, nodes, resolved);
+    const began = Date.now();
+    const settings = settingsFrom(options);
+    const { masters, replicasPerMaster, host, log } = settings;
+    const cluster = new LocalCluster(await mkdtemp(join(tmpdir(), 'slotway-cluster-')), settings);
     try {
-      await Promise.all(nodes.map((node) => cluster.startNode(node)));
-      resolved.log(`started ${total} redis-server processes on ${resolved.host}:${ports.join(',')}`);
-      const args = ['--cluster', 'create', ...cluster.seeds, '--cluster-replicas', String(resolved.replicasPerMaster), '--cluster-yes'];
-      try {
-        await run('redis-cli', args, { timeout: 30000 });
-      } catch (error) {
-        throw new Error(`redis-cli --cluster create failed: ${String((error as { stdout?: string }).stdout ?? error)}`);
-      }
-      await cluster.waitForClusterOk(20000);
-      resolved.log('cluster state ok, 16384 slots covered');
+      const ports = options.ports ?? (await findFreePorts(masters * (1 + replicasPerMaster), host));
+      cluster.#nodes.push(...ports.map((port, i) => new Node(host, port, join(cluster.#root, `node${i}`))));
+      // allSettled: stop() below must not miss a node that is still being spawned.
+      const started = await Promise.allSettled(cluster.#nodes.map((node) => cluster.#firstStart(node, options.ports === undefined)));
+      for (const result of started) if (result.status === 'rejected') throw result.reason;
+      log(`started ${cluster.#nodes.length} redis-server processes in ${cluster.#root}: ${cluster.seeds.join(' ')}`);
+      await cluster.#create();
+      await cluster.waitForClusterOk(30000).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${cluster.#logTails()}`);
+      });
+      log(`cluster ok: ${masters} masters, ${replicasPerMaster} replica(s) each, 16384 slots covered (${Date.now() - began} ms)`);
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -173,128 +261,210 @@ export class LocalCluster {
     return (await this.#roles()).replicas;
   }
 
+  /** Sends `signal` (one that ends redis-server) and waits until the process has exited. */
   async killNode(node: LocalClusterNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const own = this.#own(node);
-    const child = own.process;
-    if (child === null || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const child = this.#own(node).child;
+    if (child === null) return;
+    child.ref(); // keep the event loop alive until the exit is seen
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
     child.kill(signal);
     await exited;
-    own.process = null;
-    running.delete(own);
   }
 
-  /** (Re)starts a node with its own directory, so nodes.conf keeps its node id. */
+  /** Restarts a stopped node from its own directory (same nodes.conf, so the same node id), optionally on a new address. */
   async startNode(node: LocalClusterNode, options: { host?: string; port?: number } = {}): Promise<void> {
     const own = this.#own(node);
-    if (own.process !== null) return;
-    own.host = options.host ?? own.host;
-    own.port = options.port ?? own.port;
-    await mkdir(own.dir, { recursive: true });
-    const conf = [
-      `port ${own.port}`,
-      `bind ${own.host}`,
+    if (this.#stopping !== undefined) throw new Error('this local cluster was stopped');
+    const host = options.host ?? own.host;
+    const port = options.port ?? own.port;
+    if (own.child !== null) {
+      if (host === own.host && port === own.port) return;
+      throw new Error(`${own.address} is running: kill it before moving it to ${host}:${port}`);
+    }
+    checkAddress(host, port);
+    handedOut.add(port);
+    [own.host, own.port] = [host, port];
+    await this.#launch(own);
+    this.#settings.log(`node ${own.address} (${own.id}) started`);
+  }
+
+  /** Waits until every running node reports cluster_state:ok, sees every running node up at its current address,
+   *  has synced if it is a replica, and all agree on which running master owns each of the 16384 slots. */
+  async waitForClusterOk(timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const problem = await this.#clusterProblem().catch((error: unknown) => String(error));
+      if (problem === '') return;
+      if (Date.now() >= deadline) throw new Error(`local cluster not ok after ${timeoutMs} ms: ${problem}`);
+      await sleep(100);
+    }
+  }
+
+  /** Kills every process this cluster started, waits for them to exit and removes the temporary directory. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all(this.#nodes.map((node) => this.killNode(node)));
+      await rm(this.#root, { recursive: true, force: true });
+      LocalCluster.#instances.delete(this);
+      if (LocalCluster.#instances.size === 0) process.off('exit', LocalCluster.#killAllNow);
+      this.#settings.log('local cluster stopped');
+    })();
+    return this.#stopping;
+  }
+
+  #config(node: Node): string {
+    const lines = [
+      `port ${node.port}`,
+      `bind ${node.host}`,
+      // Without this a node restarted on another loopback address keeps announcing (and
+      // reporting itself at) its old IP; peers would also record its outgoing source IP.
+      `cluster-announce-ip ${node.host}`,
       'cluster-enabled yes',
       'cluster-config-file nodes.conf',
-      `cluster-node-timeout ${this.#options.nodeTimeoutMs}`,
-      `dir ${own.dir}`,
+      `cluster-node-timeout ${this.#settings.nodeTimeoutMs}`,
+      'cluster-require-full-coverage yes',
+      `dir ${JSON.stringify(node.dir)}`, // redis.conf reads C-style quoted strings
+      `logfile ${JSON.stringify(join(node.dir, 'redis.log'))}`,
       'appendonly no',
-      'repl-diskless-sync-delay 0', // replicas sync at once: tests start sooner
       'save ""',
       'daemonize no',
       'protected-mode no',
-      `logfile ${join(own.dir, 'redis.log')}`,
-      ...this.#options.extraConfig,
+      'repl-diskless-sync-delay 0', // replicas sync at once, so start() returns sooner
+      // Redis leaves a replica out of CLUSTER SLOTS until its offset moves, which on an
+      // idle master first happens at this PING (default every 10 s).
+      'repl-ping-replica-period 1',
+      ...this.#settings.extraConfig,
     ];
-    await writeFile(join(own.dir, 'redis.conf'), `${conf.join('\n')}\n`);
-    own.process = spawn(this.#options.redisServer, [join(own.dir, 'redis.conf')], { stdio: 'ignore' });
-    running.add(own);
-    own.process.once('exit', () => {
-      running.delete(own);
-    });
-    for (let i = 0; i < 100; i++) {
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** Spawns redis-server for `node` and waits until it answers PING; on failure nothing is left running. */
+  async #launch(node: Node): Promise<void> {
+    await mkdir(node.dir, { recursive: true });
+    await writeFile(join(node.dir, 'redis.conf'), this.#config(node));
+    if (this.#stopping !== undefined) throw new Error('this local cluster was stopped');
+    const child = spawn(this.#settings.redisServer, [join(node.dir, 'redis.conf')], { stdio: 'ignore' });
+    let failure: string | undefined;
+    let failed = (): void => {};
+    const failing = new Promise<undefined>((done) => (failed = () => done(undefined)));
+    const gone = (why: string): void => {
+      failure ??= why;
+      if (node.child === child) [node.child, node.pid] = [null, undefined];
+      failed();
+    };
+    // 'error' without a pid: the spawn itself failed and no 'exit' will follow.
+    child.on('error', (error) => (child.pid === undefined ? gone(error.message) : undefined));
+    child.once('exit', (code, signal) => gone(`exited (${signal ?? `code ${code}`})`));
+    [node.child, node.pid] = [child, child.pid];
+    // Our servers must not keep this process alive by themselves; the exit handler kills them.
+    child.unref();
+    const deadline = Date.now() + 10000;
+    while (failure === undefined && Date.now() < deadline) {
       try {
-        if ((await query(own, 'PING')) === 'PONG') return;
+        // Raced with the exit: if redis-server died, whatever holds its port is not it.
+        const replies = await Promise.race([ask(node, ['PING'], ['CLUSTER', 'MYID']), failing]);
+        if (replies === undefined) break;
+        node.id = String(replies[1]);
+        return;
       } catch {
         await sleep(50);
       }
     }
-    throw new Error(`node ${own.address} did not answer PING; log: ${this.#logTail(own)}`);
+    await this.killNode(node);
+    throw new Error(`redis-server ${node.address} ${failure ?? 'did not answer PING within 10 s'}\n${this.#logTails([node])}`);
   }
 
-  /** Every running node says cluster_state:ok and all agree that 16384 slots are covered. */
-  async waitForClusterOk(timeoutMs = 20000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < deadline) {
+  /** A port picked by findFreePorts can be taken by another process before redis binds it: move and retry. */
+  async #firstStart(node: Node, mayMove: boolean): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        const live = this.#nodes.filter((n) => n.process !== null);
-        const infos = await Promise.all(live.map((n) => query(n, 'CLUSTER', 'INFO')));
-        const ok = infos.every((info) => /cluster_state:ok/.test(String(info)) && /cluster_slots_ok:16384/.test(String(info)));
-        const views = await Promise.all(live.map((n) => query(n, 'CLUSTER', 'SLOTS')));
-        const same = views.every((v) => JSON.stringify(sortSlots(v)) === JSON.stringify(sortSlots(views[0])));
-        // Replicas attach after `--cluster create` returns; wait until every node knows them all.
-        const wanted = this.#options.masters * this.#options.replicasPerMaster;
-        const tables = await Promise.all(live.map((n) => query(n, 'CLUSTER', 'NODES')));
-        const replicasKnown = tables.every((t) => (String(t).match(/ (myself,)?slave /g) ?? []).length >= Math.min(wanted, live.length - this.#options.masters));
-        // ... and until each has finished its first sync (WAIT and failovers need that).
-        const replication = await Promise.all(live.map((n) => query(n, 'INFO', 'replication')));
-        const synced = replication.every((text) => !/role:slave/.test(String(text)) || /master_link_status:up/.test(String(text)));
-        if (ok && same && replicasKnown && synced) return;
-        last = !ok ? 'cluster_state not ok on every node' : !same ? 'nodes disagree about slot owners' : 'replicas not attached and synced yet';
+        return await this.#launch(node);
       } catch (error) {
-        last = String(error);
+        if (!mayMove || attempt === 3 || !/address already in use/i.test(String(error))) throw error;
+        const [port = node.port] = await findFreePorts(1, node.host);
+        this.#settings.log(`port ${node.port} was taken meanwhile, trying ${port}`);
+        node.port = port;
+        await rm(join(node.dir, 'redis.log'), { force: true });
       }
-      await sleep(100);
     }
-    throw new Error(`cluster not ok after ${timeoutMs} ms: ${last}`);
   }
 
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await Promise.all(this.#nodes.map((n) => this.killNode(n)));
-    await rm(this.#root, { recursive: true, force: true });
+  async #create(): Promise<void> {
+    const sibling = join(dirname(this.#settings.redisServer), 'redis-cli');
+    const cli = isExecutable(sibling) ? sibling : (findOnPath('redis-cli') ?? 'redis-cli');
+    const args = ['--cluster', 'create', ...this.seeds, '--cluster-replicas', String(this.#settings.replicasPerMaster), '--cluster-yes'];
+    const { error, output } = await new Promise<{ error: Error | null; output: string }>((done) =>
+      execFile(cli, args, { timeout: 60000 }, (error, stdout, stderr) => done({ error, output: `${stdout}${stderr}` })),
+    );
+    // redis-cli exits 0 on some refusals (e.g. a node that is not empty), so look at its output too.
+    if (error !== null || !output.includes('[OK] All 16384 slots covered')) {
+      throw new Error(`${cli} ${args.join(' ')} failed: ${error?.message ?? 'no coverage'}\n${output.trim()}\n${this.#logTails()}`);
+    }
   }
 
-  async #roles(): Promise<{ masters: LocalClusterNode[]; replicas: LocalClusterNode[] }> {
-    for (const node of this.#nodes) {
-      if (node.process === null) continue;
-      try {
-        const text = String(await query(node, 'CLUSTER', 'NODES'));
-        const masters: LocalClusterNode[] = [];
-        const replicas: LocalClusterNode[] = [];
-        for (const line of text.trim().split('\n')) {
-          const [, address, flags] = line.split(' ');
-          if (address === undefined || flags === undefined || flags.includes('fail')) continue;
-          const own = this.#nodes.find((n) => address.startsWith(`${n.address}@`));
-          if (own === undefined) continue;
-          (flags.includes('master') ? masters : replicas).push(own);
-        }
-        return { masters, replicas };
-      } catch {
-        // try the next node
+  /** Why the running nodes are not (yet) a healthy cluster, or '' when they are. */
+  async #clusterProblem(): Promise<string> {
+    const live = this.#nodes.filter((node) => node.child !== null);
+    if (live.length === 0) return 'no node is running';
+    const views = await Promise.all(live.map((node) => ask(node, ['CLUSTER', 'INFO'], ['INFO', 'replication'], ['CLUSTER', 'NODES'], ['CLUSTER', 'SLOTS'])));
+    let agreed: string | undefined;
+    for (const [i, node] of live.entries()) {
+      const [info, replication, nodesText, slotsReply] = views[i] ?? [];
+      if (!String(info).includes('cluster_state:ok')) return `${node.address} says cluster_state is not ok`;
+      // A replica before its first sync can neither be promoted nor acknowledge WAIT.
+      if (/role:slave/.test(String(replication)) && !/master_link_status:up/.test(String(replication))) return `${node.address} has not synced yet`;
+      const lines = parseClusterNodes(nodesText);
+      for (const other of live) {
+        // Replicas attaching and a moved node's new address spread by gossip, after the fact.
+        const seen = lines.find((line) => line.id === other.id);
+        if (seen === undefined || !isUp(seen) || seen.address !== other.address) return `${node.address} does not see ${other.address} up yet`;
       }
+      const { owners, covered, ownerIds } = slotOwners(lines);
+      if (covered !== SLOTS) return `${node.address} sees ${covered} of ${SLOTS} slots assigned`;
+      // cluster_state stays ok for node-timeout after a master dies; wait for its failover.
+      if ([...ownerIds].some((id) => !live.some((other) => other.id === id))) return `${node.address} has slots on a stopped node`;
+      if (agreed !== undefined && owners !== agreed) return 'nodes disagree about slot owners';
+      // Clients read replicas from CLUSTER SLOTS: wait until it lists every running one.
+      const served = servedIds(slotsReply);
+      const missing = lines.find((line) => ownerIds.has(line.master) && live.some((l) => l.id === line.id) && !served.has(line.id));
+      if (missing !== undefined) return `${node.address} does not list replica ${missing.address} in CLUSTER SLOTS yet`;
+      agreed = owners;
+    }
+    return '';
+  }
+
+  /** Roles as a running node sees them; nodes flagged as failing or stopped by us are left out. */
+  async #roles(): Promise<{ masters: LocalClusterNode[]; replicas: LocalClusterNode[] }> {
+    for (const node of this.#nodes.filter((candidate) => candidate.child !== null)) {
+      let text: unknown;
+      try {
+        [text] = await ask(node, ['CLUSTER', 'NODES']);
+      } catch {
+        continue; // try the next node
+      }
+      const lines = parseClusterNodes(text).filter(isUp);
+      const running = this.#nodes.filter((own) => own.child !== null);
+      const withFlag = (flag: string): Node[] => running.filter((own) => lines.some((line) => line.id === own.id && line.flags.includes(flag)));
+      return { masters: withFlag('master'), replicas: withFlag('slave') };
     }
     throw new Error('no node of the local cluster answers');
   }
 
   #own(node: LocalClusterNode): Node {
-    const own = this.#nodes.find((n) => n === node);
-    if (own === undefined) throw new Error(`${node.address} is not a node of this cluster`);
+    const own = this.#nodes.find((candidate) => candidate === node);
+    if (own === undefined) throw new Error(`${node.address} is not a node of this local cluster`);
     return own;
   }
 
-  #logTail(node: Node): string {
-    try {
-      return readFileSync(join(node.dir, 'redis.log'), 'utf8').split('\n').slice(-10).join('\n');
-    } catch {
-      return '(no log)';
-    }
+  /** The last lines of each node's log, for error messages. */
+  #logTails(nodes: Node[] = this.#nodes): string {
+    const tail = (file: string): string => {
+      try {
+        return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-8).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    };
+    return nodes.map((node) => `--- ${node.address} ${join(node.dir, 'redis.log')}:\n${tail(join(node.dir, 'redis.log'))}`).join('\n');
   }
-}
-
-function sortSlots(view: unknown): unknown {
-  if (!Array.isArray(view)) return view;
-  return view.map((range: unknown[]) => [range[0], range[1], (range[2] as unknown[])?.[1]]).sort((a, b) => Number(a[0]) - Number(b[0]));
 }

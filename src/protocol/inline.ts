@@ -23,19 +23,23 @@ export function splitInlineArguments(line: Buffer, start: number, end: number): 
   for (;;) {
     while (i < end && isSpace(line[i])) i++;
     if (i >= end) return args;
-    const quote = line[i] === 34 ? 34 : line[i] === 39 ? 39 : 0;
-    if (quote === 0) {
-      const from = i;
-      while (i < end && !isSpace(line[i])) i++;
-      args.push(Buffer.from(line.subarray(from, i)));
-      continue;
-    }
+    // One argument. A quote opens a quoted section wherever it appears, not
+    // only at the start: `a"b c"` is the single argument `ab c`.
     const bytes: number[] = [];
-    i++;
+    let quote = 0;
     for (;;) {
-      if (i >= end) return null;
+      if (quote === 0) {
+        if (i >= end || isSpace(line[i])) break;
+        const byte = line[i] as number;
+        if (byte === 34 || byte === 39) quote = byte;
+        else bytes.push(byte);
+        i++;
+        continue;
+      }
+      if (i >= end) return null; // unterminated quotes
       const byte = line[i] as number;
       if (byte === quote) {
+        // A closing quote must be followed by a space or the end.
         if (i + 1 < end && !isSpace(line[i + 1])) return null;
         i++;
         break;

@@ -15,9 +15,13 @@ export function simpleString(text: string): Buffer {
   return Buffer.from(`+${text}${CRLF}`);
 }
 
-/** `message` is the whole error line without the dash, e.g. `ERR unknown command`. */
+/**
+ * `message` is the whole error line without the dash, e.g. `ERR unknown command`.
+ * Encoded as latin1, one byte per character, so a raw byte quoted in a message
+ * (`expected '$', got '\xff'`) goes out as that byte, as Redis sends it.
+ */
 export function errorReply(message: string): Buffer {
-  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}${CRLF}`);
+  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}${CRLF}`, 'latin1');
 }
 
 export function integerReply(value: number): Buffer {

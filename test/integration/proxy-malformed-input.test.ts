@@ -40,6 +40,8 @@ const cases: [string, Buffer | string, string][] = [
   ['bad bulk length', '*2\r\n$3\r\nGET\r\n$x1\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
   ['binary garbage', Buffer.from([0x2a, 0x31, 0x0d, 0x0a, 0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a]), "-ERR Protocol error: expected '$', got '\u0000'\r\n"],
   ['unbalanced quotes inline', 'SET "a b\r\n', '-ERR Protocol error: unbalanced quotes in request\r\n'],
+  // The offending byte is quoted raw, as Redis's '%c' does.
+  ['byte 0xff where a bulk header belongs', Buffer.from('*2\r\n\xff\x13garbage\r\n', 'latin1'), "-ERR Protocol error: expected '$', got '\xff'\r\n"],
 ];
 
 for (const [name, input, reply] of cases) {
@@ -51,6 +53,11 @@ for (const [name, input, reply] of cases) {
     assert.equal(ok.output, '+PONG\r\n+OK\r\n');
   });
 }
+
+test('inline quotes open anywhere in an argument, as Redis splits them', async () => {
+  const { output } = await exchange(env.port, 'SET inline:q a"b c"\r\nGET inline:q\r\nQUIT\r\n');
+  assert.equal(output, '+OK\r\n$4\r\nab c\r\n+OK\r\n');
+});
 
 test('replies to commands before the bad input come first', async () => {
   const { output, closed } = await exchange(env.port, '*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$-5\r\n');

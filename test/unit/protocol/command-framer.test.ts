@@ -99,6 +99,12 @@ test('inline commands: spaces, quotes, escapes, empty lines', () => {
   assert.deepEqual(commands[0]?.bytes, encodeCommand(['PING']));
 });
 
+test('a quote opens a quoted section anywhere in an argument, as sdssplitargs does', () => {
+  const { commands } = frameAll([Buffer.from('SET q a"b c"\r\n')]);
+  assert.deepEqual(commands[0]?.args.map(String), ['SET', 'q', 'ab c']);
+  assert.equal(frameAll([Buffer.from('ECHO x"y"z\r\n')]).error, 'Protocol error: unbalanced quotes in request');
+});
+
 test('empty multibulk headers are skipped like Redis does', () => {
   const { commands } = frameAll([Buffer.from('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n')]);
   assert.equal(commands.length, 1);
