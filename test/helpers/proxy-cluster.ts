@@ -87,3 +87,21 @@ export async function keysPerMaster(direct: Cluster, perMaster: number, prefix =
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CLUSTER FAILOVER on one replica; resolves once it reports role:master (throws after ~10 s). */
+export async function failoverOneReplica(cluster: LocalCluster): Promise<void> {
+  const [replica] = await cluster.replicas();
+  if (replica === undefined) throw new Error('the cluster has no replica to promote');
+  const node = new Redis({ host: replica.host, port: replica.port });
+  try {
+    const answer = await node.call('CLUSTER', 'FAILOVER');
+    if (answer !== 'OK') throw new Error(`CLUSTER FAILOVER answered ${String(answer)}`);
+    for (let i = 0; i < 100; i++) {
+      if (/role:master/.test(await node.info('replication'))) return;
+      await sleep(100);
+    }
+    throw new Error(`${replica.address} did not become master`);
+  } finally {
+    node.disconnect();
+  }
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startIncrLoad } from '../helpers/incr-load.js';
-import { keysPerMaster, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
+import { failoverOneReplica, keysPerMaster, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 
 /**
  * README's bound: a CLUSTER FAILOVER drops no connection, so clients should
@@ -18,13 +18,7 @@ test('manual CLUSTER FAILOVER under INCR load from 20 clients: no acknowledged w
     const clients = Array.from({ length: 20 }, () => env.client());
     const load = startIncrLoad(clients, 50, 'fo');
     await sleep(2000);
-    const [replica] = await env.cluster.replicas();
-    assert.ok(replica !== undefined);
-    const node = new Redis({ host: replica.host, port: replica.port });
-    assert.equal(await node.call('CLUSTER', 'FAILOVER'), 'OK');
-    for (let i = 0; i < 100 && !/role:master/.test(await node.info('replication')); i++) await sleep(100);
-    assert.match(await node.info('replication'), /role:master/);
-    node.disconnect();
+    await failoverOneReplica(env.cluster);
     await sleep(3000);
     const result = await load.stop();
     await env.cluster.waitForClusterOk(20000);
@@ -84,12 +78,7 @@ test('EVALSHA after SCRIPT LOAD survives a failover and a flushed script cache (
     for (const key of keys) assert.equal(await client.evalsha(sha, 1, key), `ran at ${key}`);
 
     // A replica (which never saw SCRIPT LOAD: Redis 7 does not replicate it) takes over.
-    const [replica] = await env.cluster.replicas();
-    assert.ok(replica !== undefined);
-    const promoted = new Redis({ host: replica.host, port: replica.port });
-    await promoted.call('CLUSTER', 'FAILOVER');
-    for (let i = 0; i < 100 && !/role:master/.test(await promoted.info('replication')); i++) await sleep(100);
-    promoted.disconnect();
+    await failoverOneReplica(env.cluster);
     await env.cluster.waitForClusterOk(20000);
     for (const key of keys) assert.equal(await client.evalsha(sha, 1, key), `ran at ${key}`);
     // Unknown scripts still get Redis's own error.
