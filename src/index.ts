@@ -66,7 +66,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
     },
   };
   const server = new ProxyServer(
-    { port: options.port, bind: options.bind, maxPipeline: options.maxPipeline, maxWaitMs: options.maxWaitMs, limits: options },
+    options,
     router,
     stats,
     facts,

@@ -36,10 +36,30 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
 }
 
+/**
+ * Takes every reply frame of a connection that is not request/reply: one
+ * subscribed to channels (pub/sub messages arrive unasked) or in MONITOR.
+ */
+export interface FrameSink {
+  onFrame(connection: NodeConnection, buffer: Buffer, start: number, end: number): void;
+  onClosed(connection: NodeConnection, reason: string): void;
+}
+
+/** HELLO 3's reply (the server's map) is of no use to anyone: dropped. */
+const HELLO_3: PendingCommand = {
+  payload: Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n'),
+  onNodeReply(): void {},
+  onNodeFailure(): void {},
+};
+
 export class NodeConnection {
   readonly host: string;
   readonly port: number;
+  /** Speaks RESP3 (sent HELLO 3 first): carries commands of RESP3 clients. */
+  readonly resp3: boolean;
   state: ConnectionState = 'connecting';
+  /** Set when the connection streams frames to a sink instead of matching replies FIFO. */
+  #sink: FrameSink | null = null;
   readonly #socket: Socket;
   readonly #framer = new ReplyFramer();
   readonly #inflight = new RingQueue<PendingCommand>(64);
@@ -48,9 +68,10 @@ export class NodeConnection {
   #flushScheduled = false;
   readonly #events: ConnectionEvents;
 
-  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents) {
+  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents, resp3 = false) {
     this.host = host;
     this.port = port;
+    this.resp3 = resp3;
     this.#events = events;
     this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true });
     this.#socket.setTimeout(options.connectTimeoutMs);
@@ -59,6 +80,11 @@ export class NodeConnection {
     this.#socket.on('data', this.#onData);
     this.#socket.on('error', this.#onError);
     this.#socket.on('close', this.#onClose);
+    if (resp3) this.send(HELLO_3);
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
   }
 
   /** Commands written or waiting to be, whose replies have not come. */
@@ -67,6 +93,10 @@ export class NodeConnection {
   }
 
   send(command: PendingCommand): void {
+    if (this.state === 'closed') {
+      command.onNodeFailure(false, 'connection closed');
+      return;
+    }
     this.#inflight.push(command);
     this.#outbox.push(command.payload);
     this.#scheduleFlush();
@@ -74,6 +104,21 @@ export class NodeConnection {
 
   close(reason: string): void {
     this.#closeWith(reason);
+  }
+
+  /**
+   * From now on every frame goes to `sink` (pub/sub, MONITOR). Commands sent
+   * before still get their replies first, so HELLO 3 or ASKING stay matched.
+   */
+  streamTo(sink: FrameSink): void {
+    this.#sink = sink;
+  }
+
+  /** Writes a command whose replies go to the sink. */
+  write(payload: Buffer): void {
+    if (this.state === 'closed') return;
+    this.#outbox.push(payload);
+    this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
@@ -121,6 +166,11 @@ export class NodeConnection {
       }
       const command = this.#inflight.shift();
       if (command === undefined) {
+        if (this.#sink !== null) {
+          this.#sink.onFrame(this, framer.frameBuffer, framer.frameStart, framer.frameEnd);
+          if (this.state === 'closed') return;
+          continue;
+        }
         this.#closeWith('reply without a pending command');
         return;
       }
@@ -150,6 +200,7 @@ export class NodeConnection {
       sent--;
     }
     this.#events.onConnectionClosed(this, reason);
+    this.#sink?.onClosed(this, reason);
   }
 }
 

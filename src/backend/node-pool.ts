@@ -4,11 +4,22 @@
 //
 // A closed connection is replaced after a backoff that doubles per failure in
 // a row (reconnectMinMs .. reconnectMaxMs) and resets after a connection works.
+//
+// RESP3 clients get their own shared connections (opened on first use), which
+// sent HELLO 3 first, so replies reach them in the protocol they asked for.
+//
+// Leases: a command that holds a connection (BLPOP, MULTI ... EXEC, SUBSCRIBE)
+// gets one of its own. Returned leases wait in a small idle list for the next
+// one; a lease whose state is unknown (client left while blocked) is closed.
 import type { Logger } from 'pino';
 import { NodeConnection, type ConnectionEvents, type PendingCommand } from './node-connection.js';
 
 export interface PoolOptions {
   readonly connectionsPerNode: number;
+  /** Dedicated connections leased at once per node; more are refused. */
+  readonly maxLeasesPerNode: number;
+  /** Returned leases kept open for reuse per node. */
+  readonly idleLeasesPerNode: number;
   readonly connectTimeoutMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
@@ -24,7 +35,13 @@ export class NodePool implements ConnectionEvents {
   readonly port: number;
   readonly address: string;
   readonly #connections: (NodeConnection | null)[];
+  /** RESP3 twins of #connections, opened when the first RESP3 client needs one. */
+  #connections3: (NodeConnection | null)[] | null = null;
   readonly #retryTimers: (NodeJS.Timeout | null)[];
+  /** Leased connections out now, and returned ones kept for reuse, per protocol. */
+  readonly #leased = new Set<NodeConnection>();
+  readonly #idle: NodeConnection[] = [];
+  readonly #idle3: NodeConnection[] = [];
   readonly #options: PoolOptions;
   readonly #log: Logger;
   readonly #events: PoolEvents;
@@ -40,13 +57,13 @@ export class NodePool implements ConnectionEvents {
     this.#log = log.child({ node: this.address });
     this.#events = events;
     this.#connections = new Array<NodeConnection | null>(options.connectionsPerNode).fill(null);
-    this.#retryTimers = new Array<NodeJS.Timeout | null>(options.connectionsPerNode).fill(null);
+    this.#retryTimers = new Array<NodeJS.Timeout | null>(options.connectionsPerNode * 2).fill(null);
     for (let i = 0; i < options.connectionsPerNode; i++) this.#open(i);
   }
 
   /** Sends on the connection `affinity` maps to; fails the command at once when that one is down. */
-  send(command: PendingCommand, affinity: number): void {
-    const connection = this.#connections[affinity % this.#connections.length];
+  send(command: PendingCommand, affinity: number, resp3 = false): void {
+    const connection = this.#shared(affinity, resp3);
     if (connection == null || connection.state === 'closed') {
       command.onNodeFailure(false, `no connection to ${this.address}${this.#lastError ? ` (${this.#lastError})` : ''}`);
       return;
@@ -55,8 +72,8 @@ export class NodePool implements ConnectionEvents {
   }
 
   /** ASKING then the command, adjacent on one connection as Redis requires. */
-  sendAsking(asking: PendingCommand, command: PendingCommand, affinity: number): void {
-    const connection = this.#connections[affinity % this.#connections.length];
+  sendAsking(asking: PendingCommand, command: PendingCommand, affinity: number, resp3 = false): void {
+    const connection = this.#shared(affinity, resp3);
     if (connection == null || connection.state === 'closed') {
       command.onNodeFailure(false, `no connection to ${this.address}`);
       return;
@@ -74,7 +91,42 @@ export class NodePool implements ConnectionEvents {
   get inflight(): number {
     let total = 0;
     for (const connection of this.#connections) total += connection?.inflight ?? 0;
+    for (const connection of this.#connections3 ?? []) total += connection?.inflight ?? 0;
+    for (const connection of this.#leased) total += connection.inflight;
     return total;
+  }
+
+  /** Dedicated connections out on lease now. */
+  get leased(): number {
+    return this.#leased.size;
+  }
+
+  /**
+   * A connection of the caller's own, or null when the node already has
+   * maxLeasesPerNode out. Commands sent before it connects wait in its outbox.
+   */
+  lease(resp3: boolean): NodeConnection | null {
+    if (this.#closed || this.#leased.size >= this.#options.maxLeasesPerNode) return null;
+    const idle = resp3 ? this.#idle3 : this.#idle;
+    let connection = idle.pop();
+    while (connection !== undefined && connection.state === 'closed') connection = idle.pop();
+    connection ??= new NodeConnection(this.host, this.port, this.#options, this, resp3);
+    this.#leased.add(connection);
+    return connection;
+  }
+
+  /**
+   * Takes a lease back. `clean` says its state is as a new connection's (no
+   * transaction, subscription or block pending); otherwise it is closed.
+   */
+  release(connection: NodeConnection, clean: boolean): void {
+    if (!this.#leased.delete(connection)) return;
+    const idle = connection.resp3 ? this.#idle3 : this.#idle;
+    if (clean && !this.#closed && connection.state !== 'closed' && connection.inflight === 0 && idle.length < this.#options.idleLeasesPerNode) {
+      idle.push(connection);
+    } else {
+      connection.close('lease returned');
+    }
   }
 
   close(reason: string): void {
@@ -82,6 +134,9 @@ export class NodePool implements ConnectionEvents {
     this.#closed = true;
     for (const timer of this.#retryTimers) if (timer !== null) clearTimeout(timer);
     for (const connection of this.#connections) connection?.close(reason);
+    for (const connection of this.#connections3 ?? []) connection?.close(reason);
+    for (const connection of [...this.#leased, ...this.#idle, ...this.#idle3]) connection.close(reason);
+    this.#leased.clear();
   }
 
   onConnectionReady(_connection: NodeConnection): void {
@@ -93,9 +148,19 @@ export class NodePool implements ConnectionEvents {
 
   onConnectionClosed(connection: NodeConnection, reason: string): void {
     if (this.#closed) return;
-    const index = this.#connections.indexOf(connection);
-    if (index < 0) return;
-    this.#connections[index] = null;
+    if (this.#leased.delete(connection)) return; // its holder learns through its commands or sink
+    const idle = connection.resp3 ? this.#idle3 : this.#idle;
+    const idleIndex = idle.indexOf(connection);
+    if (idleIndex >= 0) {
+      idle.splice(idleIndex, 1);
+      return;
+    }
+    const list = connection.resp3 ? this.#connections3 : this.#connections;
+    const slot = list?.indexOf(connection) ?? -1;
+    if (list === null || slot < 0) return;
+    list[slot] = null;
+    // Timers are indexed 0..n-1 for RESP2 connections and n..2n-1 for RESP3 ones.
+    const index = connection.resp3 ? slot + this.#connections.length : slot;
     this.#lastError = reason;
     this.#failuresInRow++;
     const delay = Math.min(this.#options.reconnectMaxMs, this.#options.reconnectMinMs * 2 ** Math.min(this.#failuresInRow - 1, 16));
@@ -110,6 +175,17 @@ export class NodePool implements ConnectionEvents {
   }
 
   #open(index: number): void {
-    this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this);
+    const count = this.#connections.length;
+    if (index < count) this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this);
+    else if (this.#connections3 !== null) this.#connections3[index - count] = new NodeConnection(this.host, this.port, this.#options, this, true);
+  }
+
+  #shared(affinity: number, resp3: boolean): NodeConnection | null | undefined {
+    if (!resp3) return this.#connections[affinity % this.#connections.length];
+    if (this.#connections3 === null) {
+      this.#connections3 = new Array<NodeConnection | null>(this.#connections.length).fill(null);
+      for (let i = 0; i < this.#connections.length; i++) this.#open(this.#connections.length + i);
+    }
+    return this.#connections3[affinity % this.#connections3.length];
   }
 }

@@ -15,6 +15,8 @@ export const enum Route {
   EveryMaster = 3,
   /** SCAN: one master at a time, the cursor names the master. */
   Scan = 4,
+  /** Changes the session's mode: MULTI/EXEC/WATCH, (P|S)SUBSCRIBE, MONITOR. */
+  Session = 5,
 }
 
 /** How replies of every master combine (see router/fan-out.ts). */
@@ -69,7 +71,7 @@ export class CommandSpec {
   everyMaster: EveryMasterMerge;
   /** How to split across slots and merge back, for commands that allow it. */
   split: SplitPolicy | null;
-  /** An option that makes this command block (XREAD BLOCK); refused with `refusal` when present. */
+  /** An option that makes this command block (XREAD BLOCK); without it the command does not block. */
   blockOption: string | null;
   subcommands: NameIndex<CommandSpec> | null;
 

@@ -16,10 +16,8 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
     spec.route = Route.EveryMaster;
     spec.everyMaster = policy.merge;
   } else if (policy.kind === 'scan') spec.route = Route.Scan;
-  else {
-    spec.blockOption = policy.option;
-    spec.refusal = policy.message;
-  }
+  else if (policy.kind === 'session') spec.route = Route.Session;
+  else spec.blockOption = policy.option;
 }
 
 function buildSpec(data: CommandData, containerPolicy?: Policy): CommandSpec {

@@ -14,10 +14,13 @@ export type Policy =
   | { readonly kind: 'split'; readonly step: number; readonly merge: 'values' | 'all-ok' | 'sum' }
   | { readonly kind: 'every-master'; readonly merge: EveryMasterMerge }
   | { readonly kind: 'scan' }
-  /** Blocks only when the option is given (XREAD ... BLOCK ms): then refused like other blocking commands. */
-  | { readonly kind: 'blocks-with'; readonly option: string; readonly message: string };
+  /** Blocks only when the option is given (XREAD ... BLOCK ms): then it gets a connection of its own. */
+  | { readonly kind: 'blocks-with'; readonly option: string }
+  /** Changes what the client's connection is (transaction, subscriber, monitor): the session handles it. */
+  | { readonly kind: 'session' };
 
 const LOCAL: Policy = { kind: 'local' };
+const SESSION: Policy = { kind: 'session' };
 
 function notInClusterMode(name: string): Policy {
   return { kind: 'refuse', message: notAllowedInClusterMode(name) };
@@ -72,13 +75,12 @@ const policies: [string, Policy][] = [
     (name): [string, Policy] => [name, notThroughProxy(name)],
   ),
 
-  // Connection-holding commands: need a leased connection (a later issue).
-  ...['multi', 'exec', 'discard', 'watch', 'unwatch', 'waitaof', 'monitor'].map((name): [string, Policy] => [name, notYet(name)]),
-  ...['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop'].map(
-    (name): [string, Policy] => [name, notYet(name)],
-  ),
+  // Connection-holding commands: the session leases a connection of its own
+  // (server/transaction.ts, router/subscriber.ts, router/monitor.ts).
+  // Blocking commands (BLPOP ...) need no policy: Redis flags them `blocking`.
+  ...['multi', 'exec', 'discard', 'watch', 'unwatch', 'monitor'].map((name): [string, Policy] => [name, SESSION]),
   ...['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe'].map(
-    (name): [string, Policy] => [name, notYet(name)],
+    (name): [string, Policy] => [name, SESSION],
   ),
 
   // Whole-keyspace commands: every master, replies merged.
@@ -103,7 +105,7 @@ const policies: [string, Policy][] = [
 
   ...['xread', 'xreadgroup'].map((name): [string, Policy] => [
     name,
-    { kind: 'blocks-with', option: 'block', message: notSupportedYet(`${name} block`) },
+    { kind: 'blocks-with', option: 'block' },
   ]),
   // Split by slot and merged. MSETNX, RENAME, SMOVE ... stay CROSSSLOT: their meaning is atomic.
   ['mget', { kind: 'split', step: 1, merge: 'values' }],

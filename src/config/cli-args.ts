@@ -1,7 +1,7 @@
 // Command line and environment -> ProxyOptions. Precedence: flag > SLOTWAY_*
 // environment variable > default. Every bad value is reported, not just the
 // first, so one run shows everything to fix.
-import { DEFAULT_OPTIONS, OPTION_DEFINITIONS, envName, parseValue, type ProxyOptions } from './options.js';
+import { DEFAULT_OPTIONS, FALSE_WORDS, OPTION_DEFINITIONS, TRUE_WORDS, envName, parseValue, type ProxyOptions } from './options.js';
 
 export type CliCommand = 'run' | 'demo' | 'help' | 'version';
 
@@ -38,7 +38,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         errors.push(`unknown option --${flag} (see --help)`);
         continue;
       }
-      const text = equals < 0 ? argv[++i] : word.slice(equals + 1);
+      let text: string | undefined;
+      if (equals >= 0) text = word.slice(equals + 1);
+      else if (definition.kind !== 'boolean') text = argv[++i];
+      else {
+        // A bare boolean flag means true; a following true/false word is its value.
+        const next = (argv[i + 1] ?? '').toLowerCase();
+        text = TRUE_WORDS.includes(next) || FALSE_WORDS.includes(next) ? (argv[++i] as string) : 'true';
+      }
       if (text === undefined) {
         errors.push(`--${flag} needs a value`);
         continue;

@@ -28,9 +28,13 @@ export interface ProxyOptions {
   readonly maxArguments: number;
   readonly maxInlineLength: number;
   readonly maxQueryBuffer: number;
+  readonly maxLeasesPerNode: number;
+  readonly idleLeasesPerNode: number;
+  readonly pubsubOutputLimit: number;
+  readonly allowMonitor: boolean;
 }
 
-type Kind = 'list' | 'string' | 'integer' | 'level';
+type Kind = 'list' | 'string' | 'integer' | 'boolean' | 'level';
 
 interface OptionDefinition {
   readonly key: keyof ProxyOptions;
@@ -42,6 +46,8 @@ interface OptionDefinition {
   readonly description: string;
 }
 
+export const TRUE_WORDS = ['true', 'yes', 'on', '1'];
+export const FALSE_WORDS = ['false', 'no', 'off', '0'];
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MB = 1024 * 1024;
 
@@ -67,6 +73,10 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'scriptCacheSize', flag: 'script-cache-size', kind: 'integer', defaultValue: 1000, min: 0, description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)' },
   { key: 'maxWaitMs', flag: 'max-wait', kind: 'integer', defaultValue: 1000, min: 1, description: 'cap (ms) on WAIT\'s timeout, 0 included: WAIT holds a connection other clients share' },
   { key: 'maxPipeline', flag: 'max-pipeline', kind: 'integer', defaultValue: 10000, min: 1, description: 'commands a client may have waiting for replies before Slotway stops reading it' },
+  { key: 'maxLeasesPerNode', flag: 'max-leases-per-node', kind: 'integer', defaultValue: 10000, min: 1, description: 'dedicated node connections out at once per node (blocked clients, transactions, subscribers); more are refused' },
+  { key: 'idleLeasesPerNode', flag: 'idle-leases-per-node', kind: 'integer', defaultValue: 8, min: 0, description: 'returned dedicated connections kept open per node for the next blocking command or transaction' },
+  { key: 'pubsubOutputLimit', flag: 'pubsub-output-limit', kind: 'integer', defaultValue: 32 * MB, min: 1024, description: 'bytes of pub/sub or MONITOR output a client may leave unread before it is disconnected (Redis: client-output-buffer-limit pubsub 32mb)' },
+  { key: 'allowMonitor', flag: 'allow-monitor', kind: 'boolean', defaultValue: false, description: 'allow MONITOR, streamed from every master (it costs every master CPU)' },
   { key: 'maxBulkLength', flag: 'max-bulk-length', kind: 'integer', defaultValue: 512 * MB, min: 1, description: 'longest bulk argument in bytes (Redis proto-max-bulk-len)' },
   { key: 'maxArguments', flag: 'max-arguments', kind: 'integer', defaultValue: 2147483647, min: 1, description: 'most arguments in one command (Redis: INT_MAX)' },
   { key: 'maxInlineLength', flag: 'max-inline-length', kind: 'integer', defaultValue: 64 * 1024, min: 16, description: 'longest inline command or header line in bytes (Redis: 64 KB)' },
@@ -92,6 +102,12 @@ export function parseValue(definition: OptionDefinition, text: string): { value:
     }
     case 'string':
       return { value: text };
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (TRUE_WORDS.includes(lower)) return { value: true };
+      if (FALSE_WORDS.includes(lower)) return { value: false };
+      return { error: `${name} must be true or false (got "${text}")` };
+    }
     case 'level':
       return LEVELS.includes(text) ? { value: text } : { error: `${name} must be one of ${LEVELS.join(', ')} (got "${text}")` };
     case 'integer': {

@@ -47,3 +47,40 @@ export function nodeUnreachable(node: string, reason: string): string {
 export function tooManyRedirects(last: string): string {
   return `ERR Slotway followed too many redirects; last reply: ${last}`;
 }
+
+// Transactions, as Redis words them.
+export const EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+export const MULTI_NESTED = 'ERR MULTI calls can not be nested';
+export const EXEC_WITHOUT_MULTI = 'ERR EXEC without MULTI';
+export const DISCARD_WITHOUT_MULTI = 'ERR DISCARD without MULTI';
+export const WATCH_INSIDE_MULTI = 'ERR WATCH inside MULTI is not allowed';
+
+/** A command Slotway cannot queue in a transaction pinned to one node (it needs every master, or is answered by Slotway). */
+export function notInTransaction(command: string): string {
+  return `ERR ${command.toUpperCase()} inside MULTI is not supported by Slotway: a transaction runs on the one master that owns its slot`;
+}
+
+/** The transaction's node connection dropped: MULTI and WATCH state died with it. */
+export function lostInTransaction(node: string, reason: string): string {
+  return `ERR Slotway lost the connection to ${node} (${reason}) during the transaction; the transaction is discarded`;
+}
+
+/** A queued command met -MOVED/-ASK: the node flagged the transaction, EXEC will abort. */
+export function redirectedInTransaction(redirect: string): string {
+  return `ERR the slot moved during the transaction (${redirect}); EXEC will abort, retry the transaction`;
+}
+
+/** Every lease of a node is out (--max-leases-per-node). */
+export function tooManyLeases(node: string): string {
+  return `ERR Slotway has too many dedicated connections to ${node} (--max-leases-per-node); try again later`;
+}
+
+/** RESP2 subscribed mode, as Redis says it. */
+export function notInSubscribedMode(command: string): string {
+  return `ERR Can't execute '${command}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+}
+
+export const MONITOR_DISABLED = 'ERR MONITOR is disabled in Slotway; start it with --allow-monitor to stream every master\'s commands';
+
+/** What a MONITOR client may still send. */
+export const MONITORING = 'ERR Slotway: a MONITOR connection accepts only QUIT and RESET';

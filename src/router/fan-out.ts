@@ -11,8 +11,7 @@
 // A child that fails fails the whole reply with its error, as the issue asks.
 import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
-import { Frame } from '../protocol/stream-framer.js';
-import { ReplyFramer } from '../protocol/reply-framer.js';
+import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { Request, type RequestOwner } from './request.js';
 
@@ -28,6 +27,7 @@ interface Child {
 
 export class FanOut implements RequestOwner {
   readonly id: number;
+  readonly resp3: boolean;
   readonly parent: Request;
   readonly #merge: MergeKind;
   readonly #children: Child[];
@@ -40,6 +40,7 @@ export class FanOut implements RequestOwner {
 
   private constructor(parent: Request, merge: MergeKind, children: Child[], keyCount: number) {
     this.id = parent.owner.id;
+    this.resp3 = parent.owner.resp3;
     this.parent = parent;
     this.#merge = merge;
     this.#children = children;
@@ -144,7 +145,7 @@ export class FanOut implements RequestOwner {
       case 'first':
         return byPosition[0]?.request.reply as Buffer;
       case 'any-value': {
-        const values = byPosition.map((c) => c.request.reply as Buffer).filter((r) => !r.equals(NULL_ELEMENT));
+        const values = byPosition.map((c) => c.request.reply as Buffer).filter((r) => !r.equals(NULL_ELEMENT) && !r.equals(NULL_RESP3));
         return values[Math.floor(Math.random() * values.length)] ?? NULL_ELEMENT;
       }
       case 'concat': {
@@ -224,13 +225,4 @@ function errorLine(message: string): Buffer {
   return Buffer.from(`-${message}\r\n`);
 }
 const NULL_ELEMENT = Buffer.from('$-1\r\n');
-
-/** The encoded elements of an array reply, as views of it. */
-function arrayElements(reply: Buffer): Buffer[] {
-  const headerEnd = reply.indexOf('\r\n') + 2;
-  const framer = new ReplyFramer();
-  framer.push(reply.subarray(headerEnd));
-  const elements: Buffer[] = [];
-  while (framer.next() === Frame.Ready) elements.push(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd));
-  return elements;
-}
+const NULL_RESP3 = Buffer.from('_\r\n');

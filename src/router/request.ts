@@ -1,11 +1,14 @@
 // One client command on its way through Slotway. The session keeps these in
 // arrival order; the router moves them between nodes until a reply settles them.
-import type { PendingCommand } from '../backend/node-connection.js';
+import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
+import type { NodePool } from '../backend/node-pool.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 
 /** The client session a request answers to. */
 export interface RequestOwner {
   readonly id: number;
+  /** The client said HELLO 3: its commands travel on RESP3 connections. */
+  readonly resp3: boolean;
   onRequestDone(request: Request): void;
 }
 
@@ -37,12 +40,29 @@ export class Request implements PendingCommand {
   target = '';
   /** When a scheduled retry is due (ms since epoch). */
   retryAt = 0;
+  readonly resp3: boolean;
+  /**
+   * Runs on a connection of its own (BLPOP, XREAD BLOCK): the router leases
+   * one per dispatch and returns it once the request is settled.
+   */
+  holdsConnection = false;
+  /**
+   * Sent on a lease the session holds (a transaction): no redirect followed,
+   * no retry elsewhere, since the node's MULTI or WATCH state lives on it.
+   */
+  pinned = false;
+  /** The leased connection it runs on, and the pool to give it back to. */
+  lease: NodeConnection | null = null;
+  leasePool: NodePool | null = null;
+  /** For pinned requests: the lease goes back to the pool once this one is settled (EXEC, DISCARD, UNWATCH). */
+  releasesLease = false;
 
   constructor(owner: RequestOwner, spec: CommandSpec, payload: Buffer, slot: number) {
     this.owner = owner;
     this.spec = spec;
     this.payload = payload;
     this.slot = slot;
+    this.resp3 = owner.resp3;
   }
 
   /** A request settled at once (answered by Slotway itself). */

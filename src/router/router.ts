@@ -9,7 +9,7 @@
 //      └── retry queue <────────┴─ TRYAGAIN / CLUSTERDOWN / LOADING / no connection
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
-import type { PendingCommand } from '../backend/node-connection.js';
+import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import { parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
@@ -39,6 +39,15 @@ export interface RefreshTrigger {
   request(reason: string): void;
 }
 
+/** A connection leased to a session (transaction, subscription), with the pool it goes back to. */
+export interface Lease {
+  readonly pool: NodePool;
+  readonly connection: NodeConnection;
+}
+
+/** Told after a new slot map is installed (subscriptions re-check where their channels live). */
+export type TopologyListener = () => void;
+
 /** ASKING's own reply (+OK) is dropped; its failure is the command's. */
 const ASKING: PendingCommand = {
   payload: ASKING_COMMAND,
@@ -61,6 +70,7 @@ export class Router implements RequestHandler, PoolEvents {
   /** Counters for INFO and metrics. */
   readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0 };
   readonly scripts: ScriptCache;
+  readonly #topologyListeners = new Set<TopologyListener>();
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -89,22 +99,61 @@ export class Router implements RequestHandler, PoolEvents {
       else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
     }
     for (const node of map.nodes) this.#poolFor(node.host, node.port);
+    for (const listener of this.#topologyListeners) listener();
+  }
+
+  onTopologyChange(listener: TopologyListener): void {
+    this.#topologyListeners.add(listener);
+  }
+
+  offTopologyChange(listener: TopologyListener): void {
+    this.#topologyListeners.delete(listener);
+  }
+
+  /** Asks the refresher for a new topology soon (debounced there). */
+  requestRefresh(reason: string): void {
+    this.#refresh.request(reason);
+  }
+
+  /** A -MOVED seen outside a request (a subscription): patch the slot, refresh. */
+  noteMoved(slot: number, host: string, port: number): void {
+    const index = this.#map.patch(slot, host, port);
+    this.#pools[index] = undefined;
+    this.#refresh.request('moved');
+  }
+
+  /** A dedicated connection to the master of `slot` (-1: any master, by affinity), or the error line why not. */
+  lease(slot: number, affinity: number, resp3: boolean): Lease | string {
+    const pool = slot >= 0 ? this.#poolForSlot(slot) : this.#anyMaster(affinity);
+    if (pool === undefined) return errors.SLOT_NOT_SERVED;
+    return this.leaseAt(pool.address, resp3);
+  }
+
+  /** A dedicated connection to the node at `address`, or the error line why not. */
+  leaseAt(address: string, resp3: boolean): Lease | string {
+    const pool = this.#poolForAddress(address);
+    if (pool === undefined) return errors.SLOT_NOT_SERVED;
+    const connection = pool.lease(resp3);
+    return connection === null ? errors.tooManyLeases(pool.address) : { pool, connection };
+  }
+
+  /** Address of the master serving `slot` now, or undefined. */
+  ownerOf(slot: number): string | undefined {
+    return this.#poolForSlot(slot)?.address;
   }
 
   dispatch(request: Request): void {
     if (this.#closed) return;
     request.handler = this;
-    const map = this.#map;
+    if (request.pinned) {
+      (request.lease as NodeConnection).send(request);
+      return;
+    }
     let pool: NodePool | undefined;
     if (request.target !== '') {
       pool = this.#poolForAddress(request.target);
     } else if (request.slot >= 0) {
-      const index = map.owners[request.slot] as number;
-      if (index === NO_OWNER) {
-        this.#retryLater(request, errors.SLOT_NOT_SERVED);
-        return;
-      }
-      pool = this.#pools[index] ?? this.#poolAt(index);
+      pool = this.#poolForSlot(request.slot);
     } else {
       pool = this.#anyMaster(request.owner.id);
     }
@@ -113,21 +162,31 @@ export class Router implements RequestHandler, PoolEvents {
       return;
     }
     request.node = pool.address;
-    pool.send(request, request.owner.id);
+    if (request.holdsConnection) this.#sendLeased(request, pool, null);
+    else pool.send(request, request.owner.id, request.resp3);
   }
 
   handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
+    if (request.holdsConnection) this.#returnLease(request, true);
     if (buffer[start] === 45 /* '-' */) {
       const action = classifyError(buffer, start, end);
-      if (action !== ErrorAction.Deliver && this.#act(action, request, buffer, start, end)) return;
+      if (action !== ErrorAction.Deliver) {
+        if (request.pinned) return this.#redirectedWhilePinned(request, action, buffer, start, end);
+        if (this.#act(action, request, buffer, start, end)) return;
+      }
     }
     request.reply = buffer.subarray(start, end);
-    request.done = true;
-    request.owner.onRequestDone(request);
+    this.#settle(request);
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
     this.#refresh.request('node failure');
+    if (request.holdsConnection) this.#returnLease(request, false);
+    if (request.pinned) {
+      const node = request.lease?.address ?? request.node;
+      this.#fail(request, sent ? errors.lostAfterSend(node, reason) : errors.lostInTransaction(node, reason));
+      return;
+    }
     if (sent && !request.spec.readonly) {
       this.#fail(request, errors.lostAfterSend(request.node, reason));
       return;
@@ -191,8 +250,51 @@ export class Router implements RequestHandler, PoolEvents {
     this.stats.ask++;
     const pool = this.#poolFor(redirect.host, redirect.port);
     request.node = pool.address;
-    pool.sendAsking(ASKING, request, request.owner.id);
+    if (request.holdsConnection) this.#sendLeased(request, pool, ASKING);
+    else pool.sendAsking(ASKING, request, request.owner.id, request.resp3);
     return true;
+  }
+
+  /** A connection-holding request goes out on a lease of its own (ASKING first when asked). */
+  #sendLeased(request: Request, pool: NodePool, asking: PendingCommand | null): void {
+    const connection = pool.lease(request.resp3);
+    if (connection === null) {
+      this.#fail(request, errors.tooManyLeases(pool.address));
+      return;
+    }
+    request.lease = connection;
+    request.leasePool = pool;
+    if (asking !== null) connection.send(asking);
+    connection.send(request);
+  }
+
+  #returnLease(request: Request, clean: boolean): void {
+    if (request.lease === null) return;
+    request.leasePool?.release(request.lease, clean);
+    request.lease = null;
+    request.leasePool = null;
+  }
+
+  /**
+   * -MOVED/-ASK to a command queued in a transaction: the node has flagged
+   * the transaction, so EXEC will abort. The client gets a plain error it can
+   * read (it does not speak cluster); the slot map learns the new owner.
+   */
+  #redirectedWhilePinned(request: Request, action: ErrorAction, buffer: Buffer, start: number, end: number): void {
+    const line = errorText(buffer, start, end);
+    const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node) : null;
+    if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
+    request.reply = redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line));
+    this.#settle(request);
+  }
+
+  #settle(request: Request): void {
+    if (request.releasesLease && request.lease !== null) {
+      request.leasePool?.release(request.lease, true);
+      request.lease = null;
+    }
+    request.done = true;
+    request.owner.onRequestDone(request);
   }
 
   /** SCRIPT LOAD then the EVALSHA again, adjacent on the node's connection; once per request. */
@@ -205,8 +307,8 @@ export class Router implements RequestHandler, PoolEvents {
     if (body === undefined || pool === undefined) return false;
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
-    pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id);
-    pool.send(request, request.owner.id);
+    pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id, request.resp3);
+    pool.send(request, request.owner.id, request.resp3);
     return true;
   }
 
@@ -228,6 +330,12 @@ export class Router implements RequestHandler, PoolEvents {
     request.reply = errorReply(line);
     request.done = true;
     request.owner.onRequestDone(request);
+  }
+
+  #poolForSlot(slot: number): NodePool | undefined {
+    const index = this.#map.owners[slot] as number;
+    if (index === NO_OWNER) return undefined;
+    return this.#pools[index] ?? this.#poolAt(index);
   }
 
   #poolAt(index: number): NodePool | undefined {

@@ -13,6 +13,8 @@ import {
   bulkString,
   errorReply,
   integerReply,
+  mapReply,
+  NULL_RESP3,
   simpleString,
 } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
@@ -90,7 +92,7 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
     case 'client|setname':
       return setName(session, arg(args, 2).toString());
     case 'client|getname':
-      return session.name === '' ? NULL_BULK : bulkString(session.name);
+      return session.name === '' ? (session.resp3 ? NULL_RESP3 : NULL_BULK) : bulkString(session.name);
     case 'client|id':
       return integerReply(session.id);
     case 'client|setinfo':
@@ -141,12 +143,18 @@ function setInfo(session: Session, attribute: string, value: string): Buffer {
   return OK;
 }
 
-/** HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only for now. */
+/**
+ * HELLO [protover [AUTH user pass] [SETNAME name]]. HELLO 3 switches the
+ * client to RESP3: its commands then travel on RESP3 node connections, so
+ * replies come back as maps, sets, doubles and pushes, as from Redis.
+ */
 function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
+  let resp3 = session.resp3;
   if (args.argc >= 2) {
     const version = argInteger(args, 1);
     if (Number.isNaN(version)) return errorReply('ERR Protocol version is not an integer or out of range');
-    if (version !== 2) return errorReply(errors.NOPROTO);
+    if (version !== 2 && version !== 3) return errorReply(errors.NOPROTO);
+    resp3 = version === 3;
   }
   for (let i = 2; i < args.argc; i++) {
     const option = argText(args, i).toLowerCase();
@@ -161,13 +169,14 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
       return errorReply(`ERR Syntax error in HELLO option '${argText(args, i)}'`);
     }
   }
-  return arrayReply([
+  session.resp3 = resp3;
+  return (resp3 ? mapReply : arrayReply)([
     bulkString('server'),
     bulkString('redis'),
     bulkString('version'),
     bulkString(facts.nodeServerInfo().get('redis_version') ?? '7.0.0'),
     bulkString('proto'),
-    integerReply(2),
+    integerReply(resp3 ? 3 : 2),
     bulkString('id'),
     integerReply(session.id),
     bulkString('mode'),

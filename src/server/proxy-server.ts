@@ -1,20 +1,21 @@
 // The client-facing listener: accepts connections and gives each a Session.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { ProtocolLimits } from '../protocol/limits.js';
 import { KeyIndices } from '../commands/command-spec.js';
 import { CommandTable } from '../commands/command-table.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Router } from '../router/router.js';
 import type { LocalFacts } from './local-commands.js';
 import type { ServerStats } from './server-stats.js';
 import { Session, type SessionContext } from './session.js';
 
-export interface ListenerOptions {
+export interface ListenerOptions extends ProtocolLimits {
   readonly port: number;
   readonly bind: string;
   readonly maxPipeline: number;
   readonly maxWaitMs: number;
-  readonly limits: ProtocolLimits;
+  readonly pubsubOutputLimit: number;
+  readonly allowMonitor: boolean;
 }
 
 export class ProxyServer {
@@ -28,9 +29,11 @@ export class ProxyServer {
     this.#context = {
       table: new CommandTable(),
       router,
-      limits: options.limits,
+      limits: options,
       maxPipeline: options.maxPipeline,
       maxWaitMs: options.maxWaitMs,
+      pubsubOutputLimit: options.pubsubOutputLimit,
+      allowMonitor: options.allowMonitor,
       log,
       stats,
       facts,

@@ -8,6 +8,8 @@ export class ServerStats {
   commands = 0;
   protocolErrors = 0;
   internalErrors = 0;
+  /** Subscribers or monitors closed for leaving too much output unread. */
+  outputLimitClosures = 0;
 
   onClientOpened(session: Session): void {
     this.connectionsReceived++;

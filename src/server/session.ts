@@ -17,14 +17,17 @@ import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
-import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
+import { OK, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
+import { Monitor } from '../router/monitor.js';
 import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
+import { Subscriber, type SubscriberClient } from '../router/subscriber.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { ServerStats } from './server-stats.js';
+import { CROSS_SLOT, Transaction } from './transaction.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
@@ -33,6 +36,9 @@ export interface SessionContext {
   readonly limits: ProtocolLimits;
   readonly maxPipeline: number;
   readonly maxWaitMs: number;
+  /** Unread pub/sub or MONITOR output (bytes) that disconnects a client. */
+  readonly pubsubOutputLimit: number;
+  readonly allowMonitor: boolean;
   readonly log: Logger;
   readonly stats: ServerStats;
   readonly facts: LocalFacts;
@@ -40,8 +46,10 @@ export interface SessionContext {
   readonly keys: KeyIndices;
 }
 
-export class Session implements RequestOwner {
+export class Session implements RequestOwner, SubscriberClient {
   readonly id: number;
+  /** Said HELLO 3: replies and pushes in RESP3. */
+  resp3 = false;
   /** CLIENT SETNAME's value. */
   name = '';
   libName = '';
@@ -56,6 +64,23 @@ export class Session implements RequestOwner {
   #readingPaused = false;
   #closeAfterReplies = false;
   #closed = false;
+  /** Commands that hold a node connection, each owning its lease. */
+  #transaction: Transaction | null = null;
+  #subscriber: Subscriber | null = null;
+  #monitor: Monitor | null = null;
+  /** A blocking command in flight on its own lease (at most one: commands after it wait). */
+  #blocked: Request | null = null;
+  /**
+   * Stalled: the framed command at hand needs every earlier reply settled
+   * first (it changes connections: BLPOP after LPUSH, MULTI after SET, GET
+   * after EXEC). Reading stops; flush() resumes when the session is idle.
+   */
+  #stalled = false;
+  /** Set after a command on a lease: the next command waits for it. */
+  #barrier = false;
+  /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
+  #held: Buffer[] = [];
+  #pushCorked = false;
 
   constructor(socket: Socket, id: number, context: SessionContext) {
     this.id = id;
@@ -128,26 +153,68 @@ export class Session implements RequestOwner {
       this.#socket.end();
       return;
     }
+    if (this.#stalled && this.#idle()) this.#unstall();
     if (this.#socket.writableNeedDrain) this.#pauseReading();
     else if (this.#readingPaused && this.#queue.length < this.#context.maxPipeline / 2) this.#resumeReading();
   }
 
+  /** Writes a pub/sub message or MONITOR line as it comes; corked until the end of this tick. */
+  deliver(frame: Buffer): void {
+    if (this.#closed) return;
+    const socket = this.#socket;
+    if (!this.#pushCorked) {
+      this.#pushCorked = true;
+      socket.cork();
+      process.nextTick(uncorkPushes, this);
+    }
+    socket.write(frame);
+    if (socket.writableLength > this.#context.pubsubOutputLimit) {
+      this.log.warn({ unread: socket.writableLength, limit: this.#context.pubsubOutputLimit }, 'closing a subscriber that does not read its messages');
+      this.#context.stats.outputLimitClosures++;
+      this.destroy();
+    }
+  }
+
+  uncorkPushes(): void {
+    this.#pushCorked = false;
+    this.#socket.uncork();
+  }
+
+  onSubscriberSettled(): void {
+    if (this.#stalled && this.#idle()) this.#unstall();
+  }
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closeAfterReplies) return;
+    if (this.#stalled) {
+      this.#held.push(chunk);
+      return;
+    }
+    this.#guarded(chunk);
+  };
+
+  /** Runs the input through; a bug met by one client's input must cost that client only. */
+  #guarded(chunk: Buffer | null): void {
     try {
-      this.#consume(chunk);
+      if (chunk === null) {
+        // Resuming a stalled command: it is still the framer's current frame.
+        this.#handle(this.#framer);
+        if (!this.#stalled) this.#consume(null); // the rest of the current input first
+        while (!this.#stalled && this.#held.length > 0) this.#consume(this.#held.shift() as Buffer);
+      } else {
+        this.#consume(chunk);
+      }
     } catch (error) {
-      // A bug met by one client's input must cost that client only.
       this.log.error({ err: error }, 'closing client after an internal error');
       this.#context.stats.internalErrors++;
       this.destroy();
     }
-  };
+  }
 
-  #consume(chunk: Buffer): void {
+  #consume(chunk: Buffer | null): void {
     const framer = this.#framer;
-    framer.push(chunk);
-    for (;;) {
+    if (chunk !== null) framer.push(chunk);
+    while (!this.#stalled) {
       const status = framer.next();
       if (status === Frame.Incomplete) break;
       if (status === Frame.Error) {
@@ -161,11 +228,41 @@ export class Session implements RequestOwner {
     if (this.#queue.length >= this.#context.maxPipeline) this.#pauseReading();
   }
 
+  /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
+  #idle(): boolean {
+    return this.#queue.length === 0 && (this.#subscriber === null || this.#subscriber.settled);
+  }
+
+  /** Holds the current command until the session is idle; false when it may run now. */
+  #waitForIdle(): boolean {
+    if (this.#idle()) return false;
+    this.#stalled = true;
+    this.#pauseReading();
+    return true;
+  }
+
+  #unstall(): void {
+    this.#stalled = false;
+    this.#guarded(null);
+    if (!this.#stalled) this.#resumeReading();
+  }
+
   #handle(framer: CommandFramer): void {
     const context = this.#context;
     const spec = context.table.lookup(framer);
+    if (this.#barrier) {
+      if (this.#waitForIdle()) return;
+      this.#barrier = false;
+    }
+    if (this.#monitor !== null) return this.#handleMonitoring(spec);
+    if (this.#subscriber !== null && !this.resp3 && this.#handleSubscribed(spec, framer)) return;
+    if (this.#transaction !== null && this.#handleInTransaction(spec, framer)) return;
     switch (spec.route) {
+      case Route.Session:
+        return this.#changeMode(spec, framer);
       case Route.Local:
+        if ((spec.name === 'hello' || spec.name === 'reset') && this.#waitForIdle()) return;
+        if (spec.name === 'reset') this.#leaveModes();
         if (spec.name === 'info' && infoWantsKeyspace(framer)) {
           const fanOut = FanOut.toMasters(this, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
           fanOut.prefix = infoText(framer, context.facts);
@@ -191,10 +288,10 @@ export class Session implements RequestOwner {
         return;
       }
     }
-    if (spec.blockOption !== null && hasArgument(framer, spec.blockOption)) {
-      this.#answer(spec, errorReply(spec.refusal));
-      return;
-    }
+    const blocks = spec.blockOption !== null ? hasArgument(framer, spec.blockOption) : spec.blocking;
+    // A blocking command runs on a connection of its own, after every earlier
+    // command of this client (LPUSH then BLPOP must see the push).
+    if (blocks && this.#waitForIdle()) return;
     const slot = this.#slotOf(spec, framer);
     if (slot === CROSS_SLOT) {
       if (spec.split === null) this.#answer(spec, errorReply(errors.CROSSSLOT));
@@ -203,8 +300,140 @@ export class Session implements RequestOwner {
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const request = new Request(this, spec, payload, slot);
+    if (blocks) {
+      request.holdsConnection = true;
+      this.#blocked = request;
+      this.#barrier = true;
+    }
     this.#queue.push(request);
     context.router.dispatch(request);
+  }
+
+  /** MULTI/EXEC/DISCARD/WATCH/UNWATCH, the (P|S)SUBSCRIBE family and MONITOR outside those modes. */
+  #changeMode(spec: CommandSpec, framer: CommandFramer): void {
+    const context = this.#context;
+    switch (spec.name) {
+      case 'multi':
+      case 'watch':
+        if (this.#waitForIdle()) return;
+        this.#transaction = new Transaction(this, context.router);
+        this.#handleInTransaction(spec, framer);
+        return;
+      case 'exec':
+        return this.#answer(spec, errorReply(errors.EXEC_WITHOUT_MULTI));
+      case 'discard':
+        return this.#answer(spec, errorReply(errors.DISCARD_WITHOUT_MULTI));
+      case 'unwatch':
+        return this.#answer(spec, OK);
+      case 'monitor':
+        if (!context.allowMonitor) return this.#answer(spec, errorReply(errors.MONITOR_DISABLED));
+        if (this.#waitForIdle()) return;
+        this.#monitor = new Monitor(this, context.router, this.log);
+        return;
+      default:
+        if (this.#waitForIdle()) return;
+        this.#subscriber ??= new Subscriber(this, context.router, this.log);
+        this.#subscriptionCommand(spec, framer);
+    }
+  }
+
+  /** A command while a transaction (MULTI or WATCH) is open; false when it goes the usual way. */
+  #handleInTransaction(spec: CommandSpec, framer: CommandFramer): boolean {
+    const transaction = this.#transaction as Transaction;
+    if (spec.name === 'reset' || spec.name === 'quit') return false;
+    const command = {
+      spec,
+      payload: framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
+      slot: spec.route === Route.ByKey || spec.route === Route.Session ? this.#slotOf(spec, framer) : -1,
+      argc: framer.argc,
+    };
+    if (transaction.passesThrough(command)) return false;
+    const request = transaction.handle(command);
+    this.#queue.push(request);
+    if (request.done) this.onRequestDone(request);
+    else this.#context.router.dispatch(request);
+    if (transaction.finished) {
+      this.#transaction = null;
+      this.#barrier = true;
+    }
+    return true;
+  }
+
+  /** RESP2 subscribed mode: only the subscription commands, PING, QUIT and RESET; false when no longer subscribed. */
+  #handleSubscribed(spec: CommandSpec, framer: CommandFramer): boolean {
+    const subscriber = this.#subscriber as Subscriber;
+    // Replies come in command order: a command answered elsewhere than the
+    // main link (a shard link, Slotway itself) waits for those still owed.
+    const toMain = MAIN_LINK_COMMANDS.includes(spec.name) || (spec.name === 'ping' && subscriber.pingsMain);
+    if (!(toMain && subscriber.mainMayGoNow) && this.#waitForIdle()) return true;
+    if (spec.route === Route.Session && spec.name.includes('subscribe')) {
+      this.#subscriptionCommand(spec, framer);
+      return true;
+    }
+    if (spec.name === 'ping' && subscriber.count > 0) {
+      if (framer.argc > 2) this.#answer(spec, errorReply(errors.wrongArity('ping')));
+      else subscriber.ping(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), framer.argc === 2 ? argument(framer, 1) : null);
+      return true;
+    }
+    if (spec.name === 'quit' || spec.name === 'reset') return false;
+    // Nothing left subscribed: the client is out of subscribed mode.
+    if (subscriber.count === 0) {
+      subscriber.close();
+      this.#subscriber = null;
+      return false;
+    }
+    this.#answer(spec, errorReply(errors.notInSubscribedMode(spec.name === '' ? argument(framer, 0).toString() : spec.name.split('|')[0] as string)));
+    return true;
+  }
+
+  #subscriptionCommand(spec: CommandSpec, framer: CommandFramer): void {
+    const subscriber = this.#subscriber as Subscriber;
+    const names: Buffer[] = [];
+    for (let i = 1; i < framer.argc; i++) names.push(argument(framer, i));
+    if (names.length === 0 && spec.name.endsWith('subscribe') && !spec.name.endsWith('unsubscribe')) {
+      return this.#answer(spec, errorReply(errors.wrongArity(spec.name)));
+    }
+    switch (spec.name) {
+      case 'subscribe':
+      case 'psubscribe':
+        return subscriber.subscribe(spec.name, names);
+      case 'unsubscribe':
+      case 'punsubscribe':
+        return subscriber.unsubscribe(spec.name, names);
+      case 'ssubscribe':
+        if (this.#slotOf(spec, framer) === CROSS_SLOT) return this.#answer(spec, errorReply(errors.CROSSSLOT));
+        return subscriber.ssubscribe(names);
+      default:
+        return subscriber.sunsubscribe(names);
+    }
+  }
+
+  /** A MONITOR client may only leave: QUIT or RESET. */
+  #handleMonitoring(spec: CommandSpec): void {
+    if (spec.name === 'quit') {
+      this.#answer(spec, OK);
+      this.closeAfterReplies();
+    } else if (spec.name === 'reset') {
+      this.#leaveModes();
+      this.#answer(spec, RESET);
+    } else {
+      this.#answer(spec, errorReply(errors.MONITORING));
+    }
+  }
+
+  /** RESET or the client left: every lease this session holds goes back or is closed. */
+  #leaveModes(): void {
+    this.#transaction?.abort();
+    this.#transaction = null;
+    this.#subscriber?.close();
+    this.#subscriber = null;
+    this.#monitor?.close();
+    this.#monitor = null;
+    const blocked = this.#blocked;
+    this.#blocked = null;
+    // A client gone while blocked: closing its lease unblocks it on the node (never leaked).
+    if (blocked !== null && !blocked.done && blocked.lease !== null) blocked.lease.close('client left while blocked');
+    this.resp3 = false;
   }
 
   /** Keys span slots and the command allows it: one child per slot, merged in the parent. */
@@ -273,7 +502,7 @@ export class Session implements RequestOwner {
   }
 
   #resumeReading(): void {
-    if (!this.#readingPaused || this.#closeAfterReplies) return;
+    if (!this.#readingPaused || this.#closeAfterReplies || this.#stalled) return;
     this.#readingPaused = false;
     this.#socket.resume();
   }
@@ -288,11 +517,11 @@ export class Session implements RequestOwner {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    this.#leaveModes();
     this.#context.stats.onClientClosed(this);
   };
 }
 
-const CROSS_SLOT = -2;
 const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
 
 /** Protocol-error replies need a spec for the request record. */
@@ -308,3 +537,15 @@ function hasArgument(framer: CommandFramer, word: string): boolean {
 function flushSession(session: Session): void {
   session.flush();
 }
+
+function uncorkPushes(session: Session): void {
+  session.uncorkPushes();
+}
+
+function argument(framer: CommandFramer, index: number): Buffer {
+  return framer.frameBuffer.subarray(framer.argStart[index], framer.argEnd[index]);
+}
+
+const RESET = Buffer.from('+RESET\r\n');
+/** Subscription commands answered on the main pub/sub link, in order with each other. */
+const MAIN_LINK_COMMANDS: readonly string[] = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'];
