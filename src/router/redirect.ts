@@ -2,6 +2,8 @@
 //   -MOVED <slot> <host>:<port>   the slot lives elsewhere now: patch, resend
 //   -ASK <slot> <host>:<port>     this key is mid-migration: ASKING + resend
 //   -TRYAGAIN / -CLUSTERDOWN / -LOADING   transient: resend after a backoff
+//   -UNBLOCKED ... instance state changed  a blocked command's master became
+//                                 a replica (failover) before serving it: resend
 // Only error replies reach here, so building strings is off the hot path.
 import { parseAddress } from '../cluster/node-address.js';
 import { SLOT_COUNT } from '../cluster/slot-map.js';
@@ -28,6 +30,9 @@ function startsWith(buffer: Buffer, start: number, end: number, prefix: string):
   return true;
 }
 
+/** Redis 7's words to clients blocked on a master that turns replica: nothing was popped, so waiting again at the new master is safe. */
+const UNBLOCKED_BY_ROLE_CHANGE = '-UNBLOCKED force unblock from blocking operation, instance state changed';
+
 /** What to do with the error reply buffer[start, end) (which begins with '-'). */
 export function classifyError(buffer: Buffer, start: number, end: number): ErrorAction {
   if (startsWith(buffer, start, end, '-MOVED ')) return ErrorAction.Moved;
@@ -36,7 +41,8 @@ export function classifyError(buffer: Buffer, start: number, end: number): Error
   if (
     startsWith(buffer, start, end, '-TRYAGAIN') ||
     startsWith(buffer, start, end, '-CLUSTERDOWN') ||
-    startsWith(buffer, start, end, '-LOADING')
+    startsWith(buffer, start, end, '-LOADING') ||
+    startsWith(buffer, start, end, UNBLOCKED_BY_ROLE_CHANGE)
   ) {
     return ErrorAction.Retry;
   }

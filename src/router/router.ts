@@ -207,12 +207,13 @@ export class Router implements RequestHandler, PoolEvents {
     return [...owners].map((index) => map.nodes[index]?.address ?? '').filter((a) => a !== '').sort();
   }
 
-  /** Node views for INFO: address, pool state, in-flight count. */
-  nodeStates(): { address: string; state: string; inflight: number }[] {
+  /** Node views for INFO: address, pool state, in-flight count, dedicated connections out. */
+  nodeStates(): { address: string; state: string; inflight: number; leased: number }[] {
     return [...this.#poolsByAddress.values()].map((pool) => ({
       address: pool.address,
       state: this.#retired.has(pool) ? 'retired' : pool.state,
       inflight: pool.inflight,
+      leased: pool.leased,
     }));
   }
 
@@ -284,7 +285,9 @@ export class Router implements RequestHandler, PoolEvents {
     const line = errorText(buffer, start, end);
     const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node) : null;
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
-    request.reply = redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line));
+    // EXEC itself redirected: the node has discarded the transaction.
+    if (redirect !== null && request.spec.name === 'exec') request.reply = errorReply(errors.EXECABORT);
+    else request.reply = redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line));
     this.#settle(request);
   }
 

@@ -42,7 +42,7 @@ export interface ClusterFacts {
   readonly masters: number;
   readonly replicas: number;
   readonly epoch: number;
-  readonly nodes: readonly { address: string; state: string; inflight: number }[];
+  readonly nodes: readonly { address: string; state: string; inflight: number; leased: number }[];
   readonly refreshes: number;
   readonly moved: number;
   readonly ask: number;
@@ -257,7 +257,7 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
         ['retries', cluster.retries],
         ['failed_commands', cluster.failures],
         ['protocol_errors', stats.protocolErrors],
-        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},state=${n.state},inflight=${n.inflight}`]),
+        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},state=${n.state},inflight=${n.inflight},leased=${n.leased}`]),
       ]),
     );
   }

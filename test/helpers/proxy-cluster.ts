@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis, Cluster } from 'ioredis';
 import { pino } from 'pino';
-import { LocalCluster, type LocalClusterOptions } from '../../src/demo/local-cluster.js';
+import { LocalCluster, type LocalClusterNode, type LocalClusterOptions } from '../../src/demo/local-cluster.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
 
 const run = promisify(execFile);
@@ -88,9 +88,9 @@ export async function keysPerMaster(direct: Cluster, perMaster: number, prefix =
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** CLUSTER FAILOVER on one replica; resolves once it reports role:master (throws after ~10 s). */
-export async function failoverOneReplica(cluster: LocalCluster): Promise<void> {
-  const [replica] = await cluster.replicas();
+/** CLUSTER FAILOVER on one replica (`master`'s, if given); resolves once it reports role:master (throws after ~10 s). */
+export async function failoverOneReplica(cluster: LocalCluster, master?: LocalClusterNode): Promise<void> {
+  const replica = master === undefined ? (await cluster.replicas())[0] : await replicaOf(cluster, master);
   if (replica === undefined) throw new Error('the cluster has no replica to promote');
   const node = new Redis({ host: replica.host, port: replica.port });
   try {
@@ -103,5 +103,64 @@ export async function failoverOneReplica(cluster: LocalCluster): Promise<void> {
     throw new Error(`${replica.address} did not become master`);
   } finally {
     node.disconnect();
+  }
+}
+
+/** A replica of `master` (from its INFO replication). */
+async function replicaOf(cluster: LocalCluster, master: LocalClusterNode): Promise<LocalClusterNode | undefined> {
+  const node = new Redis({ host: master.host, port: master.port });
+  try {
+    const info = await node.info('replication');
+    const port = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)?.[1]);
+    return (await cluster.replicas()).find((replica) => replica.port === port);
+  } finally {
+    node.disconnect();
+  }
+}
+
+/** The master that owns `slot` now, and the other masters. */
+export async function ownerOfSlot(cluster: LocalCluster, slot: number): Promise<{ owner: LocalClusterNode; others: LocalClusterNode[] }> {
+  const masters = await cluster.masters();
+  const node = new Redis({ host: masters[0]?.host, port: masters[0]?.port });
+  try {
+    const ranges = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const range = ranges.find(([first, last]) => slot >= first && slot <= last);
+    const owner = masters.find((m) => range !== undefined && m.port === range[2][1]);
+    if (owner === undefined) throw new Error(`no master owns slot ${slot}`);
+    return { owner, others: masters.filter((m) => m !== owner) };
+  } finally {
+    node.disconnect();
+  }
+}
+
+/**
+ * Gives a slot without keys to another master (CLUSTER SETSLOT ... NODE on the
+ * new owner, the old one, then the rest), as a reshard of that slot would end.
+ */
+export async function moveEmptySlot(cluster: LocalCluster, slot: number, to: LocalClusterNode): Promise<void> {
+  const { owner, others } = await ownerOfSlot(cluster, slot);
+  const ordered = [to, owner, ...others.filter((m) => m !== to)];
+  const target = new Redis({ host: to.host, port: to.port });
+  const toId = String(await target.call('CLUSTER', 'MYID'));
+  target.disconnect();
+  for (const master of ordered) {
+    const node = new Redis({ host: master.host, port: master.port });
+    try {
+      await node.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+    } finally {
+      node.disconnect();
+    }
+  }
+}
+
+/** Dedicated node connections Slotway has out on lease now (blocked clients, transactions, subscribers). */
+export function leasedConnections(proxy: Proxy): number {
+  return proxy.router.nodeStates().reduce((sum, node) => sum + node.leased, 0);
+}
+
+/** Resolves once `predicate` holds, polling; rejects naming `what` after `ms`. */
+export async function eventually(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
+  for (const deadline = Date.now() + ms; !predicate(); await sleep(20)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
   }
 }
