@@ -82,6 +82,12 @@ export class NodePool implements ConnectionEvents {
     connection.send(command);
   }
 
+  /** No shared connection is open or opening: every one failed and waits to reconnect. */
+  get down(): boolean {
+    for (const connection of this.#connections) if (connection !== null && connection.state !== 'closed') return false;
+    return true;
+  }
+
   get state(): 'ready' | 'connecting' | 'down' {
     if (this.#connections.some((c) => c?.state === 'ready')) return 'ready';
     if (this.#connections.some((c) => c?.state === 'connecting')) return 'connecting';

@@ -64,6 +64,8 @@ const policies: [string, Policy][] = [
   ),
   ['client', notThroughProxy('client')],
   ...['setname', 'getname', 'setinfo', 'id'].map((sub): [string, Policy] => [`client|${sub}`, LOCAL]),
+  // Client-side caching needs invalidations from every master routed to the right client: later.
+  ...['tracking', 'trackinginfo', 'caching', 'getredir'].map((sub): [string, Policy] => [`client|${sub}`, notYet(`client ${sub}`)]),
   ['cluster', notYet('cluster')],
   ...['keyslot', 'info', 'slots', 'shards', 'nodes', 'myid'].map((sub): [string, Policy] => [`cluster|${sub}`, LOCAL]),
 

@@ -349,9 +349,17 @@ export class Router implements RequestHandler, PoolEvents {
     return pool;
   }
 
+  /** A master for keyless commands: the one `affinity` picks, or the next that is not down. */
   #anyMaster(affinity: number): NodePool | undefined {
     const count = this.#map.nodes.length;
-    return count === 0 ? undefined : (this.#pools[affinity % count] ?? this.#poolAt(affinity % count));
+    let first: NodePool | undefined;
+    for (let i = 0; i < count; i++) {
+      const index = (affinity + i) % count;
+      const pool = this.#pools[index] ?? this.#poolAt(index);
+      if (pool !== undefined && !pool.down) return pool;
+      first ??= pool;
+    }
+    return first;
   }
 
   #poolForAddress(address: string): NodePool | undefined {

@@ -210,6 +210,7 @@ export class Subscriber implements FrameSink {
       return;
     }
     if (link.role === Role.Keyspace) return; // its confirmations: the client has the main link's
+    this.#resyncDelayMs = RESYNC_MIN_MS;
     const expected = link.expected[0];
     if (buffer[start] === 45 /* '-' */) {
       link.expected.shift();
@@ -398,8 +399,9 @@ export class Subscriber implements FrameSink {
       this.#shards.delete(address);
       link.lease.pool.release(link.lease.connection, false);
     }
+    // The delay goes back down only when a node answers (see onFrame): a
+    // lease on a node that just died "succeeds" and fails a moment later.
     if (missing) this.#scheduleResync();
-    else this.#resyncDelayMs = RESYNC_MIN_MS;
   }
 
   /** No node could take the subscription now: the client hears the same error Redis gives a cluster without owner. */

@@ -110,8 +110,9 @@ export class Session implements RequestOwner, SubscriberClient {
     this.#pauseReading();
   }
 
-  /** Closes the connection now, dropping whatever is pending. */
+  /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
+    this.#leaveModes();
     this.#socket.destroy();
   }
 

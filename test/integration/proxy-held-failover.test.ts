@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { failoverOneReplica, keysPerMaster, ownerOfSlot, sleep, eventually, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 let env: ProxyCluster;
@@ -83,4 +84,29 @@ test('CLUSTER FAILOVER while 30 clients are blocked and 6 are subscribed: all re
   }
   assert.equal(shardDelivered, 1, 'the shard subscription moved to the new master');
   await eventually(() => shardMessages.some((m) => m.startsWith('shard after')), 'shard message after the failover');
+});
+
+test('a subscriber whose node is killed is subscribed again elsewhere and keeps receiving', { timeout: 90000 }, async () => {
+  const subscriber = env.client();
+  const received: string[] = [];
+  subscriber.on('message', (_channel: string, message: string) => received.push(message));
+  await subscriber.subscribe('survivor');
+  // Find the master Slotway subscribed on (its CLIENT LIST shows cmd=subscribe).
+  let holder: LocalClusterNode | undefined;
+  for (const master of await env.cluster.masters()) {
+    const node = new Redis({ host: master.host, port: master.port });
+    if (/cmd=subscribe/.test(String(await node.call('CLIENT', 'LIST')))) holder = master;
+    node.disconnect();
+  }
+  assert.ok(holder !== undefined, 'the subscription is on a master');
+  await env.cluster.killNode(holder);
+  const publisher = env.client();
+  const deadline = Date.now() + 30000;
+  for (let i = 0; Date.now() < deadline && !received.some((m) => m.startsWith('after kill')); i++) {
+    await publisher.publish('survivor', `after kill ${i}`).catch(() => 0);
+    await sleep(250);
+  }
+  assert.ok(received.some((m) => m.startsWith('after kill')), 'a message published after the kill arrived');
+  await env.cluster.startNode(holder);
+  await env.cluster.waitForClusterOk(30000);
 });
