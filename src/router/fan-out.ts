@@ -121,6 +121,10 @@ export class FanOut implements RequestOwner {
     return this.#children.map((c) => c.request);
   }
 
+  get closed(): boolean {
+    return this.parent.owner.closed;
+  }
+
   onRequestDone(_child: Request): void {
     if (--this.#pending > 0) return;
     this.parent.reply = this.#merged();

@@ -9,6 +9,8 @@ export interface RequestOwner {
   readonly id: number;
   /** The client said HELLO 3: its commands travel on RESP3 connections. */
   readonly resp3: boolean;
+  /** The client has gone: a command of its that would hold a connection is not sent. */
+  readonly closed: boolean;
   onRequestDone(request: Request): void;
 }
 

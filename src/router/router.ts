@@ -162,6 +162,8 @@ export class Router implements RequestHandler, PoolEvents {
       return;
     }
     request.node = pool.address;
+    // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
+    if (request.holdsConnection && request.owner.closed) return;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
     else pool.send(request, request.owner.id, request.resp3);
   }

@@ -100,6 +100,10 @@ export class Session implements RequestOwner, SubscriberClient {
     return this.#socket.localAddress ?? '127.0.0.1';
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   get pendingReplies(): number {
     return this.#queue.length;
   }
@@ -112,6 +116,7 @@ export class Session implements RequestOwner, SubscriberClient {
 
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
+    this.#closed = true;
     this.#leaveModes();
     this.#socket.destroy();
   }
