@@ -6,6 +6,7 @@ import { parseCommandLine, helpText } from './config/cli-args.js';
 import { createLogger } from './admin/logger.js';
 import { LocalCluster, REDIS_SERVER_MISSING, findRedisServer } from './demo/local-cluster.js';
 import { createProxy, SLOTWAY_VERSION } from './index.js';
+import { WORKER_SEEDS_VARIABLE, isWorker, superviseWorkers, workerCount } from './workers.js';
 
 async function main(): Promise<number> {
   const parsed = parseCommandLine(process.argv.slice(2), process.env);
@@ -24,7 +25,10 @@ async function main(): Promise<number> {
   const log = createLogger(parsed.options.logLevel);
   let cluster: LocalCluster | null = null;
   let seeds = parsed.options.seeds;
-  if (parsed.command === 'demo') {
+  const workerSeeds = process.env[WORKER_SEEDS_VARIABLE];
+  if (isWorker() && workerSeeds !== undefined) {
+    seeds = workerSeeds.split(','); // the primary's (a demo cluster's) seeds
+  } else if (parsed.command === 'demo') {
     if (findRedisServer() === null) {
       process.stderr.write(`slotway: ${REDIS_SERVER_MISSING}\n`);
       return 1;
@@ -36,6 +40,14 @@ async function main(): Promise<number> {
   } else if (seeds.length === 0) {
     process.stderr.write('slotway: no seed nodes: give --cluster host:port[,host:port...] (see --help)\n');
     return 2;
+  }
+
+  const workers = workerCount(parsed.options.threads);
+  if (workers > 1 && !isWorker()) {
+    log.info({ workers, port: parsed.options.port }, 'starting worker processes');
+    await superviseWorkers(workers, seeds, log);
+    await cluster?.stop();
+    return 0;
   }
 
   const proxy = createProxy({ ...parsed.options, seeds }, { logger: log });

@@ -32,9 +32,10 @@ export interface ProxyOptions {
   readonly idleLeasesPerNode: number;
   readonly pubsubOutputLimit: number;
   readonly allowMonitor: boolean;
+  readonly threads: number | 'auto';
 }
 
-type Kind = 'list' | 'string' | 'integer' | 'boolean' | 'level';
+type Kind = 'list' | 'string' | 'integer' | 'boolean' | 'level' | 'threads';
 
 interface OptionDefinition {
   readonly key: keyof ProxyOptions;
@@ -57,8 +58,9 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'bind', flag: 'bind', kind: 'string', defaultValue: '0.0.0.0', description: 'address to listen on' },
   { key: 'announceHost', flag: 'announce-host', kind: 'string', defaultValue: '', description: 'host CLUSTER SLOTS/SHARDS/NODES announce to cluster-mode clients (default: the address the client connected to)' },
   { key: 'announcePort', flag: 'announce-port', kind: 'integer', defaultValue: 0, min: 0, max: 65535, description: 'port announced likewise (0: the port Slotway listens on)' },
+  { key: 'threads', flag: 'threads', kind: 'threads', defaultValue: 1, description: 'worker processes sharing the listener (node:cluster), each with its own node connections; auto = one per CPU core' },
   { key: 'logLevel', flag: 'log-level', kind: 'level', defaultValue: 'info', description: `log level: ${LEVELS.join(', ')}` },
-  { key: 'connectionsPerNode', flag: 'connections-per-node', kind: 'integer', defaultValue: 2, min: 1, max: 64, description: 'pipelined connections to each master, shared by all clients' },
+  { key: 'connectionsPerNode', flag: 'connections-per-node', kind: 'integer', defaultValue: 1, min: 1, max: 64, description: 'pipelined connections to each master, shared by all clients (one batches best: fewer system calls here and on the node)' },
   { key: 'connectTimeoutMs', flag: 'connect-timeout', kind: 'integer', defaultValue: 2000, min: 1, description: 'ms to establish a node connection' },
   { key: 'commandTimeoutMs', flag: 'topology-timeout', kind: 'integer', defaultValue: 2000, min: 1, description: 'ms a node has to answer a topology query' },
   { key: 'reconnectMinMs', flag: 'reconnect-min', kind: 'integer', defaultValue: 50, min: 1, description: 'first delay (ms) before reconnecting to a node; doubles per failure' },
@@ -102,6 +104,12 @@ export function parseValue(definition: OptionDefinition, text: string): { value:
     }
     case 'string':
       return { value: text };
+    case 'threads': {
+      if (text === 'auto') return { value: 'auto' };
+      const count = Number(text);
+      if (!/^\d+$/.test(text) || count < 1 || count > 256) return { error: `${name} must be auto or a number from 1 to 256 (got "${text}")` };
+      return { value: count };
+    }
     case 'boolean': {
       const lower = text.toLowerCase();
       if (TRUE_WORDS.includes(lower)) return { value: true };

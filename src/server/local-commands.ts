@@ -246,6 +246,8 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
       section('Proxy', [
         ['slotway_version', facts.slotwayVersion],
         ['node_version', process.version],
+        // With --threads each worker answers for itself: its pid tells which one.
+        ['process_id', process.pid],
         ['cluster_state', cluster.slotsCovered === 16384 ? 'ok' : 'fail'],
         ['cluster_slots_covered', cluster.slotsCovered],
         ['cluster_masters', cluster.masters],

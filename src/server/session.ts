@@ -124,7 +124,9 @@ export class Session implements RequestOwner, SubscriberClient {
   onRequestDone(request: Request): void {
     if (this.#closed || this.#flushScheduled || this.#queue.peek() !== request) return;
     this.#flushScheduled = true;
-    process.nextTick(flushSession, this);
+    // After every socket read of this loop turn: replies of one pipeline that
+    // arrive from several nodes in the same turn leave in one write.
+    setImmediate(flushSession, this);
   }
 
   /** Writes every settled reply at the head of the queue, in one batch. */
