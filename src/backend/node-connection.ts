@@ -14,6 +14,7 @@ import { Socket, createConnection } from 'node:net';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { RingQueue } from '../util/ring-queue.js';
+import { writeBatch } from '../util/write-batch.js';
 
 /** A command waiting for its reply, as the backend sees it. */
 export interface PendingCommand {
@@ -63,7 +64,8 @@ export class NodeConnection {
   readonly #socket: Socket;
   readonly #framer = new ReplyFramer();
   readonly #inflight = new RingQueue<PendingCommand>(64);
-  #outbox: Buffer[] = [];
+  readonly #outbox: Buffer[] = [];
+  #outboxBytes = 0;
   #sent = 0;
   #flushScheduled = false;
   readonly #events: ConnectionEvents;
@@ -99,6 +101,7 @@ export class NodeConnection {
     }
     this.#inflight.push(command);
     this.#outbox.push(command.payload);
+    this.#outboxBytes += command.payload.length;
     this.#scheduleFlush();
   }
 
@@ -118,6 +121,7 @@ export class NodeConnection {
   write(payload: Buffer): void {
     if (this.state === 'closed') return;
     this.#outbox.push(payload);
+    this.#outboxBytes += payload.length;
     this.#scheduleFlush();
   }
 
@@ -131,16 +135,9 @@ export class NodeConnection {
   flush(): void {
     this.#flushScheduled = false;
     if (this.state !== 'ready' || this.#outbox.length === 0) return;
-    const outbox = this.#outbox;
-    this.#outbox = [];
     this.#sent = this.#inflight.length;
-    if (outbox.length === 1) {
-      this.#socket.write(outbox[0] as Buffer);
-      return;
-    }
-    this.#socket.cork();
-    for (const payload of outbox) this.#socket.write(payload);
-    this.#socket.uncork();
+    writeBatch(this.#socket, this.#outbox, this.#outboxBytes);
+    this.#outboxBytes = 0;
   }
 
   readonly #onConnect = (): void => {
@@ -192,7 +189,8 @@ export class NodeConnection {
     this.state = 'closed';
     this.#socket.destroy();
     this.#framer.reset();
-    this.#outbox = [];
+    this.#outbox.length = 0;
+    this.#outboxBytes = 0;
     let sent = this.#sent;
     this.#sent = 0;
     for (let command = this.#inflight.shift(); command !== undefined; command = this.#inflight.shift()) {

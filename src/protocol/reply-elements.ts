@@ -5,13 +5,18 @@ import { bytesEqualIgnoreCase } from './name-index.js';
 import { ReplyFramer } from './reply-framer.js';
 import { Frame, findCrlf, parseInteger } from './stream-framer.js';
 
+/** One framer for every call: the reply is whole, so nothing is left in it between calls. */
+const elementFramer = new ReplyFramer();
+
 /** The encoded elements of an aggregate reply (`*`, `>`, `~` ...), as views of it. */
 export function arrayElements(reply: Buffer): Buffer[] {
-  const headerEnd = reply.indexOf('\r\n') + 2;
-  const framer = new ReplyFramer();
+  const headerEnd = findCrlf(reply, 0, reply.length) + 2;
+  const framer = elementFramer;
+  framer.reset();
   framer.push(reply.subarray(headerEnd));
   const elements: Buffer[] = [];
   while (framer.next() === Frame.Ready) elements.push(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd));
+  framer.reset();
   return elements;
 }
 

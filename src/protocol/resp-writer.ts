@@ -46,11 +46,40 @@ export function mapReply(keysAndValues: readonly Buffer[]): Buffer {
   return Buffer.concat([Buffer.from(`%${keysAndValues.length / 2}${CRLF}`), ...keysAndValues]);
 }
 
-/** A command as a RESP array of bulk strings. */
+/** A command as a RESP array of bulk strings, written into one buffer (fan-out builds one per slot). */
 export function encodeCommand(args: readonly (Buffer | string)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}${CRLF}`)];
-  for (const arg of args) parts.push(bulkString(arg));
-  return Buffer.concat(parts);
+  let size = headerLength(args.length);
+  for (const arg of args) {
+    const length = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
+    size += headerLength(length) + length + 2;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = writeHeader(out, 0, 42 /* '*' */, args.length);
+  for (const arg of args) {
+    if (typeof arg === 'string') {
+      at = writeHeader(out, at, 36 /* '$' */, Buffer.byteLength(arg));
+      at += out.write(arg, at);
+    } else {
+      at = writeHeader(out, at, 36 /* '$' */, arg.length);
+      at += arg.copy(out, at);
+    }
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return out;
+}
+
+/** Bytes of `*<n>\r\n` or `$<n>\r\n`. */
+function headerLength(n: number): number {
+  return 3 + (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
+}
+
+function writeHeader(out: Buffer, at: number, type: number, n: number): number {
+  out[at++] = type;
+  at += out.write(String(n), at, 'latin1');
+  out[at++] = 13;
+  out[at++] = 10;
+  return at;
 }
 
 /** A pub/sub confirmation as Redis sends it: an array in RESP2, a push (`>`) in RESP3. */

@@ -134,11 +134,14 @@ export class FanOut implements RequestOwner {
 
   #merged(): Buffer {
     // The first error, in key order, answers for all.
-    const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
-    for (const child of byPosition) {
-      const reply = child.request.reply as Buffer;
-      if (reply[0] === 45 /* '-' */) return reply;
+    let error: Child | null = null;
+    for (const child of this.#children) {
+      if ((child.request.reply as Buffer)[0] !== 45 /* '-' */) continue;
+      if (error === null || (child.positions[0] as number) < (error.positions[0] as number)) error = child;
     }
+    if (error !== null) return error.request.reply as Buffer;
+    if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
+    const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
     switch (this.#merge) {
       case 'all-ok':
         return OK;
@@ -167,8 +170,6 @@ export class FanOut implements RequestOwner {
         return this.#scanReply(byPosition[0] as Child);
       case 'keyspace':
         return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
-      case 'values':
-        return this.#values();
     }
   }
 
@@ -197,13 +198,21 @@ export class FanOut implements RequestOwner {
 
   #values(): Buffer {
     const values = new Array<Buffer>(this.#keyCount);
+    const header = Buffer.from(`*${this.#keyCount}\r\n`, 'latin1');
+    let size = header.length;
     for (const child of this.#children) {
       const elements = arrayElements(child.request.reply as Buffer);
-      child.positions.forEach((position, i) => {
-        values[position] = elements[i] ?? NULL_ELEMENT;
-      });
+      const positions = child.positions;
+      for (let i = 0; i < positions.length; i++) {
+        const value = elements[i] ?? NULL_ELEMENT;
+        values[positions[i] as number] = value;
+        size += value.length;
+      }
     }
-    return Buffer.concat([Buffer.from(`*${this.#keyCount}\r\n`), ...values]);
+    const out = Buffer.allocUnsafe(size);
+    let at = header.copy(out, 0);
+    for (const value of values) at += value.copy(out, at);
+    return out;
   }
 
   /** [nodeCursor, keys] from master i becomes [client cursor, keys]. */

@@ -25,6 +25,7 @@ import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { Subscriber, type SubscriberClient } from '../router/subscriber.js';
 import { RingQueue } from '../util/ring-queue.js';
+import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { ServerStats } from './server-stats.js';
 import { CROSS_SLOT, Transaction } from './transaction.js';
@@ -81,6 +82,8 @@ export class Session implements RequestOwner, SubscriberClient {
   /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
   #held: Buffer[] = [];
   #pushCorked = false;
+  /** Scratch list of the replies one flush writes. */
+  readonly #batch: Buffer[] = [];
 
   constructor(socket: Socket, id: number, context: SessionContext) {
     this.id = id;
@@ -137,22 +140,17 @@ export class Session implements RequestOwner, SubscriberClient {
     const socket = this.#socket;
     let head = queue.peek();
     if (head === undefined || !head.done) return this.#afterFlush();
-    const first = head.reply as Buffer;
-    queue.shift();
-    head = queue.peek();
-    if (head === undefined || !head.done) {
-      socket.write(first);
-    } else {
-      // Several replies are ready: corked, they leave in one writev.
-      socket.cork();
-      socket.write(first);
-      while (head !== undefined && head.done) {
-        socket.write(head.reply as Buffer);
-        queue.shift();
-        head = queue.peek();
-      }
-      socket.uncork();
+    // Every settled reply at the head leaves in one write.
+    const batch = this.#batch;
+    let bytes = 0;
+    while (head !== undefined && head.done) {
+      const reply = head.reply as Buffer;
+      batch.push(reply);
+      bytes += reply.length;
+      queue.shift();
+      head = queue.peek();
     }
+    writeBatch(socket, batch, bytes);
     this.#afterFlush();
   }
 
