@@ -23,8 +23,10 @@ export class CommandFramer extends StreamFramer {
   frameStart = 0;
   frameEnd = 0;
   argc = 0;
-  argStart = new Int32Array(16);
-  argEnd = new Int32Array(16);
+  // Room for GET/SET-sized commands; grows for longer ones. Small because
+  // every client has one (idle clients' memory).
+  argStart = new Int32Array(4);
+  argEnd = new Int32Array(4);
   /** Arguments the array header announced; -1 between commands. */
   #expected = -1;
   readonly #limits: ProtocolLimits;

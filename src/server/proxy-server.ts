@@ -38,6 +38,7 @@ export class ProxyServer {
       stats,
       facts,
       keys: new KeyIndices(),
+      batch: [],
     };
     this.#server = createServer({ noDelay: true }, this.#onConnection);
   }

@@ -45,6 +45,8 @@ export interface SessionContext {
   readonly facts: LocalFacts;
   /** Scratch list of key indices; sessions run one at a time, so one suffices. */
   readonly keys: KeyIndices;
+  /** Scratch list of the replies one flush writes (flushes never overlap). */
+  readonly batch: Buffer[];
 }
 
 export class Session implements RequestOwner, SubscriberClient {
@@ -56,11 +58,12 @@ export class Session implements RequestOwner, SubscriberClient {
   libName = '';
   libVersion = '';
   readonly connectedAt = Date.now();
-  readonly log: Logger;
+  /** This client's pino child, made on first use: idle clients never need one. */
+  #log: Logger | null = null;
   readonly #socket: Socket;
   readonly #context: SessionContext;
   readonly #framer: CommandFramer;
-  readonly #queue = new RingQueue<Request>(16);
+  readonly #queue = new RingQueue<Request>(4);
   #flushScheduled = false;
   #readingPaused = false;
   #closeAfterReplies = false;
@@ -80,22 +83,24 @@ export class Session implements RequestOwner, SubscriberClient {
   /** Set after a command on a lease: the next command waits for it. */
   #barrier = false;
   /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
-  #held: Buffer[] = [];
+  #held: Buffer[] | null = null;
   #pushCorked = false;
-  /** Scratch list of the replies one flush writes. */
-  readonly #batch: Buffer[] = [];
 
   constructor(socket: Socket, id: number, context: SessionContext) {
     this.id = id;
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
-    this.log = context.log.child({ client: id });
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#context.log.child({ client: this.id });
+    return this.#log;
   }
 
   /** The address this client reached Slotway at (what cluster-mode clients are told to use). */
@@ -141,7 +146,7 @@ export class Session implements RequestOwner, SubscriberClient {
     let head = queue.peek();
     if (head === undefined || !head.done) return this.#afterFlush();
     // Every settled reply at the head leaves in one write.
-    const batch = this.#batch;
+    const batch = this.#context.batch;
     let bytes = 0;
     while (head !== undefined && head.done) {
       const reply = head.reply as Buffer;
@@ -193,7 +198,7 @@ export class Session implements RequestOwner, SubscriberClient {
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closeAfterReplies) return;
     if (this.#stalled) {
-      this.#held.push(chunk);
+      (this.#held ??= []).push(chunk);
       return;
     }
     this.#guarded(chunk);
@@ -206,7 +211,8 @@ export class Session implements RequestOwner, SubscriberClient {
         // Resuming a stalled command: it is still the framer's current frame.
         this.#handle(this.#framer);
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
-        while (!this.#stalled && this.#held.length > 0) this.#consume(this.#held.shift() as Buffer);
+        const held = this.#held;
+        while (!this.#stalled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
       } else {
         this.#consume(chunk);
       }
