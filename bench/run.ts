@@ -1,15 +1,21 @@
 // End-to-end benchmark. In one run: a throwaway 3-master + 3-replica cluster,
 // Slotway as its own process (so /proc can tell its CPU apart from everything
 // else on the machine), and redis-benchmark with the same arguments against the
-// cluster directly (--cluster, the baseline) and against Slotway.
+// cluster directly (--cluster, the baseline), against Slotway and against any
+// other proxy given with --peer (one you built yourself, in front of this run's
+// cluster: see bench/README.md). The servers' CPU per operation is read too, to
+// show whether a proxy coalesces requests to a node as well as direct access.
 //
-//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000]
+//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2]
+//                 [-- --cluster 127.0.0.1:7000 --peer predixy=127.0.0.1:7617] [-- --only P16]
 //
 // See bench/README.md for how to read the table.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { promisify } from 'node:util';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis } from 'ioredis';
 import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
 
 const exec = promisify(execFile);
@@ -19,45 +25,94 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Options {
   readonly repeat: number;
-  /** Requests per test for the -c 50 workloads; -c 1 gets a tenth (one client is slow). */
+  /** Requests per test for the -c 50 workloads; others get a fraction (see workloads()). */
   readonly requests: number;
   readonly quick: boolean;
+  /** Slotway's --threads. */
+  readonly threads: number;
+  /** Other proxies to measure beside Slotway: name and address. */
+  readonly peers: readonly { readonly name: string; readonly host: string; readonly port: number }[];
+  /** Run only workloads whose name contains this text. */
+  readonly only: string;
+  /** Seconds per side of the ioredis mixed-pipeline run. */
+  readonly pipelineSeconds: number;
+  /** A running cluster to use (host:port of a node) instead of a throwaway one: peers can be set up in front of it first. */
+  readonly cluster: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const number = (name: string, fallback: number): number => {
+  const value = (name: string): string | undefined => {
     const index = argv.indexOf(`--${name}`);
-    if (index < 0) return fallback;
-    const value = Number(argv[index + 1]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} wants a positive integer, got ${argv[index + 1] ?? 'nothing'}`);
-    return value;
+    return index < 0 ? undefined : argv[index + 1];
   };
+  const number = (name: string, fallback: number): number => {
+    const text = value(name);
+    if (text === undefined) return fallback;
+    const parsed = Number(text);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} wants a positive integer, got ${text}`);
+    return parsed;
+  };
+  const peers = argv.flatMap((word, i) => (word === '--peer' ? [argv[i + 1] ?? ''] : [])).map((text) => {
+    const match = /^([\w.-]+)=([\w.:-]+):(\d+)$/.exec(text);
+    if (match === null) throw new Error(`--peer wants name=host:port, got "${text}"`);
+    return { name: match[1] as string, host: match[2] as string, port: Number(match[3]) };
+  });
   const quick = argv.includes('--quick');
   const requests = number('requests', 200_000);
-  return { quick, repeat: quick ? 1 : number('repeat', 3), requests: quick ? Math.max(1, Math.round(requests / 4)) : requests };
+  return {
+    quick,
+    repeat: quick ? 1 : number('repeat', 3),
+    requests: quick ? Math.max(1, Math.round(requests / 4)) : requests,
+    threads: number('threads', 1),
+    peers,
+    only: value('only') ?? '',
+    pipelineSeconds: quick ? 2 : 5,
+    cluster: value('cluster') ?? '',
+  };
 }
 
 interface Workload {
   readonly name: string;
   readonly args: readonly string[];
   readonly requests: number;
+  readonly tests: readonly Test[];
 }
+
+/** A redis-benchmark test: a built-in one (-t) or a command line of our own. */
+interface Test {
+  readonly name: string;
+  /** Arguments after the common ones: `-t set`, or a custom command. */
+  readonly proxied: readonly string[];
+  /** What the direct side runs; null: the same as `proxied`, with --cluster. */
+  readonly direct: readonly string[] | null;
+  /** The row name redis-benchmark prints in --csv (null: the first row). */
+  readonly csvName: string | null;
+}
+
+const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
+const GET: Test = { name: 'GET', proxied: ['-t', 'get'], direct: null, csvName: 'GET' };
+/** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
+const MSET: Test = { name: 'MSET 10', proxied: ['-t', 'mset'], direct: null, csvName: 'MSET (10 keys)' };
+const MGET_KEYS = Array.from({ length: 10 }, () => 'key:__rand_int__');
+/**
+ * MGET of 10 random keys: split over the masters by a proxy. A cluster
+ * client can do that in one round trip only when the keys share a slot, so
+ * the direct side is an MGET of 10 hash-tagged keys sent to their master.
+ */
+const MGET: Test = { name: 'MGET 10', proxied: ['MGET', ...MGET_KEYS], direct: ['MGET', ...MGET_KEYS.map((k) => `{mget}${k}`)], csvName: null };
 
 function workloads(options: Options): Workload[] {
-  const single = Math.max(1, Math.round(options.requests / 10));
-  return [
-    { name: '-c 50 -P 1', args: ['-c', '50', '-P', '1'], requests: options.requests },
-    { name: '-c 50 -P 16', args: ['-c', '50', '-P', '16'], requests: options.requests },
-    { name: '-c 1 -P 1', args: ['-c', '1', '-P', '1'], requests: single },
+  const n = options.requests;
+  const all: Workload[] = [
+    { name: '-c 50 -P 1', args: ['-c', '50', '-P', '1', '-d', '16'], requests: n, tests: [SET, GET] },
+    { name: '-c 50 -P 16', args: ['-c', '50', '-P', '16', '-d', '16'], requests: n, tests: [SET, GET] },
+    { name: '-c 1 -P 1', args: ['-c', '1', '-P', '1', '-d', '16'], requests: Math.max(1, Math.round(n / 10)), tests: [SET, GET] },
+    { name: '4KB -c 50 -P 1', args: ['-c', '50', '-P', '1', '-d', '4096'], requests: Math.max(1, Math.round(n / 4)), tests: [SET, GET] },
+    { name: '100KB -c 10 -P 1', args: ['-c', '10', '-P', '1', '-d', '102400'], requests: Math.max(1, Math.round(n / 40)), tests: [SET, GET] },
+    { name: 'multi-key -c 50', args: ['-c', '50', '-P', '1', '-d', '16'], requests: Math.max(1, Math.round(n / 4)), tests: [MSET, MGET] },
   ];
+  return all.filter((workload) => workload.name.includes(options.only));
 }
-
-// Each test runs as its own redis-benchmark invocation (rather than one
-// `-t set,get`) so that Slotway's CPU can be read before and after each test.
-// redis-benchmark opens fresh connections per test anyway, so nothing else changes.
-// SET runs first so that GET finds the keys.
-const TESTS = ['SET', 'GET'] as const;
-type Test = (typeof TESTS)[number];
 
 // ---------------------------------------------------------------- cleanup
 
@@ -124,19 +179,65 @@ async function clockTicks(): Promise<number> {
   return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
 }
 
-/** User + system CPU seconds a process has used so far. */
-async function cpuSeconds(pid: number, ticksPerSecond: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Field 2 is "(comm)" and may contain spaces, so count from after its ")".
-  // What follows starts at field 3, which makes utime (14) index 11 and stime (15) index 12.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+/** User + system CPU seconds the processes have used so far (0 for one that is gone). */
+async function cpuSeconds(pids: readonly number[], ticksPerSecond: number): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Field 2 is "(comm)" and may contain spaces, so count from after its ")".
+    // What follows starts at field 3, which makes utime (14) index 11 and stime (15) index 12.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += (Number(fields[11]) || 0) + (Number(fields[12]) || 0);
+  }
+  return ticks / ticksPerSecond;
 }
 
-/** Resident set size in MB. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+/** Resident set size of the processes together, in MB. */
+async function rssMb(pids: readonly number[]): Promise<number> {
+  let kb = 0;
+  for (const pid of pids) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    kb += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+/** A process and its children (Slotway's --threads workers), from /proc. */
+async function processTree(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const pids = children.split(' ').filter((word) => word !== '').map(Number);
+  return [pid, ...pids];
+}
+
+/**
+ * The processes listening on these TCP ports (a peer proxy, the redis-servers),
+ * found as Linux tools do: the socket inode in /proc/net/tcp, then which
+ * process holds that inode among its file descriptors. Only our own processes
+ * can be read; others are skipped.
+ */
+async function pidsListeningOn(ports: readonly number[]): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const cells = line.trim().split(/\s+/);
+      const port = Number.parseInt(cells[1]?.split(':')[1] ?? '', 16);
+      if (cells[3] === '0A' && ports.includes(port) && cells[9] !== undefined) inodes.add(cells[9]);
+    }
+  }
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fds = await readdir(`/proc/${entry}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${entry}/fd/${fd}`).catch(() => '');
+      if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) {
+        pids.push(Number(entry));
+        break;
+      }
+    }
+  }
+  return pids;
 }
 
 // ---------------------------------------------------------------- Slotway
@@ -151,8 +252,8 @@ function forward(child: ChildProcess, prefix: string): void {
   }
 }
 
-async function startSlotway(seeds: string[], port: number): Promise<ChildProcess> {
-  const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--log-level', 'warn'];
+async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
+  const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--log-level', 'warn', '--threads', String(threads)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child));
   // If this process dies without running the cleanups, do not leave Slotway behind.
@@ -162,14 +263,17 @@ async function startSlotway(seeds: string[], port: number): Promise<ChildProcess
   return child;
 }
 
-/** Ready means: answers PING and knows an owner for every slot. */
+/** Ready means: answers PING and knows an owner for every slot (every worker: asked a few times). */
 async function waitForSlotway(child: ChildProcess, port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let readyInARow = 0;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Slotway exited with code ${child.exitCode} before it was ready`);
     const cli = (...args: string[]) => exec('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 2000 }).then((r) => r.stdout, () => '');
-    if ((await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384')) return;
-    await sleep(100);
+    const ready = (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
+    readyInARow = ready ? readyInARow + 1 : 0;
+    if (readyInARow >= 8) return;
+    await sleep(ready ? 10 : 100);
   }
   throw new Error(`Slotway did not become ready on port ${port} within ${timeoutMs} ms`);
 }
@@ -183,11 +287,11 @@ interface Sample {
 }
 
 /**
- * One client thread on both sides. With --cluster, redis-benchmark 7.0 otherwise
+ * One client thread on every side. With --cluster, redis-benchmark 7.0 otherwise
  * runs one thread per master, and its threads only notice the end of a test on
  * a 250 ms timer: the elapsed time, and so ops/s, comes out rounded up to a
  * multiple of 250 ms (a 0.26 s run of -P 16 reported as 0.50 s). One thread
- * stops at once and gives the direct side the same client CPU as the Slotway side.
+ * stops at once and gives the direct side the same client CPU as a proxy side.
  */
 const CLIENT_THREADS = ['--threads', '1'];
 
@@ -196,8 +300,8 @@ const CLIENT_THREADS = ['--threads', '1'];
  * error reply (exit code 1, message on stderr), and hangs if it cannot connect,
  * hence the exit-code check and the timeout.
  */
-async function redisBenchmark(target: readonly string[], workload: Workload, test: Test): Promise<Sample> {
-  const args = [...target, '-t', test.toLowerCase(), '-n', String(workload.requests), '-r', '100000', '-d', '16', '--csv', ...CLIENT_THREADS, ...workload.args];
+async function redisBenchmark(target: readonly string[], workload: Workload, test: Test, command: readonly string[]): Promise<Sample> {
+  const args = [...target, '-n', String(workload.requests), '-r', '100000', '--csv', ...CLIENT_THREADS, ...workload.args, ...command];
   const timeout = 60_000 + workload.requests; // a generous 1000 requests per second, plus a minute
   let stdout: string;
   try {
@@ -212,76 +316,168 @@ async function redisBenchmark(target: readonly string[], workload: Workload, tes
 
 /** Columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms". */
 function parseCsv(csv: string, test: Test): Sample {
-  for (const line of csv.split('\n')) {
+  for (const line of csv.split('\n').slice(1)) {
     const cells = line.split(',').map((cell) => cell.replace(/"/g, ''));
-    if (cells[0] !== test) continue;
+    if (test.csvName !== null && cells[0] !== test.csvName) continue;
     const sample = { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) };
     if (Object.values(sample).every(Number.isFinite)) return sample;
   }
-  throw new Error(`no ${test} row in redis-benchmark output:\n${csv}`);
+  throw new Error(`no ${test.name} row in redis-benchmark output:\n${csv}`);
+}
+
+// ---------------------------------------------------------------- ioredis mixed pipeline
+
+/** Commands of the mixed pipeline, on keys spread over every slot. */
+function mixedCommand(i: number): [string, ...string[]] {
+  const key = `mix:${Math.floor(Math.random() * 100_000)}`;
+  switch (i % 8) {
+    case 0:
+      return ['set', key, 'x'.repeat(16)];
+    case 1:
+      return ['get', key];
+    case 2:
+      return ['incr', `${key}:n`];
+    case 3:
+      return ['hset', `${key}:h`, 'f', 'v'];
+    case 4:
+      return ['hgetall', `${key}:h`];
+    case 5:
+      return ['lpush', `${key}:l`, 'v'];
+    case 6:
+      return ['lrange', `${key}:l`, '0', '9'];
+    default:
+      return ['expire', key, '300'];
+  }
+}
+
+const PIPELINE_LENGTH = 100;
+const PIPELINE_CALLERS = 10;
+
+/**
+ * Pipelines of 100 mixed commands from 10 concurrent callers, for `seconds`.
+ * Through a proxy: one ioredis pipeline each. Directly: ioredis Cluster cannot
+ * pipeline across slots, so the same commands go out with auto-pipelining,
+ * batched per node by the client.
+ */
+async function ioredisMixed(seconds: number, target: { proxy: { host: string; port: number } } | { cluster: { host: string; port: number } }): Promise<Sample> {
+  const client = 'proxy' in target ? new Redis({ ...target.proxy, lazyConnect: true }) : new Cluster([target.cluster], { enableAutoPipelining: true, lazyConnect: true });
+  client.on('error', () => {});
+  await client.connect();
+  const latencies: number[] = [];
+  let commands = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: PIPELINE_CALLERS }, async () => {
+      while (Date.now() < deadline) {
+        const batch = Array.from({ length: PIPELINE_LENGTH }, (_, i) => mixedCommand(i));
+        const t0 = performance.now();
+        if (client instanceof Redis) {
+          const results = await client.pipeline(batch).exec();
+          if (results?.some(([error]) => error !== null)) throw new Error(`pipeline error: ${String(results.find(([e]) => e !== null)?.[0])}`);
+        } else {
+          await Promise.all(batch.map(([name, ...args]) => client.call(name, ...args)));
+        }
+        latencies.push(performance.now() - t0);
+        commands += PIPELINE_LENGTH;
+      }
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  client.disconnect();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: commands / elapsed, p50: at(0.5), p99: at(0.99) };
 }
 
 // ---------------------------------------------------------------- measuring
 
-/** One repeat of one test: the direct run and the Slotway run with its CPU and RSS. */
-interface Run {
-  readonly direct: Sample;
-  readonly slotway: Sample;
-  readonly cpuSeconds: number;
+/** Where one side's commands go and whose CPU counts as its cost. */
+interface Side {
+  readonly name: string;
+  /** redis-benchmark's target arguments. */
+  readonly target: readonly string[];
+  readonly host: string;
+  readonly port: number;
+  readonly direct: boolean;
+  /** The proxy's processes ([] for the direct side, or a peer we cannot read). */
+  pids(): Promise<number[]>;
+}
+
+/** One run of one test on one side. */
+interface Measurement {
+  readonly sample: Sample;
+  readonly operations: number;
+  /** The proxy's CPU seconds (NaN when unknown). */
+  readonly proxyCpu: number;
+  /** The masters' CPU seconds. */
+  readonly serversCpu: number;
   readonly rssMb: number;
 }
 
 interface Row {
   readonly workload: string;
-  readonly test: Test;
-  readonly requests: number;
-  readonly direct: Sample;
-  readonly slotway: Sample;
+  readonly test: string;
+  readonly side: string;
+  readonly sample: Sample;
   readonly ratio: number;
-  readonly cpuSeconds: number;
-  readonly opsPerCpuSecond: number;
+  readonly proxyCpu: number;
+  readonly opsPerProxyCpuSecond: number;
+  /** Masters' CPU microseconds per operation. */
+  readonly serverMicrosPerOp: number;
   readonly rssMb: number;
-  readonly runs: readonly Run[];
+  readonly runs: readonly Measurement[];
 }
 
-interface Targets {
-  readonly direct: readonly string[];
-  readonly slotway: readonly string[];
-  readonly slotwayPid: number;
+interface Context {
   readonly ticks: number;
+  readonly masterPids: readonly number[];
+  /** The master that owns the `{mget}` hash tag (MGET's direct side). */
+  readonly mgetMaster: number;
 }
 
-async function measureOnce(targets: Targets, workload: Workload, test: Test): Promise<Run> {
-  const direct = await redisBenchmark(targets.direct, workload, test);
-  const before = await cpuSeconds(targets.slotwayPid, targets.ticks);
-  const slotway = await redisBenchmark(targets.slotway, workload, test);
-  const after = await cpuSeconds(targets.slotwayPid, targets.ticks);
-  return { direct, slotway, cpuSeconds: after - before, rssMb: await rssMb(targets.slotwayPid) };
+async function measure(context: Context, side: Side, run: () => Promise<Sample>, operations: number): Promise<Measurement> {
+  const pids = await side.pids();
+  const proxyBefore = await cpuSeconds(pids, context.ticks);
+  const serversBefore = await cpuSeconds(context.masterPids, context.ticks);
+  const sample = await run();
+  const proxyCpu = pids.length === 0 ? NaN : (await cpuSeconds(pids, context.ticks)) - proxyBefore;
+  const serversCpu = (await cpuSeconds(context.masterPids, context.ticks)) - serversBefore;
+  return { sample, operations, proxyCpu, serversCpu, rssMb: pids.length === 0 ? NaN : await rssMb(pids) };
+}
+
+function redisBenchmarkRun(context: Context, side: Side, workload: Workload, test: Test): () => Promise<Sample> {
+  if (!side.direct) return () => redisBenchmark(side.target, workload, test, test.proxied);
+  if (test.direct === null) return () => redisBenchmark(side.target, workload, test, test.proxied);
+  // MGET's direct side: the hash-tagged keys' own master, no --cluster.
+  return () => redisBenchmark(['-h', '127.0.0.1', '-p', String(context.mgetMaster)], workload, test, test.direct as string[]);
 }
 
 function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length % 2 === 1) return sorted[middle] ?? NaN;
   return ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }
 
-function medianSample(samples: readonly Sample[]): Sample {
-  return { rps: median(samples.map((s) => s.rps)), p50: median(samples.map((s) => s.p50)), p99: median(samples.map((s) => s.p99)) };
-}
-
 /** Each column is the median over repeats on its own, so a row need not come from one single repeat. */
-function summarize(workload: Workload, test: Test, runs: readonly Run[]): Row {
+function summarize(workload: string, test: string, side: Side, runs: readonly Measurement[], direct: readonly Measurement[]): Row {
   return {
-    workload: workload.name,
+    workload,
     test,
-    requests: workload.requests,
-    direct: medianSample(runs.map((r) => r.direct)),
-    slotway: medianSample(runs.map((r) => r.slotway)),
-    ratio: median(runs.map((r) => r.slotway.rps / r.direct.rps)),
-    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    side: side.name,
+    sample: {
+      rps: median(runs.map((r) => r.sample.rps)),
+      p50: median(runs.map((r) => r.sample.p50)),
+      p99: median(runs.map((r) => r.sample.p99)),
+    },
+    // Each repeat against the direct run of the same repeat.
+    ratio: median(runs.map((r, i) => r.sample.rps / (direct[i]?.sample.rps ?? NaN))),
+    proxyCpu: median(runs.map((r) => r.proxyCpu)),
     // Per run, then the median: a run whose CPU reads 0 ticks gives Infinity and sorts last.
-    opsPerCpuSecond: median(runs.map((r) => workload.requests / r.cpuSeconds)),
+    opsPerProxyCpuSecond: median(runs.map((r) => r.operations / r.proxyCpu)),
+    serverMicrosPerOp: median(runs.map((r) => (r.serversCpu * 1e6) / r.operations)),
     rssMb: median(runs.map((r) => r.rssMb)),
     runs,
   };
@@ -298,29 +494,44 @@ function machineLines(machine: Machine): string[] {
 }
 
 function formatTable(rows: readonly Row[]): string {
-  const ms = (value: number) => value.toFixed(3);
-  const header = ['workload', 'test', 'direct ops/s', 'slotway ops/s', 'ratio', 'slotway CPU s', 'ops/CPU-s', 'direct p50', 'direct p99', 'slotway p50', 'slotway p99', 'RSS MB'];
+  const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+  const header = ['workload', 'test', 'side', 'ops/s', 'ratio', 'proxy CPU s', 'ops/proxy-CPU-s', 'servers µs/op', 'p50 ms', 'p99 ms', 'RSS MB'];
   const body = rows.map((row) => [
     row.workload,
     row.test,
-    Math.round(row.direct.rps).toString(),
-    Math.round(row.slotway.rps).toString(),
-    row.ratio.toFixed(2),
-    row.cpuSeconds.toFixed(2),
-    Number.isFinite(row.opsPerCpuSecond) ? Math.round(row.opsPerCpuSecond).toString() : '-',
-    ms(row.direct.p50),
-    ms(row.direct.p99),
-    ms(row.slotway.p50),
-    ms(row.slotway.p99),
-    row.rssMb.toFixed(0),
+    row.side,
+    fixed(row.sample.rps, 0),
+    fixed(row.ratio, 2),
+    fixed(row.proxyCpu, 2),
+    fixed(row.opsPerProxyCpuSecond, 0),
+    fixed(row.serverMicrosPerOp, 1),
+    fixed(row.sample.p50, 3),
+    fixed(row.sample.p99, 3),
+    fixed(row.rssMb, 0),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)));
-  // Text columns (the first two) align left, numbers right.
-  const line = (cells: string[]) => cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  // Text columns (the first three) align left, numbers right.
+  const line = (cells: string[]) => cells.map((cell, column) => (column < 3 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
 
 // ---------------------------------------------------------------- main
+
+/** The throwaway 3+3 cluster, or the running one --cluster names (whose masters are read from CLUSTER SLOTS). */
+async function useCluster(seed: string): Promise<{ seeds: string[]; masters: { host: string; port: number }[] }> {
+  if (seed === '') {
+    process.stderr.write('bench: starting a 3-master + 3-replica cluster\n');
+    const cluster = await LocalCluster.start({ masters: 3, replicasPerMaster: 1 });
+    cleanups.push(() => cluster.stop());
+    return { seeds: [...cluster.seeds], masters: await cluster.masters() };
+  }
+  const [host, portText] = [seed.slice(0, seed.lastIndexOf(':')), seed.slice(seed.lastIndexOf(':') + 1)];
+  const node = new Redis({ host, port: Number(portText) });
+  const slots = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  node.disconnect();
+  const masters = [...new Map(slots.map(([, , [h, p]]) => [`${h}:${p}`, { host: h, port: p }])).values()];
+  return { seeds: [seed], masters };
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -329,41 +540,67 @@ async function main(): Promise<void> {
   const machine = await describeMachine();
   const ticks = await clockTicks();
 
-  process.stderr.write('bench: starting a 3-master + 3-replica cluster\n');
-  const cluster = await LocalCluster.start({ masters: 3, replicasPerMaster: 1 });
-  cleanups.push(() => cluster.stop());
+  const { seeds, masters } = await useCluster(options.cluster);
   const [port] = await findFreePorts(1);
   if (port === undefined) throw new Error('no free port for Slotway');
-  process.stderr.write(`bench: cluster on ${cluster.seeds.join(',')}; starting Slotway on 127.0.0.1:${port}\n`);
-  const slotway = await startSlotway(cluster.seeds, port);
-  if (slotway.pid === undefined) throw new Error('Slotway has no pid');
-  process.stderr.write(`bench: Slotway ready, pid ${slotway.pid}\n`);
-  const [master] = await cluster.masters();
+  process.stderr.write(`bench: cluster on ${seeds.join(',')}; starting Slotway on 127.0.0.1:${port} with ${options.threads} thread(s)\n`);
+  for (const peer of options.peers) process.stderr.write(`bench: peer ${peer.name} at ${peer.host}:${peer.port} (it must front the same cluster)\n`);
+  const slotway = await startSlotway(seeds, port, options.threads);
+  const slotwayPid = slotway.pid;
+  if (slotwayPid === undefined) throw new Error('Slotway has no pid');
+  process.stderr.write(`bench: Slotway ready, pid ${slotwayPid}\n`);
+  const [master] = masters;
   if (master === undefined) throw new Error('the cluster reports no master');
-
-  const targets: Targets = {
-    direct: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'],
-    slotway: ['-h', '127.0.0.1', '-p', String(port)],
-    slotwayPid: slotway.pid,
+  const probe = new Redis({ host: master.host, port: master.port });
+  const slots = (await probe.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  probe.disconnect();
+  const mgetSlot = calculateSlot('{mget}');
+  const context: Context = {
     ticks,
+    masterPids: await pidsListeningOn(masters.map((m) => m.port)),
+    mgetMaster: slots.find(([first, last]) => mgetSlot >= first && mgetSlot <= last)?.[2][1] ?? master.port,
   };
+
+  const sides: Side[] = [
+    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, pids: async () => [] },
+    { name: 'slotway', target: ['-h', '127.0.0.1', '-p', String(port)], host: '127.0.0.1', port, direct: false, pids: () => processTree(slotwayPid) },
+    ...options.peers.map(
+      (peer): Side => ({ name: peer.name, target: ['-h', peer.host, '-p', String(peer.port)], host: peer.host, port: peer.port, direct: false, pids: () => pidsListeningOn([peer.port]) }),
+    ),
+  ];
+
   const rows: Row[] = [];
   for (const workload of plan) {
-    for (const test of TESTS) {
-      const runs: Run[] = [];
+    for (const test of workload.tests) {
+      const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
       for (let r = 1; r <= options.repeat; r++) {
-        process.stderr.write(`bench: ${workload.name} ${test}, ${workload.requests} requests, run ${r}/${options.repeat}\n`);
-        runs.push(await measureOnce(targets, workload, test));
+        process.stderr.write(`bench: ${workload.name} ${test.name}, ${workload.requests} requests, run ${r}/${options.repeat}\n`);
+        for (const side of sides) runs.get(side)?.push(await measure(context, side, redisBenchmarkRun(context, side, workload, test), workload.requests));
       }
-      rows.push(summarize(workload, test, runs));
+      const direct = runs.get(sides[0] as Side) ?? [];
+      for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
     }
+  }
+  if ('ioredis pipeline'.includes(options.only) || options.only === '') {
+    const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
+    for (let r = 1; r <= options.repeat; r++) {
+      process.stderr.write(`bench: ioredis mixed pipeline (${PIPELINE_CALLERS} x ${PIPELINE_LENGTH}), ${options.pipelineSeconds} s per side, run ${r}/${options.repeat}\n`);
+      for (const side of sides) {
+        const target = side.direct ? { cluster: { host: side.host, port: side.port } } : { proxy: { host: side.host, port: side.port } };
+        let sample: Sample | undefined;
+        const measurement = await measure(context, side, async () => (sample = await ioredisMixed(options.pipelineSeconds, target)), 0);
+        runs.get(side)?.push({ ...measurement, operations: Math.round((sample?.rps ?? 0) * options.pipelineSeconds) });
+      }
+    }
+    const direct = runs.get(sides[0] as Side) ?? [];
+    for (const side of sides) rows.push(summarize('ioredis pipeline', 'mixed x100', side, runs.get(side) ?? [], direct));
   }
 
   const wallSeconds = (Date.now() - started) / 1000;
   process.stdout.write(
     [
       ...machineLines(machine),
-      `medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; latencies in ms; Slotway CPU and RSS read from /proc (CLK_TCK ${ticks})`,
+      `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
       '',
