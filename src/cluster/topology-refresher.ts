@@ -4,7 +4,7 @@
 // - on request (a MOVED, a node error), debounced: at most one refresh runs at
 //   a time, requests made meanwhile coalesce into one more, and two refreshes
 //   start at least minRefreshIntervalMs apart.
-// Known nodes are asked first (in random order), then the seeds.
+// Known masters are asked first (in random order), then replicas, then the seeds.
 import type { Logger } from 'pino';
 import { discoverTopology, type DiscoveryOptions, type Topology } from './discovery.js';
 import { parseAddress, type NodeAddress } from './node-address.js';
@@ -109,8 +109,14 @@ export class TopologyRefresher {
     return this.#running;
   }
 
+  /**
+   * Masters first: they own the slots and are told of a move first (a
+   * resharding tool sends CLUSTER SETSLOT NODE to the masters), while a
+   * replica learns it later by gossip, so its view could undo a MOVED just
+   * followed. Replicas and seeds are the fallback when no master answers.
+   */
   #candidates(): NodeAddress[] {
-    const known: NodeAddress[] = shuffle([...this.#map.nodes, ...this.#map.replicas]);
+    const known: NodeAddress[] = [...shuffle([...this.#map.nodes]), ...shuffle([...this.#map.replicas])];
     const seen = new Set(known.map((n) => `${n.host}:${n.port}`));
     return [...known, ...this.#seeds.filter((s) => !seen.has(`${s.host}:${s.port}`))];
   }
