@@ -10,6 +10,8 @@ export class ServerStats {
   internalErrors = 0;
   /** Subscribers or monitors closed for leaving too much output unread. */
   outputLimitClosures = 0;
+  /** Set once a graceful shutdown began: readiness turns false, new clients are refused. */
+  draining = false;
 
   onClientOpened(session: Session): void {
     this.connectionsReceived++;
