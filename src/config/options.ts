@@ -1,6 +1,7 @@
 // Every option of Slotway in one table: its flag, environment variable,
 // default and meaning. `--help` and the README's option list come from here,
 // and parsing validates against it.
+import { accessSync, constants, statSync } from 'node:fs';
 
 export interface ProxyOptions {
   readonly seeds: readonly string[];
@@ -35,7 +36,12 @@ export interface ProxyOptions {
   readonly threads: number | 'auto';
 }
 
-type Kind = 'list' | 'string' | 'integer' | 'boolean' | 'level' | 'threads';
+/**
+ * How an option's text is read. 'file': a path that must name a readable
+ * file when given ('' = not set); 'secret': a string that may instead come
+ * from a file with --<flag>-file (Kubernetes Secrets mount as files).
+ */
+type Kind = 'list' | 'string' | 'secret' | 'file' | 'integer' | 'boolean' | 'level' | 'threads';
 
 interface OptionDefinition {
   readonly key: keyof ProxyOptions;
@@ -45,6 +51,15 @@ interface OptionDefinition {
   readonly min?: number;
   readonly max?: number;
   readonly description: string;
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export const TRUE_WORDS = ['true', 'yes', 'on', '1'];
@@ -103,6 +118,10 @@ export function parseValue(definition: OptionDefinition, text: string): { value:
       return { value: items };
     }
     case 'string':
+    case 'secret':
+      return { value: text };
+    case 'file':
+      if (text !== '' && !isReadableFile(text)) return { error: `${name}: cannot read file "${text}"` };
       return { value: text };
     case 'threads': {
       if (text === 'auto') return { value: 'auto' };
