@@ -359,9 +359,18 @@ const PIPELINE_CALLERS = 10;
  * pipeline across slots, so the same commands go out with auto-pipelining,
  * batched per node by the client.
  */
+// No ready check through a proxy: it sends INFO, which redis-cluster-proxy does not support.
 async function ioredisMixed(seconds: number, target: { proxy: { host: string; port: number } } | { cluster: { host: string; port: number } }): Promise<Sample> {
-  const client = 'proxy' in target ? new Redis({ ...target.proxy, lazyConnect: true }) : new Cluster([target.cluster], { enableAutoPipelining: true, lazyConnect: true });
+  const client = 'proxy' in target ? new Redis({ ...target.proxy, lazyConnect: true, enableReadyCheck: false }) : new Cluster([target.cluster], { enableAutoPipelining: true, lazyConnect: true });
   client.on('error', () => {});
+  try {
+    return await pipelineLoad(client, seconds);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function pipelineLoad(client: Redis | Cluster, seconds: number): Promise<Sample> {
   await client.connect();
   const latencies: number[] = [];
   let commands = 0;
@@ -384,7 +393,6 @@ async function ioredisMixed(seconds: number, target: { proxy: { host: string; po
     }),
   );
   const elapsed = (Date.now() - started) / 1000;
-  client.disconnect();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { rps: commands / elapsed, p50: at(0.5), p99: at(0.99) };
@@ -400,6 +408,8 @@ interface Side {
   readonly host: string;
   readonly port: number;
   readonly direct: boolean;
+  /** Another project's proxy: its failure is reported in the table, not fatal to the run. */
+  readonly peer: boolean;
   /** The proxy's processes ([] for the direct side, or a peer we cannot read). */
   pids(): Promise<number[]>;
 }
@@ -562,20 +572,36 @@ async function main(): Promise<void> {
   };
 
   const sides: Side[] = [
-    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, pids: async () => [] },
-    { name: 'slotway', target: ['-h', '127.0.0.1', '-p', String(port)], host: '127.0.0.1', port, direct: false, pids: () => processTree(slotwayPid) },
+    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, peer: false, pids: async () => [] },
+    { name: 'slotway', target: ['-h', '127.0.0.1', '-p', String(port)], host: '127.0.0.1', port, direct: false, peer: false, pids: () => processTree(slotwayPid) },
     ...options.peers.map(
-      (peer): Side => ({ name: peer.name, target: ['-h', peer.host, '-p', String(peer.port)], host: peer.host, port: peer.port, direct: false, pids: () => pidsListeningOn([peer.port]) }),
+      (peer): Side => ({ name: peer.name, target: ['-h', peer.host, '-p', String(peer.port)], host: peer.host, port: peer.port, direct: false, peer: true, pids: () => pidsListeningOn([peer.port]) }),
     ),
   ];
 
   const rows: Row[] = [];
+  /** Peers that failed (an error reply, a crash): skipped from then on, named under the table. */
+  const failures = new Map<Side, string>();
+  const measureOrSkip = async (side: Side, run: () => Promise<Sample>, operations: number, into: Measurement[]): Promise<Measurement | null> => {
+    if (failures.has(side)) return null;
+    try {
+      const measurement = await measure(context, side, run, operations);
+      into.push(measurement);
+      return measurement;
+    } catch (error) {
+      if (!side.peer) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      failures.set(side, message);
+      process.stderr.write(`bench: peer ${side.name} failed, skipped from now on: ${message}\n`);
+      return null;
+    }
+  };
   for (const workload of plan) {
     for (const test of workload.tests) {
       const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
       for (let r = 1; r <= options.repeat; r++) {
         process.stderr.write(`bench: ${workload.name} ${test.name}, ${workload.requests} requests, run ${r}/${options.repeat}\n`);
-        for (const side of sides) runs.get(side)?.push(await measure(context, side, redisBenchmarkRun(context, side, workload, test), workload.requests));
+        for (const side of sides) await measureOrSkip(side, redisBenchmarkRun(context, side, workload, test), workload.requests, runs.get(side) ?? []);
       }
       const direct = runs.get(sides[0] as Side) ?? [];
       for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
@@ -587,9 +613,10 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: ioredis mixed pipeline (${PIPELINE_CALLERS} x ${PIPELINE_LENGTH}), ${options.pipelineSeconds} s per side, run ${r}/${options.repeat}\n`);
       for (const side of sides) {
         const target = side.direct ? { cluster: { host: side.host, port: side.port } } : { proxy: { host: side.host, port: side.port } };
-        let sample: Sample | undefined;
-        const measurement = await measure(context, side, async () => (sample = await ioredisMixed(options.pipelineSeconds, target)), 0);
-        runs.get(side)?.push({ ...measurement, operations: Math.round((sample?.rps ?? 0) * options.pipelineSeconds) });
+        const list = runs.get(side) ?? [];
+        const measurement = await measureOrSkip(side, () => ioredisMixed(options.pipelineSeconds, target), 0, list);
+        // Operations are known only afterwards: commands per second times the run's length.
+        if (measurement !== null) list[list.length - 1] = { ...measurement, operations: Math.round(measurement.sample.rps * options.pipelineSeconds) };
       }
     }
     const direct = runs.get(sides[0] as Side) ?? [];
@@ -603,6 +630,7 @@ async function main(): Promise<void> {
       `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
+      ...[...failures].map(([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`),
       '',
       `wall time ${wallSeconds.toFixed(0)} s`,
       '',
