@@ -7,6 +7,11 @@ function isSpace(byte: number | undefined): boolean {
   return byte === 32 || byte === 10 || byte === 13 || byte === 9 || byte === 11 || byte === 12;
 }
 
+/** Fewer bytes end an unquoted argument than are skipped between two: `a\vb` is one argument. */
+function endsArgument(byte: number | undefined): boolean {
+  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
+}
+
 function hexValue(byte: number | undefined): number {
   if (byte === undefined) return -1;
   if (byte >= 48 && byte <= 57) return byte - 48;
@@ -29,7 +34,7 @@ export function splitInlineArguments(line: Buffer, start: number, end: number): 
     let quote = 0;
     for (;;) {
       if (quote === 0) {
-        if (i >= end || isSpace(line[i])) break;
+        if (i >= end || endsArgument(line[i])) break;
         const byte = line[i] as number;
         if (byte === 34 || byte === 39) quote = byte;
         else bytes.push(byte);

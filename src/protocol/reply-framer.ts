@@ -18,7 +18,9 @@ export class ReplyFramer extends StreamFramer {
   frameBuffer: Buffer = Buffer.alloc(0);
   frameStart = 0;
   frameEnd = 0;
-  #owed = new Int32Array(8);
+  // Doubles: a count read from the wire may be up to 2^63, and an Int32Array
+  // would wrap `*4294967295` to -1, ending the aggregate after one element.
+  #owed = new Float64Array(8);
   #depth = 0;
 
   next(): Frame {
@@ -60,8 +62,10 @@ export class ReplyFramer extends StreamFramer {
         case 124: {
           // | attribute: its pairs, then the value it annotates
           const count = parseInteger(input, pos + 1, crlf);
-          if (Number.isNaN(count)) return this.#fail('invalid multibulk length');
-          if (count > 0) children = type === 37 ? count * 2 : type === 124 ? count * 2 + 1 : count;
+          if (Number.isNaN(count) || (type === 124 && count < 0)) return this.#fail('invalid multibulk length');
+          // `|0` has no pairs but still precedes the value it annotates: one reply, not two.
+          if (type === 124) children = count * 2 + 1;
+          else if (count > 0) children = type === 37 ? count * 2 : count;
           break;
         }
         default:
@@ -90,7 +94,7 @@ export class ReplyFramer extends StreamFramer {
 
   #open(children: number): void {
     if (this.#depth === this.#owed.length) {
-      const grown = new Int32Array(this.#depth * 2);
+      const grown = new Float64Array(this.#depth * 2);
       grown.set(this.#owed);
       this.#owed = grown;
     }

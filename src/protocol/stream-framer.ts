@@ -126,10 +126,12 @@ export function findCrlf(buffer: Buffer, from: number, end: number): number {
 
 /**
  * Parses a signed decimal integer in buffer[start, end) the way Redis's
- * string2ll does (no spaces, no leading '+', no leading zeros); NaN when invalid.
+ * string2ll does (no spaces, no leading '+', no leading zeros, no "-0", within
+ * a signed 64-bit integer); NaN when invalid. Past 2^53 the value is rounded,
+ * which only matters where it is compared with smaller bounds.
  */
 export function parseInteger(buffer: Buffer, start: number, end: number): number {
-  if (start >= end || end - start > 19) return Number.NaN;
+  if (start >= end || end - start > 20) return Number.NaN;
   let i = start;
   let negative = false;
   if (buffer[i] === 45) {
@@ -137,12 +139,19 @@ export function parseInteger(buffer: Buffer, start: number, end: number): number
     i++;
     if (i === end) return Number.NaN;
   }
-  if (buffer[i] === 48 && end - i > 1) return Number.NaN;
+  // Redis takes `*-0` and `$-0` as protocol errors; accepting `$-0` would
+  // forward bytes that make the node close the shared connection.
+  if (buffer[i] === 48 && (end - i > 1 || negative)) return Number.NaN;
+  if (end - i > 19) return Number.NaN;
   let value = 0;
   for (; i < end; i++) {
     const digit = (buffer[i] as number) - 48;
     if (digit < 0 || digit > 9) return Number.NaN;
     value = value * 10 + digit;
+  }
+  // Near 2^63 the double is not exact: compare the 19 digits themselves.
+  if (value > 9.2e18 && buffer.toString('latin1', end - 19, end) > (negative ? '9223372036854775808' : '9223372036854775807')) {
+    return Number.NaN;
   }
   return negative ? -value : value;
 }
