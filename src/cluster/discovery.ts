@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import { SLOT_COUNT, NO_OWNER, makeNode, type ClusterNode } from './slot-map.js';
 import type { NodeAddress } from './node-address.js';
+import type { NodeSecurity } from './node-security.js';
 
 export interface Topology {
   /** The node that answered. */
@@ -19,6 +20,8 @@ export interface Topology {
 export interface DiscoveryOptions {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  /** Credentials and TLS for the nodes; absent = plain TCP without AUTH. */
+  readonly nodeSecurity?: NodeSecurity | undefined;
 }
 
 type Reply = string | number | null | Reply[];
@@ -61,7 +64,17 @@ class TopologyBuilder {
   }
 }
 
-function fromShards(reply: Reply, answeredBy: NodeAddress): TopologyBuilder {
+/**
+ * CLUSTER SHARDS gives `port` (plain) and/or `tls-port`, at least one: a node
+ * with `port 0` and `tls-port` has only the latter. Use the one Slotway speaks.
+ */
+function portOf(fields: Map<string, Reply>, tls: boolean): number {
+  const [preferred, other] = tls ? ['tls-port', 'port'] : ['port', 'tls-port'];
+  const port = Number(fields.get(preferred) ?? fields.get(other));
+  return Number.isInteger(port) && port > 0 ? port : 0;
+}
+
+function fromShards(reply: Reply, answeredBy: NodeAddress, tls: boolean): TopologyBuilder {
   const builder = new TopologyBuilder();
   for (const shardReply of asArray(reply)) {
     const shard = asMap(shardReply);
@@ -72,10 +85,12 @@ function fromShards(reply: Reply, answeredBy: NodeAddress): TopologyBuilder {
     const master = nodes.find((fields) => fields.get('role') === 'master');
     const masterId = master === undefined ? '' : String(master.get('id'));
     for (const fields of nodes) {
+      const port = portOf(fields, tls);
+      if (port === 0) continue; // no port announced: unreachable, its slots stay unserved
       const node = makeNode({
         id: String(fields.get('id')),
         host: reachableHost(fields, answeredBy.host),
-        port: Number(fields.get('port')),
+        port,
         role: fields === master ? 'master' : 'replica',
         masterId: fields === master ? '' : masterId,
         healthy: fields.get('health') === 'online',
@@ -94,6 +109,7 @@ function fromSlots(reply: Reply, answeredBy: NodeAddress): TopologyBuilder {
     const range = asArray(rangeReply);
     const first = Number(range[0]);
     const last = Number(range[1]);
+    const masterId = String(asArray(range[2])[2] ?? '');
     range.slice(2).forEach((nodeReply, position) => {
       const [host, port, id] = asArray(nodeReply);
       const node = makeNode({
@@ -101,7 +117,7 @@ function fromSlots(reply: Reply, answeredBy: NodeAddress): TopologyBuilder {
         host: typeof host === 'string' && host !== '' && host !== '?' ? host : answeredBy.host,
         port: Number(port),
         role: position === 0 ? 'master' : 'replica',
-        masterId: '',
+        masterId: position === 0 ? '' : masterId,
         healthy: true,
       });
       if (position === 0) builder.addMaster(node, [[first, last]]);
@@ -131,13 +147,28 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
+    // No INFO ready check (nor CLIENT SETINFO) before the AUTH below could be sent.
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    ...options.nodeSecurity?.redisOptions(),
   });
-  client.on('error', () => {}); // surfaced by the awaited calls below
+  // ioredis reports a failed connect (a TLS certificate refused, a reset) as "Connection is closed."; the
+  // 'error' before it says why.
+  let failure: Error | null = null;
+  client.on('error', (error: Error) => (failure ??= error));
   try {
-    await client.connect();
+    await client.connect().catch((error: unknown) => {
+      throw failure ?? error;
+    });
+    const auth = options.nodeSecurity?.authArguments() ?? null;
+    if (auth !== null) {
+      await client.call('AUTH', ...auth).catch((error: unknown) => {
+        throw new Error(`AUTH refused: ${(error as Error).message}`);
+      });
+    }
     let builder: TopologyBuilder;
     try {
-      builder = fromShards((await client.call('CLUSTER', 'SHARDS')) as Reply, address);
+      builder = fromShards((await client.call('CLUSTER', 'SHARDS')) as Reply, address, (options.nodeSecurity?.tls ?? null) !== null);
     } catch (error) {
       if (!/unknown subcommand|unknown command/i.test(String(error))) throw error;
       builder = fromSlots((await client.call('CLUSTER', 'SLOTS')) as Reply, address);

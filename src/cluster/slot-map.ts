@@ -53,6 +53,11 @@ export class SlotMap {
     return index === NO_OWNER ? undefined : this.nodes[index];
   }
 
+  /** A master or replica of this map (or a node a MOVED already led to). */
+  knows(address: string): boolean {
+    return this.#indexByAddress.has(address) || this.replicas.some((replica) => replica.address === address);
+  }
+
   indexOf(address: string): number {
     return this.#indexByAddress.get(address) ?? -1;
   }

@@ -5,14 +5,22 @@
 //   a time, requests made meanwhile coalesce into one more, and two refreshes
 //   start at least minRefreshIntervalMs apart.
 // Known masters are asked first (in random order), then replicas, then the seeds.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { discoverTopology, type DiscoveryOptions, type Topology } from './discovery.js';
 import { parseAddress, type NodeAddress } from './node-address.js';
-import { SlotMap, SLOT_COUNT, type ClusterNode } from './slot-map.js';
+import { SlotMap, SLOT_COUNT, makeNode, type ClusterNode } from './slot-map.js';
+import { TopologyGuard } from './topology-guard.js';
+import { AddressMap } from './address-map.js';
 
 export interface RefreshOptions extends DiscoveryOptions {
   readonly refreshIntervalMs: number;
   readonly minRefreshIntervalMs: number;
+  /** --trusted-nodes: the only nodes Slotway adopts, when given. */
+  readonly trustedNodes: readonly string[];
+  /** --nat-map: where to dial the addresses nodes announce. */
+  readonly natMap: readonly string[];
 }
 
 export type SlotMapListener = (next: SlotMap, previous: SlotMap, topology: Topology) => void;
@@ -40,6 +48,9 @@ export class TopologyRefresher {
   #stopped = false;
   #refreshes = 0;
   #failures = 0;
+  readonly guard: TopologyGuard;
+  readonly #addresses: AddressMap;
+  #lastFailed = false;
 
   constructor(seeds: readonly string[], options: RefreshOptions, log: Logger, listener: SlotMapListener) {
     this.#seeds = seeds.map((seed) => {
@@ -50,6 +61,8 @@ export class TopologyRefresher {
     this.#options = options;
     this.#log = log;
     this.#listener = listener;
+    this.guard = new TopologyGuard(options.trustedNodes);
+    this.#addresses = new AddressMap(options.natMap);
   }
 
   get map(): SlotMap {
@@ -58,6 +71,11 @@ export class TopologyRefresher {
 
   get topology(): Topology | null {
     return this.#topology;
+  }
+
+  /** A refresh is under way (refresh() would join it rather than start one). */
+  get refreshing(): boolean {
+    return this.#running !== null;
   }
 
   get stats(): { refreshes: number; failures: number } {
@@ -113,25 +131,37 @@ export class TopologyRefresher {
    * Masters first: they own the slots and are told of a move first (a
    * resharding tool sends CLUSTER SETSLOT NODE to the masters), while a
    * replica learns it later by gossip, so its view could undo a MOVED just
-   * followed. Replicas and seeds are the fallback when no master answers.
+   * followed. Then replicas, then the seeds. Seeds that are names (a
+   * headless Service) are resolved again each time, every address tried:
+   * after a whole-cluster restart on new pod IPs they are the way back. When
+   * the last refresh found no node, the seeds go first.
    */
-  #candidates(): NodeAddress[] {
+  async #candidates(): Promise<NodeAddress[]> {
     const known: NodeAddress[] = [...shuffle([...this.#map.nodes]), ...shuffle([...this.#map.replicas])];
-    const seen = new Set(known.map((n) => `${n.host}:${n.port}`));
-    return [...known, ...this.#seeds.filter((s) => !seen.has(`${s.host}:${s.port}`))];
+    const seeds = (await Promise.all(this.#seeds.map(resolveSeed))).flat();
+    const ordered = this.#lastFailed ? [...seeds, ...known] : [...known, ...seeds];
+    const seen = new Set<string>();
+    return ordered.filter((address) => {
+      const key = `${address.host}:${address.port}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   }
 
   async #run(reason: string): Promise<boolean> {
     const errors: string[] = [];
-    for (const address of this.#candidates()) {
+    const candidates = await this.#candidates();
+    for (const address of candidates) {
       if (this.#stopped) return false;
       try {
-        const topology = await discoverTopology(address, this.#options);
+        const topology = reachable(await discoverTopology(address, this.#options), this.#addresses);
         if (topology.masters.length === 0) {
           errors.push(`${address.host}:${address.port}: no slots assigned`);
           continue;
         }
         this.#refreshes++;
+        this.#lastFailed = false;
         this.#install(topology, reason);
         return true;
       } catch (error) {
@@ -139,12 +169,21 @@ export class TopologyRefresher {
       }
     }
     this.#failures++;
+    this.#lastFailed = true;
     this.#log.warn({ reason, errors }, 'topology refresh failed: no node answered');
     return false;
   }
 
   #install(topology: Topology, reason: string): void {
     const previous = this.#map;
+    const wasRefusing = this.guard.refusal;
+    const refusal = this.guard.check(topology);
+    if (refusal !== null) {
+      // Logged when the reason changes, not on every refresh while it lasts.
+      if (refusal !== wasRefusing) this.#log.error({ reason, source: topology.source, refusal }, 'topology refused: keeping the last good slot map, not ready');
+      return;
+    }
+    if (wasRefusing !== null) this.#log.warn({ source: topology.source }, 'topology accepted again: the refused nodes are gone');
     this.#topology = topology;
     if (sameTopology(previous, topology)) return;
     const next = new SlotMap(previous.epoch + 1, topology.owners, topology.masters, topology.replicas);
@@ -180,13 +219,37 @@ function movedSlots(previous: SlotMap, next: SlotMap): number {
   return moved;
 }
 
-/** Same owners per slot and same replicas: nothing to publish. */
+/** Same owners per slot and same replicas (of the same masters, as healthy): nothing to publish. */
 function sameTopology(map: SlotMap, topology: Topology): boolean {
   if (map.epoch === 0) return false;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const index = topology.owners[slot] as number;
     if (map.ownerOf(slot)?.address !== topology.masters[index]?.address) return false;
   }
-  const replicas = topology.replicas.map((r) => r.address).sort().join(',');
-  return replicas === map.replicas.map((r) => r.address).sort().join(',');
+  // Whose replica each is and whether it is healthy matter too: reads go to healthy replicas (--read-from).
+  const replica = (r: ClusterNode): string => `${r.address}>${r.masterId}${r.healthy ? '' : '!'}`;
+  const replicas = topology.replicas.map(replica).sort().join(',');
+  return replicas === map.replicas.map(replica).sort().join(',');
+}
+
+/** The topology with every node at the address Slotway must dial (--nat-map). */
+function reachable(topology: Topology, addresses: AddressMap): Topology {
+  if (addresses.empty) return topology;
+  const remap = (node: ClusterNode): ClusterNode => {
+    const { host, port } = addresses.apply(node.host, node.port);
+    return host === node.host && port === node.port ? node : makeNode({ ...node, host, port });
+  };
+  return { ...topology, masters: topology.masters.map(remap), replicas: topology.replicas.map(remap) };
+}
+
+/** A seed's addresses: itself when it is an IP, else every address its name resolves to now. */
+async function resolveSeed(seed: NodeAddress): Promise<NodeAddress[]> {
+  if (isIP(seed.host) !== 0) return [seed];
+  try {
+    const found = await lookup(seed.host, { all: true });
+    // The name itself last: ioredis resolves it again if every address failed.
+    return [...found.map((entry) => ({ host: entry.address, port: seed.port })), seed];
+  } catch {
+    return [seed]; // not resolvable now: the attempt reports why
+  }
 }

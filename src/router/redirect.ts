@@ -5,6 +5,7 @@
 //   -UNBLOCKED ... instance state changed  a blocked command's master became
 //                                 a replica (failover) before serving it: resend
 // Only error replies reach here, so building strings is off the hot path.
+import { AddressMap } from '../cluster/address-map.js';
 import { parseAddress } from '../cluster/node-address.js';
 import { SLOT_COUNT } from '../cluster/slot-map.js';
 
@@ -53,7 +54,7 @@ export function classifyError(buffer: Buffer, start: number, end: number): Error
  * Parses a MOVED/ASK line; null when malformed (then it is delivered as is).
  * An empty host (`-MOVED 3999 :6381`) means "the node that answered".
  */
-export function parseRedirect(buffer: Buffer, start: number, end: number, answeredBy: string): Redirect | null {
+export function parseRedirect(buffer: Buffer, start: number, end: number, answeredBy: string, addresses: AddressMap = AddressMap.IDENTITY): Redirect | null {
   const line = buffer.toString('latin1', start + 1, end - 2);
   const [, slotText, target] = line.split(' ');
   const slot = Number(slotText);
@@ -62,7 +63,9 @@ export function parseRedirect(buffer: Buffer, start: number, end: number, answer
   const resolved = emptyHost ? `${parseAddress(answeredBy)?.host ?? ''}${target}` : target;
   const address = parseAddress(resolved);
   if (address === null || address.host === '' || address.host === '?') return null;
-  return { slot, host: address.host, port: address.port };
+  // `:port` already names the answering node's reachable host; only full addresses were announced.
+  const reachable = emptyHost ? address : addresses.apply(address.host, address.port);
+  return { slot, host: reachable.host, port: reachable.port };
 }
 
 /** The error line without '-' and CRLF, for messages and logs. */

@@ -270,7 +270,7 @@ export class Subscriber implements FrameSink {
   /** -MOVED to an SSUBSCRIBE: learn the owner and subscribe there (confirmations still owed go with it). */
   #movedAway(buffer: Buffer, start: number, end: number, expected: Expected | undefined): boolean {
     if (expected === undefined || expected.channels.length === 0) return false;
-    const redirect = parseRedirect(buffer, start, end, '');
+    const redirect = parseRedirect(buffer, start, end, '', this.#router.addresses);
     if (redirect === null) return false;
     this.#router.noteMoved(redirect.slot, redirect.host, redirect.port);
     for (const link of this.#shards.values()) for (const channel of expected.channels) link.channels.delete(channel);
