@@ -153,7 +153,7 @@ async function run(cluster: { current: LocalCluster | null }, slotway: { current
   cluster.current = await LocalCluster.start({ masters: 3, replicasPerMaster: 1 });
   const [port] = await findFreePorts(1);
   if (port === undefined) throw new Error('no free port for Slotway');
-  const args = ['dist/src/cli.js', '--cluster', cluster.current.seeds.join(','), '--port', String(port), '--bind', HOST, '--log-level', 'warn'];
+  const args = ['dist/src/cli.js', '--cluster', cluster.current.seeds.join(','), '--port', String(port), '--bind', HOST, '--metrics-port', '0', '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
   slotway.current = child;
   // Its log lines go to stderr with ours, so stdout holds only the report.

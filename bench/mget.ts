@@ -46,7 +46,7 @@ async function waitForSlotway(port: number): Promise<void> {
 async function main(): Promise<void> {
   const cluster = await LocalCluster.start();
   const [port] = await findFreePorts(1);
-  const slotway = spawn(process.execPath, ['dist/src/cli.js', '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--log-level', 'warn'], { stdio: 'inherit' });
+  const slotway = spawn(process.execPath, ['dist/src/cli.js', '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--log-level', 'warn'], { stdio: 'inherit' });
   try {
     await waitForSlotway(port as number);
     const proxy = new Redis({ port, host: '127.0.0.1' });

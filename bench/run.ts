@@ -253,7 +253,7 @@ function forward(child: ChildProcess, prefix: string): void {
 }
 
 async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
-  const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--log-level', 'warn', '--threads', String(threads)];
+  const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--log-level', 'warn', '--threads', String(threads)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child));
   // If this process dies without running the cleanups, do not leave Slotway behind.

@@ -3,9 +3,15 @@
 //   slotway --cluster 10.0.0.1:6379,10.0.0.2:6379
 //   slotway demo            (a throwaway local cluster + Slotway on :7777)
 import { parseCommandLine, helpText } from './config/cli-args.js';
+import { crossCheckOptions } from './config/options.js';
 import { createLogger } from './admin/logger.js';
+import { AddressMap } from './cluster/address-map.js';
+import { TrustedNodes } from './cluster/topology-guard.js';
+import { CommandTable } from './commands/command-table.js';
+import { loadClientAccess } from './server/client-auth.js';
 import { LocalCluster, REDIS_SERVER_MISSING, findRedisServer } from './demo/local-cluster.js';
-import { createProxy, SLOTWAY_VERSION } from './index.js';
+import { createProxy, SLOTWAY_VERSION, type ProxyOptions } from './index.js';
+import { reportToPrimary } from './admin/worker-metrics.js';
 import { WORKER_SEEDS_VARIABLE, isWorker, superviseWorkers, workerCount } from './workers.js';
 
 async function main(): Promise<number> {
@@ -18,8 +24,10 @@ async function main(): Promise<number> {
     process.stdout.write(`slotway ${SLOTWAY_VERSION}\n`);
     return 0;
   }
-  if (parsed.errors.length > 0) {
-    for (const error of parsed.errors) process.stderr.write(`slotway: ${error}\n`);
+  // Combinations are checked once every value parsed (a missing file would report twice).
+  const problems = parsed.errors.length > 0 ? parsed.errors : startupProblems(parsed.options);
+  if (problems.length > 0) {
+    for (const error of problems) process.stderr.write(`slotway: ${error}\n`);
     return 2;
   }
   const log = createLogger(parsed.options.logLevel);
@@ -45,23 +53,33 @@ async function main(): Promise<number> {
   const workers = workerCount(parsed.options.threads);
   if (workers > 1 && !isWorker()) {
     log.info({ workers, port: parsed.options.port }, 'starting worker processes');
-    await superviseWorkers(workers, seeds, log);
+    try {
+      await superviseWorkers(workers, seeds, log, { port: parsed.options.metricsPort, bind: parsed.options.metricsBind });
+    } catch (error) {
+      log.fatal({ error: (error as Error).message }, 'cannot listen');
+      await cluster?.stop();
+      return 1;
+    }
     await cluster?.stop();
     return 0;
   }
 
-  const proxy = createProxy({ ...parsed.options, seeds }, { logger: log });
+  // A --threads worker serves no HTTP: the primary serves /metrics and /readyz for all of them.
+  const proxy = createProxy({ ...parsed.options, seeds }, { logger: log, serveHttp: !isWorker() });
+  if (isWorker()) reportToPrimary(proxy.metrics, () => proxy.readiness());
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    await proxy.close();
+    log.info({ signal, timeoutMs: parsed.options.shutdownTimeoutMs }, 'shutting down: draining clients');
+    await proxy.drain(parsed.options.shutdownTimeoutMs);
     await cluster?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP re-reads TLS certificates, as nginx and HAProxy do (it would otherwise end the process).
+  process.on('SIGHUP', () => proxy.reloadTls('SIGHUP'));
   try {
     await proxy.listen();
   } catch (error) {
@@ -70,6 +88,16 @@ async function main(): Promise<number> {
     return 1;
   }
   return -1; // keep running
+}
+
+/** Checks that need more than one value, or other parts' rules: one line each. */
+function startupProblems(options: ProxyOptions): string[] {
+  return [
+    ...crossCheckOptions(options),
+    ...loadClientAccess(options, new CommandTable()).errors,
+    ...options.natMap.map((entry) => AddressMap.problem(entry)),
+    ...options.trustedNodes.map((entry) => TrustedNodes.problem(entry)),
+  ].filter((problem): problem is string => problem !== null);
 }
 
 main().then(

@@ -10,7 +10,21 @@
 // When the connection dies, sent commands may have run on the node; unsent
 // ones certainly did not. The owner of each command decides what to do with
 // that (see PendingCommand.onNodeFailure).
+//
+// A secured cluster: the socket is TLS (the shared context of NodeSecurity)
+// and the first command in the queue is the handshake, AUTH or HELLO 3 [AUTH],
+// so it goes out in the same first write as the commands queued behind it
+// and Redis runs it before them. Its reply is taken here, never given to a
+// client; the connection counts as ready only once it is +OK (or HELLO's
+// map). An error reply closes the connection like a network failure would,
+// and the pool reconnects with its usual backoff.
+//
+// A connection to a replica that serves reads (--read-from) queues READONLY
+// right behind that handshake (or first, without one): same first write, and
+// ready only once it too is +OK.
 import { Socket, createConnection } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import type { NodeSecurity } from '../cluster/node-security.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { RingQueue } from '../util/ring-queue.js';
@@ -34,7 +48,10 @@ export interface ConnectionEvents {
 }
 
 export interface ConnectionOptions {
+  /** Ms to connect, TLS handshake and AUTH included. */
   readonly connectTimeoutMs: number;
+  /** Credentials and TLS for the nodes; absent = plain TCP without AUTH. */
+  readonly nodeSecurity?: NodeSecurity | undefined;
 }
 
 /**
@@ -46,19 +63,25 @@ export interface FrameSink {
   onClosed(connection: NodeConnection, reason: string): void;
 }
 
-/** HELLO 3's reply (the server's map) is of no use to anyone: dropped. */
-const HELLO_3: PendingCommand = {
-  payload: Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n'),
-  onNodeReply(): void {},
-  onNodeFailure(): void {},
-};
+/** HELLO 3 of a RESP3 connection to a node that needs no AUTH. */
+const HELLO_3 = Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+/** Lets a replica answer reads of its master's slots on this connection instead of -MOVED. */
+const READONLY = Buffer.from('*1\r\n$8\r\nREADONLY\r\n');
+const MINUS = 45; // '-': an error reply
 
 export class NodeConnection {
   readonly host: string;
   readonly port: number;
   /** Speaks RESP3 (sent HELLO 3 first): carries commands of RESP3 clients. */
   readonly resp3: boolean;
+  /** 'ready' once connected and the handshake (if any) succeeded. */
   state: ConnectionState = 'connecting';
+  /** Connected: queued commands may be written (behind the handshake, before its reply). */
+  #writable = false;
+  /** Why the node refused the handshake ('' = it did not). */
+  #refusal = '';
+  /** Handshake commands (AUTH or HELLO, READONLY) queued or written whose replies have not come. */
+  #handshaking = 0;
   /** Set when the connection streams frames to a sink instead of matching replies FIFO. */
   #sink: FrameSink | null = null;
   readonly #socket: Socket;
@@ -70,19 +93,38 @@ export class NodeConnection {
   #flushScheduled = false;
   readonly #events: ConnectionEvents;
 
-  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents, resp3 = false) {
+  /** `readOnly`: a replica's connection for reads, which sends READONLY first. */
+  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents, resp3 = false, readOnly = false) {
     this.host = host;
     this.port = port;
     this.resp3 = resp3;
     this.#events = events;
-    this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true });
+    const security = options.nodeSecurity;
+    const tls = security?.tls ?? null;
+    if (tls === null) {
+      this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true });
+      this.#socket.on('connect', this.#onConnect);
+    } else {
+      this.#socket = connectTls({ ...tls, host, port });
+      this.#socket.setNoDelay(true);
+      this.#socket.setKeepAlive(true);
+      this.#socket.on('secureConnect', this.#onConnect);
+    }
+    // Until the handshake's reply: a node that accepts but never answers is a failed connect.
     this.#socket.setTimeout(options.connectTimeoutMs);
-    this.#socket.on('connect', this.#onConnect);
     this.#socket.on('timeout', this.#onTimeout);
     this.#socket.on('data', this.#onData);
     this.#socket.on('error', this.#onError);
     this.#socket.on('close', this.#onClose);
-    if (resp3) this.send(HELLO_3);
+    const handshake = security === undefined ? (resp3 ? HELLO_3 : null) : security.handshake(resp3);
+    this.#handshaking = (handshake !== null ? 1 : 0) + (readOnly ? 1 : 0);
+    if (handshake !== null) this.send({ payload: handshake, onNodeReply: this.#onHandshakeReply, onNodeFailure() {} });
+    if (readOnly) this.send({ payload: READONLY, onNodeReply: this.#onReadOnlyReply, onNodeFailure() {} });
+  }
+
+  /** The node's error reply to AUTH or HELLO, '' unless it refused. */
+  get refusal(): string {
+    return this.#refusal;
   }
 
   get address(): string {
@@ -126,7 +168,7 @@ export class NodeConnection {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.state !== 'ready') return;
+    if (this.#flushScheduled || !this.#writable) return;
     this.#flushScheduled = true;
     setImmediate(flushConnection, this);
   }
@@ -134,18 +176,43 @@ export class NodeConnection {
   /** Writes everything queued this turn with one system call where possible. */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.state !== 'ready' || this.#outbox.length === 0) return;
+    if (!this.#writable || this.#outbox.length === 0) return;
     this.#sent = this.#inflight.length;
     writeBatch(this.#socket, this.#outbox, this.#outboxBytes);
     this.#outboxBytes = 0;
   }
 
   readonly #onConnect = (): void => {
+    this.#writable = true;
+    if (this.#handshaking === 0) this.#becomeReady();
+    if (this.#outbox.length > 0) this.#scheduleFlush();
+  };
+
+  readonly #onHandshakeReply = (buffer: Buffer, start: number, end: number): void => {
+    if (buffer[start] === MINUS) {
+      // Redis's line, e.g. "WRONGPASS invalid username-password pair or user is disabled.": never the password.
+      this.#refusal = buffer.toString('utf8', start + 1, end - 2);
+      const command = this.resp3 ? 'HELLO' : 'AUTH';
+      this.#closeWith(`${command} refused: ${this.#refusal}`);
+      return;
+    }
+    if (--this.#handshaking === 0) this.#becomeReady();
+  };
+
+  /** Not a refusal of Slotway's credentials (the pool logs those apart): a node that is no cluster replica. */
+  readonly #onReadOnlyReply = (buffer: Buffer, start: number, end: number): void => {
+    if (buffer[start] === MINUS) {
+      this.#closeWith(`READONLY refused: ${buffer.toString('utf8', start + 1, end - 2)}`);
+      return;
+    }
+    if (--this.#handshaking === 0) this.#becomeReady();
+  };
+
+  #becomeReady(): void {
     this.#socket.setTimeout(0);
     this.state = 'ready';
     this.#events.onConnectionReady(this);
-    if (this.#outbox.length > 0) this.#scheduleFlush();
-  };
+  }
 
   readonly #onTimeout = (): void => {
     this.#closeWith('connect timeout');
@@ -177,7 +244,9 @@ export class NodeConnection {
   };
 
   readonly #onError = (error: Error): void => {
-    this.#closeWith((error as NodeJS.ErrnoException).code ?? error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    // System errors say enough by their code (ECONNREFUSED); TLS ones need their text (which name did not match).
+    this.#closeWith(code === undefined ? error.message : /^E[A-Z]+$/.test(code) ? code : `${code}: ${error.message}`);
   };
 
   readonly #onClose = (): void => {
@@ -187,6 +256,7 @@ export class NodeConnection {
   #closeWith(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.#writable = false;
     this.#socket.destroy();
     this.#framer.reset();
     this.#outbox.length = 0;

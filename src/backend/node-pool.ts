@@ -11,16 +11,19 @@
 // Leases: a command that holds a connection (BLPOP, MULTI ... EXEC, SUBSCRIBE)
 // gets one of its own. Returned leases wait in a small idle list for the next
 // one; a lease whose state is unknown (client left while blocked) is closed.
+//
+// A replica's pool (--read-from replica) is read-only: every connection of it
+// sends READONLY first, so the replica serves reads of its master's slots.
 import type { Logger } from 'pino';
-import { NodeConnection, type ConnectionEvents, type PendingCommand } from './node-connection.js';
+import { NodeConnection, type ConnectionEvents, type ConnectionOptions, type PendingCommand } from './node-connection.js';
 
-export interface PoolOptions {
+/** connectTimeoutMs and nodeSecurity (credentials, TLS) apply to every connection of the pool. */
+export interface PoolOptions extends ConnectionOptions {
   readonly connectionsPerNode: number;
   /** Dedicated connections leased at once per node; more are refused. */
   readonly maxLeasesPerNode: number;
   /** Returned leases kept open for reuse per node. */
   readonly idleLeasesPerNode: number;
-  readonly connectTimeoutMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
 }
@@ -34,6 +37,8 @@ export class NodePool implements ConnectionEvents {
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  /** A replica's pool for reads: its connections send READONLY first. */
+  readonly readOnly: boolean;
   readonly #connections: (NodeConnection | null)[];
   /** RESP3 twins of #connections, opened when the first RESP3 client needs one. */
   #connections3: (NodeConnection | null)[] | null = null;
@@ -48,13 +53,16 @@ export class NodePool implements ConnectionEvents {
   #failuresInRow = 0;
   #closed = false;
   #lastError = '';
+  /** Some connection of it has been ready once (see `opening`). */
+  #everReady = false;
 
-  constructor(host: string, port: number, options: PoolOptions, log: Logger, events: PoolEvents) {
+  constructor(host: string, port: number, options: PoolOptions, log: Logger, events: PoolEvents, readOnly = false) {
     this.host = host;
     this.port = port;
     this.address = `${host}:${port}`;
     this.#options = options;
-    this.#log = log.child({ node: this.address });
+    this.readOnly = readOnly;
+    this.#log = log.child(readOnly ? { node: this.address, role: 'replica' } : { node: this.address });
     this.#events = events;
     this.#connections = new Array<NodeConnection | null>(options.connectionsPerNode).fill(null);
     this.#retryTimers = new Array<NodeJS.Timeout | null>(options.connectionsPerNode * 2).fill(null);
@@ -80,6 +88,20 @@ export class NodePool implements ConnectionEvents {
     }
     connection.send(asking);
     connection.send(command);
+  }
+
+  /**
+   * The shared connection `affinity` maps to is connected (and past its
+   * handshake): a read sent now is answered without waiting for a connect.
+   * The first RESP3 ask opens the RESP3 connections.
+   */
+  readyFor(affinity: number, resp3: boolean): boolean {
+    return this.#shared(affinity, resp3)?.state === 'ready';
+  }
+
+  /** Its first connections are still being made (none ready yet, none failed): not an outage. */
+  get opening(): boolean {
+    return !this.#everReady && this.#failuresInRow === 0;
   }
 
   /** No shared connection is open or opening: every one failed and waits to reconnect. */
@@ -116,7 +138,7 @@ export class NodePool implements ConnectionEvents {
     const idle = resp3 ? this.#idle3 : this.#idle;
     let connection = idle.pop();
     while (connection !== undefined && connection.state === 'closed') connection = idle.pop();
-    connection ??= new NodeConnection(this.host, this.port, this.#options, this, resp3);
+    connection ??= new NodeConnection(this.host, this.port, this.#options, this, resp3, this.readOnly);
     this.#leased.add(connection);
     return connection;
   }
@@ -150,11 +172,16 @@ export class NodePool implements ConnectionEvents {
     else this.#log.info('node connected');
     this.#failuresInRow = 0;
     this.#lastError = '';
+    this.#everReady = true;
   }
 
   onConnectionClosed(connection: NodeConnection, reason: string): void {
     if (this.#closed) return;
-    if (this.#leased.delete(connection)) return; // its holder learns through its commands or sink
+    if (this.#leased.delete(connection)) {
+      // Its holder learns through its commands or sink; a refused AUTH is worth a line for the operator too.
+      if (connection.refusal !== '') this.#log.warn({ reason }, 'node refused authentication');
+      return;
+    }
     const idle = connection.resp3 ? this.#idle3 : this.#idle;
     const idleIndex = idle.indexOf(connection);
     if (idleIndex >= 0) {
@@ -170,7 +197,7 @@ export class NodePool implements ConnectionEvents {
     this.#lastError = reason;
     this.#failuresInRow++;
     const delay = Math.min(this.#options.reconnectMaxMs, this.#options.reconnectMinMs * 2 ** Math.min(this.#failuresInRow - 1, 16));
-    this.#log.warn({ reason, reconnectInMs: delay }, 'node connection lost');
+    this.#log.warn({ reason, reconnectInMs: delay }, connection.refusal === '' ? 'node connection lost' : 'node refused authentication');
     this.#events.onNodeDown(this, reason);
     const timer = setTimeout(() => {
       this.#retryTimers[index] = null;
@@ -182,8 +209,8 @@ export class NodePool implements ConnectionEvents {
 
   #open(index: number): void {
     const count = this.#connections.length;
-    if (index < count) this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this);
-    else if (this.#connections3 !== null) this.#connections3[index - count] = new NodeConnection(this.host, this.port, this.#options, this, true);
+    if (index < count) this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this, false, this.readOnly);
+    else if (this.#connections3 !== null) this.#connections3[index - count] = new NodeConnection(this.host, this.port, this.#options, this, true, this.readOnly);
   }
 
   #shared(affinity: number, resp3: boolean): NodeConnection | null | undefined {

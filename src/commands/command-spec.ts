@@ -61,6 +61,8 @@ export class CommandSpec {
   readonly readonly: boolean;
   readonly write: boolean;
   readonly blocking: boolean;
+  /** May run before AUTH (AUTH, HELLO, QUIT, RESET). */
+  readonly noAuth: boolean;
   readonly keySpecs: readonly KeySpecData[];
   readonly categories: readonly string[];
   route: Route;
@@ -81,6 +83,7 @@ export class CommandSpec {
     this.readonly = data.flags.includes('readonly');
     this.write = data.flags.includes('write');
     this.blocking = data.flags.includes('blocking');
+    this.noAuth = data.flags.includes('no_auth');
     this.keySpecs = data.keySpecs;
     this.categories = data.categories;
     this.route = Route.ByKey;

@@ -4,7 +4,7 @@ import { NameIndex } from '../protocol/name-index.js';
 import type { CommandData } from './command-data.js';
 import { CommandSpec, Route, type CommandArgs } from './command-spec.js';
 import { COMMAND_DATA } from './command-table.generated.js';
-import { OVERLAY, firstArgumentKey, type Policy } from './overlay.js';
+import { OVERLAY, SLOTWAY_COMMANDS, firstArgumentKey, type Policy } from './overlay.js';
 
 function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   if (policy === undefined) return;
@@ -51,8 +51,8 @@ export class CommandTable {
   readonly #index: NameIndex<CommandSpec>;
 
   constructor(data: readonly CommandData[] = COMMAND_DATA) {
-    this.#index = new NameIndex<CommandSpec>(data.length);
-    for (const command of data) this.#index.set(command.name, buildSpec(command));
+    this.#index = new NameIndex<CommandSpec>(data.length + SLOTWAY_COMMANDS.length);
+    for (const command of [...data, ...SLOTWAY_COMMANDS]) this.#index.set(command.name, buildSpec(command));
   }
 
   /** The spec for a framed command (its subcommand's, for containers); UNKNOWN_COMMAND if unknown. */
@@ -65,6 +65,37 @@ export class CommandTable {
       if (sub !== undefined) return sub;
     }
     return spec;
+  }
+
+  /**
+   * Refuses `names` (commands, or container|subcommand) with `refusal(name)`;
+   * returns the names it does not know.
+   */
+  deny(names: readonly string[], refusal: (name: string) => string): string[] {
+    const unknown: string[] = [];
+    for (const name of names) {
+      const spec = this.get(name);
+      if (spec === undefined) {
+        unknown.push(name);
+        continue;
+      }
+      // Commands Slotway refuses anyway (SHUTDOWN, DEBUG) keep the more telling reason.
+      if (spec.route !== Route.Refused) spec.refuse(refusal(name));
+      for (const sub of spec.subcommands?.values() ?? []) if (sub.route !== Route.Refused) sub.refuse(refusal(name));
+    }
+    return unknown;
+  }
+
+  /** True for a command, container|subcommand or @category an ACL rule may name. */
+  knowsRuleTarget(target: string): boolean {
+    if (target === 'all') return true;
+    if (!target.startsWith('@')) return this.get(target) !== undefined;
+    const category = target.slice(1);
+    for (const spec of this.#index.values()) {
+      if (spec.categories.includes(category)) return true;
+      for (const sub of spec.subcommands?.values() ?? []) if (sub.categories.includes(category)) return true;
+    }
+    return false;
   }
 
   get(name: string): CommandSpec | undefined {

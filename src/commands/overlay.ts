@@ -4,6 +4,7 @@
 // container applies to all its subcommands unless one is named itself.
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import { notAllowedInClusterMode, notSupportedYet, notThroughProxy as notThroughProxyMessage } from '../protocol/errors.js';
+import type { CommandData } from './command-data.js';
 import type { CommandArgs, EveryMasterMerge, KeyIndices } from './command-spec.js';
 
 export type Policy =
@@ -57,8 +58,19 @@ export function firstArgumentKey(args: CommandArgs, keys: KeyIndices): number {
   return keys.count;
 }
 
+/**
+ * Commands of Slotway's own, absent from Redis's table: `PROXY INFO|NODES|
+ * CONFIG GET|REFRESH|HELP` (admin/proxy-command.ts). Flagged and categorised
+ * as Redis flags its admin commands, so ACL rules (+@admin, -@dangerous) and
+ * the AUTH requirement treat it as CONFIG.
+ */
+export const SLOTWAY_COMMANDS: readonly CommandData[] = [
+  { name: 'proxy', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], categories: ['admin', 'slow', 'dangerous'], keySpecs: [], subcommands: [] },
+];
+
 const policies: [string, Policy][] = [
   // Answered by Slotway.
+  ['proxy', LOCAL],
   ...['ping', 'echo', 'quit', 'select', 'hello', 'reset', 'auth', 'info', 'readonly', 'readwrite'].map(
     (name): [string, Policy] => [name, LOCAL],
   ),

@@ -5,6 +5,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, isIPv4 } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -21,6 +22,24 @@ export interface LocalClusterOptions {
   redisServer?: string; // default: redis-server found on PATH
   extraConfig?: string[]; // extra redis.conf lines for every node (they win over the defaults)
   log?: (message: string) => void; // progress lines; default silent
+  password?: string; // requirepass and masterauth on every node; our own checks AUTH with it
+  aclUsers?: string[]; // redis.conf `user` lines, e.g. 'user app on >apppass ~* &* +@all'
+  tls?: LocalClusterTls; // TLS only: tls-port instead of port, tls-cluster and tls-replication yes
+}
+
+/** PEM files for a TLS cluster. Every node presents certFile, as server and as client (cluster bus, replication):
+ *  make it without extendedKeyUsage, or with both serverAuth and clientAuth. Clients must present a certificate
+ *  signed by caFile (tls-auth-clients yes); our own checks present certFile. */
+export interface LocalClusterTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** What an ioredis client of this cluster needs besides host and port. */
+export interface LocalClusterClientOptions {
+  password?: string;
+  tls?: ConnectionOptions;
 }
 
 export interface LocalClusterNode {
@@ -93,8 +112,9 @@ export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<
 
 /** Runs commands on one short-lived connection. Every step has a timeout (no ready check: its
  *  INFO has none), so a stopped node or a foreign server on the port cannot hang the caller. */
-async function ask(node: { host: string; port: number }, ...commands: [string, ...string[]][]): Promise<unknown[]> {
+async function ask(node: { host: string; port: number }, security: LocalClusterClientOptions, ...commands: [string, ...string[]][]): Promise<unknown[]> {
   const client = new Redis({
+    ...security,
     host: node.host,
     port: node.port,
     lazyConnect: true,
@@ -153,7 +173,11 @@ function slotOwners(lines: NodeLine[]): { owners: string; covered: number; owner
   return { owners: ranges.sort().join(' '), covered, ownerIds };
 }
 
-type Settings = Required<Omit<LocalClusterOptions, 'ports' | 'redisServer'>> & { redisServer: string };
+type Settings = Required<Omit<LocalClusterOptions, 'ports' | 'redisServer' | 'password' | 'tls'>> & {
+  redisServer: string;
+  password: string; // '' = none
+  tls: LocalClusterTls | null;
+};
 
 function settingsFrom(options: LocalClusterOptions): Settings {
   const redisServer = options.redisServer ?? findRedisServer();
@@ -167,7 +191,11 @@ function settingsFrom(options: LocalClusterOptions): Settings {
     redisServer,
     extraConfig: options.extraConfig ?? [],
     log: options.log ?? (() => {}),
+    password: options.password ?? '',
+    aclUsers: options.aclUsers ?? [],
+    tls: options.tls ?? null,
   };
+  check(settings.aclUsers.every((line) => /^user \S+/.test(line)), 'aclUsers: each line must be a redis.conf "user <name> ..." line');
   const { masters, replicasPerMaster, nodeTimeoutMs, host } = settings;
   check(Number.isInteger(masters) && masters >= 3, `masters must be an integer >= 3, not ${masters}`);
   check(Number.isInteger(replicasPerMaster) && replicasPerMaster >= 0, `bad replicasPerMaster ${replicasPerMaster}`);
@@ -201,11 +229,16 @@ export class LocalCluster {
   readonly #nodes: Node[] = [];
   readonly #root: string;
   readonly #settings: Settings;
+  readonly #clientOptions: LocalClusterClientOptions;
   #stopping: Promise<void> | undefined;
 
   private constructor(root: string, settings: Settings) {
     this.#root = root;
     this.#settings = settings;
+    const { password, tls } = settings;
+    this.#clientOptions = {};
+    if (password !== '') this.#clientOptions.password = password;
+    if (tls !== null) this.#clientOptions.tls = { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
     this.nodes = this.#nodes;
     // A test that crashes never reaches stop(): kill our servers as the process exits.
     if (LocalCluster.#instances.size === 0) process.on('exit', LocalCluster.#killAllNow);
@@ -227,6 +260,18 @@ export class LocalCluster {
   /** Current 'host:port' of every node. */
   get seeds(): string[] {
     return this.#nodes.map((node) => node.address);
+  }
+
+  /** What an ioredis client of the nodes needs besides host and port (password, TLS); {} for a plain cluster. */
+  clientOptions(): LocalClusterClientOptions {
+    return { ...this.#clientOptions };
+  }
+
+  /** redis-cli arguments for the same: `--tls --cacert ... --cert ... --key ...`, `--no-auth-warning -a ...`. */
+  cliArgs(): string[] {
+    const { password, tls } = this.#settings;
+    const args = tls === null ? [] : ['--tls', '--cacert', tls.caFile, '--cert', tls.certFile, '--key', tls.keyFile];
+    return password === '' ? args : [...args, '--no-auth-warning', '-a', password];
   }
 
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -313,8 +358,21 @@ export class LocalCluster {
   }
 
   #config(node: Node): string {
+    const { tls, password } = this.#settings;
     const lines = [
-      `port ${node.port}`,
+      ...(tls === null
+        ? [`port ${node.port}`]
+        : [
+            'port 0',
+            `tls-port ${node.port}`, // the cluster bus listens on tls-port + 10000, with TLS
+            `tls-cert-file ${JSON.stringify(tls.certFile)}`,
+            `tls-key-file ${JSON.stringify(tls.keyFile)}`,
+            `tls-ca-cert-file ${JSON.stringify(tls.caFile)}`,
+            'tls-cluster yes',
+            'tls-replication yes',
+          ]),
+      ...(password === '' ? [] : [`requirepass ${JSON.stringify(password)}`, `masterauth ${JSON.stringify(password)}`]),
+      ...this.#settings.aclUsers,
       `bind ${node.host}`,
       // Without this a node restarted on another loopback address keeps announcing (and
       // reporting itself at) its old IP; peers would also record its outgoing source IP.
@@ -362,7 +420,7 @@ export class LocalCluster {
     while (failure === undefined && Date.now() < deadline) {
       try {
         // Raced with the exit: if redis-server died, whatever holds its port is not it.
-        const replies = await Promise.race([ask(node, ['PING'], ['CLUSTER', 'MYID']), failing]);
+        const replies = await Promise.race([ask(node, this.#clientOptions, ['PING'], ['CLUSTER', 'MYID']), failing]);
         if (replies === undefined) break;
         node.id = String(replies[1]);
         return;
@@ -392,7 +450,7 @@ export class LocalCluster {
   async #create(): Promise<void> {
     const sibling = join(dirname(this.#settings.redisServer), 'redis-cli');
     const cli = isExecutable(sibling) ? sibling : (findOnPath('redis-cli') ?? 'redis-cli');
-    const args = ['--cluster', 'create', ...this.seeds, '--cluster-replicas', String(this.#settings.replicasPerMaster), '--cluster-yes'];
+    const args = [...this.cliArgs(), '--cluster', 'create', ...this.seeds, '--cluster-replicas', String(this.#settings.replicasPerMaster), '--cluster-yes'];
     const { error, output } = await new Promise<{ error: Error | null; output: string }>((done) =>
       execFile(cli, args, { timeout: 60000 }, (error, stdout, stderr) => done({ error, output: `${stdout}${stderr}` })),
     );
@@ -406,7 +464,7 @@ export class LocalCluster {
   async #clusterProblem(): Promise<string> {
     const live = this.#nodes.filter((node) => node.child !== null);
     if (live.length === 0) return 'no node is running';
-    const views = await Promise.all(live.map((node) => ask(node, ['CLUSTER', 'INFO'], ['INFO', 'replication'], ['CLUSTER', 'NODES'], ['CLUSTER', 'SLOTS'])));
+    const views = await Promise.all(live.map((node) => ask(node, this.#clientOptions, ['CLUSTER', 'INFO'], ['INFO', 'replication'], ['CLUSTER', 'NODES'], ['CLUSTER', 'SLOTS'])));
     let agreed: string | undefined;
     for (const [i, node] of live.entries()) {
       const [info, replication, nodesText, slotsReply] = views[i] ?? [];
@@ -438,7 +496,7 @@ export class LocalCluster {
     for (const node of this.#nodes.filter((candidate) => candidate.child !== null)) {
       let text: unknown;
       try {
-        [text] = await ask(node, ['CLUSTER', 'NODES']);
+        [text] = await ask(node, this.#clientOptions, ['CLUSTER', 'NODES']);
       } catch {
         continue; // try the next node
       }

@@ -11,6 +11,20 @@ export const SELECT_IN_CLUSTER = 'ERR SELECT is not allowed in cluster mode';
 export const AUTH_WITHOUT_PASSWORD =
   'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
 export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+export const NOAUTH = 'NOAUTH Authentication required.';
+export const NOAUTH_HELLO =
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
+export const MAX_CLIENTS = 'ERR max number of clients reached';
+
+/** The user's rules refuse the command (`name` as Redis spells it: 'set', 'config|get'). */
+export function noPermission(name: string): string {
+  return `NOPERM this user has no permissions to run the '${name}' command`;
+}
+
+/** An operator turned the command off with --deny-commands. */
+export function deniedCommand(name: string): string {
+  return `ERR the ${name.toUpperCase()} command is disabled on this Slotway (--deny-commands)`;
+}
 export const BAD_CLIENT_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 export const SYNTAX = 'ERR syntax error';
 

@@ -48,6 +48,11 @@ export class NameIndex<T> {
     }
   }
 
+  /** Every stored value (not for the hot path). */
+  *values(): IterableIterator<T> {
+    for (const entry of this.#slots) if (entry !== undefined) yield entry.value;
+  }
+
   getString(name: string): T | undefined {
     const bytes = Buffer.from(name);
     return this.get(bytes, 0, bytes.length);

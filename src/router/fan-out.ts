@@ -42,6 +42,7 @@ export class FanOut implements RequestOwner {
     this.id = parent.owner.id;
     this.resp3 = parent.owner.resp3;
     this.parent = parent;
+    parent.fanOut = true;
     this.#merge = merge;
     this.#children = children;
     this.#keyCount = keyCount;
@@ -125,11 +126,22 @@ export class FanOut implements RequestOwner {
     return this.parent.owner.closed;
   }
 
+  get inTransaction(): boolean {
+    return this.parent.owner.inTransaction === true;
+  }
+
   onRequestDone(_child: Request): void {
     if (--this.#pending > 0) return;
     this.parent.reply = this.#merged();
     this.parent.done = true;
     this.parent.owner.onRequestDone(this.parent);
+  }
+
+  /** A child's reply could not be handled: the client that sent the parent pays for it, no one else. */
+  onInternalError(error: unknown): void {
+    const owner = this.parent.owner;
+    if (owner.onInternalError === undefined) throw error;
+    owner.onInternalError(error);
   }
 
   #merged(): Buffer {
@@ -139,7 +151,10 @@ export class FanOut implements RequestOwner {
       if ((child.request.reply as Buffer)[0] !== 45 /* '-' */) continue;
       if (error === null || (child.positions[0] as number) < (error.positions[0] as number)) error = child;
     }
-    if (error !== null) return error.request.reply as Buffer;
+    if (error !== null) {
+      this.parent.failure = error.request.failure;
+      return error.request.reply as Buffer;
+    }
     if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
     switch (this.#merge) {

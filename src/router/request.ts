@@ -3,6 +3,16 @@
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import type { NodePool } from '../backend/node-pool.js';
 import type { CommandSpec } from '../commands/command-spec.js';
+import { arrivalClock } from '../util/arrival-clock.js';
+
+/** Why Slotway ended a request itself rather than with the node's answer (metrics count results by it). */
+export const enum Failure {
+  None = 0,
+  /** Retries ran out, the node stayed unreachable, or its connection dropped after the send. */
+  GaveUp = 1,
+  /** --max-redirects spent: the client got the node's last MOVED/ASK. */
+  RedirectsExhausted = 2,
+}
 
 /** The client session a request answers to. */
 export interface RequestOwner {
@@ -11,7 +21,15 @@ export interface RequestOwner {
   readonly resp3: boolean;
   /** The client has gone: a command of its that would hold a connection is not sent. */
   readonly closed: boolean;
+  /** A transaction (WATCH or MULTI) is open: its reads stay on masters under --read-from replica. */
+  readonly inTransaction?: boolean;
   onRequestDone(request: Request): void;
+  /**
+   * Handling a node's reply to (or failure of) one of its requests threw: a
+   * Slotway bug. The session closes that client only, logs and counts it.
+   * Without it the error propagates (and ends the process).
+   */
+  onInternalError?(error: unknown): void;
 }
 
 /** Where replies and failures of a forwarded request go (the router). */
@@ -58,6 +76,13 @@ export class Request implements PendingCommand {
   leasePool: NodePool | null = null;
   /** For pinned requests: the lease goes back to the pool once this one is settled (EXEC, DISCARD, UNWATCH). */
   releasesLease = false;
+  /** Sent to a replica (--read-from): a resend after its MOVED or a retry goes to the master. */
+  onReplica = false;
+  /** A parent whose reply is merged from sub-requests (router/fan-out.ts). */
+  fanOut = false;
+  failure = Failure.None;
+  /** performance.now() when Slotway read the command (sampled once per socket read). */
+  readonly startedAt: number;
 
   constructor(owner: RequestOwner, spec: CommandSpec, payload: Buffer, slot: number) {
     this.owner = owner;
@@ -65,6 +90,7 @@ export class Request implements PendingCommand {
     this.payload = payload;
     this.slot = slot;
     this.resp3 = owner.resp3;
+    this.startedAt = arrivalClock.now;
   }
 
   /** A request settled at once (answered by Slotway itself). */
@@ -75,11 +101,26 @@ export class Request implements PendingCommand {
     return request;
   }
 
+  // Called from a node connection's socket events, shared by many clients:
+  // an exception here would escape to the event loop and end the process.
   onNodeReply(buffer: Buffer, start: number, end: number): void {
-    this.handler?.handleReply(this, buffer, start, end);
+    try {
+      this.handler?.handleReply(this, buffer, start, end);
+    } catch (error) {
+      this.#internalError(error);
+    }
   }
 
   onNodeFailure(sent: boolean, reason: string): void {
-    this.handler?.handleFailure(this, sent, reason);
+    try {
+      this.handler?.handleFailure(this, sent, reason);
+    } catch (error) {
+      this.#internalError(error);
+    }
+  }
+
+  #internalError(error: unknown): void {
+    if (this.owner.onInternalError === undefined) throw error;
+    this.owner.onInternalError(error);
   }
 }

@@ -7,10 +7,23 @@
 //      │                        ├─ MOVED: patch slot map, nudge refresh, resend
 //      │                        ├─ ASK:   ASKING + resend at the target
 //      └── retry queue <────────┴─ TRYAGAIN / CLUSTERDOWN / LOADING / no connection
+//
+// --read-from replica|prefer-replica: a read-only command of one slot, sent
+// the first time, outside a transaction and not holding a connection, goes to
+// a replica of the slot's master (READONLY pools of their own, by address):
+//
+//   #replicaSets[master index] = [pool R1, pool R2]   picked by client id, so
+//                                                     one client's reads stay
+//                                                     on one connection
+//
+// A replica whose connection is not ready is skipped; with none left the
+// master serves the read. A resend (after a replica's MOVED, a retry) always
+// goes to the master, so a replica's redirect is followed once, never looped.
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
-import { parseAddress } from '../cluster/node-address.js';
+import { AddressMap } from '../cluster/address-map.js';
+import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
@@ -18,7 +31,7 @@ import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
-import { Request, type RequestHandler } from './request.js';
+import { Failure, Request, type RequestHandler } from './request.js';
 import { RetryQueue } from './retry-queue.js';
 
 export interface RouterOptions extends PoolOptions {
@@ -32,6 +45,22 @@ export interface RouterOptions extends PoolOptions {
   readonly retiredNodeGraceMs: number;
   /** Scripts remembered from SCRIPT LOAD to reload after -NOSCRIPT. */
   readonly scriptCacheSize: number;
+  /** --nat-map entries, applied to MOVED/ASK targets. */
+  readonly natMap: readonly string[];
+  /** --read-from: where read-only single-slot commands go. */
+  readonly readFrom: 'master' | 'replica' | 'prefer-replica';
+}
+
+/** A node's pools as INFO, PROXY NODES, readiness and metrics see them. */
+export interface NodeState {
+  readonly address: string;
+  /** The pool's role: a replica's pool carries reads (--read-from), a master's everything else. */
+  readonly role: 'master' | 'replica';
+  readonly state: string;
+  readonly inflight: number;
+  readonly leased: number;
+  readonly moved: number;
+  readonly ask: number;
 }
 
 /** What the router needs from the topology refresher. */
@@ -68,7 +97,19 @@ export class Router implements RequestHandler, PoolEvents {
   #sweepTimer: NodeJS.Timeout;
   #closed = false;
   /** Counters for INFO and metrics. */
-  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0 };
+  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0 };
+  /** --read-from is not master: read-only commands may go to replicas (the one branch the master case pays). */
+  readonly #replicaReads: boolean;
+  /** prefer-replica: a read falling back to the master is not worth a warning. */
+  readonly #quietFallback: boolean;
+  /** Pools of replicas serving reads (READONLY connections), apart from master pools of the same address. */
+  readonly #replicaPools = new Map<string, NodePool>();
+  /** Per master index of the current map: pools of its healthy replicas. */
+  #replicaSets: NodePool[][] = [];
+  /** Per master index: its reads are on the master for want of a replica (logged once per episode). */
+  #fallingBack = new Uint8Array(0);
+  /** MOVED and ASK answered by each node (redirect path only; dropped with the node's pool). */
+  readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
 
@@ -77,9 +118,15 @@ export class Router implements RequestHandler, PoolEvents {
     this.#log = log;
     this.#refresh = refresh;
     this.scripts = new ScriptCache(options.scriptCacheSize);
+    this.addresses = new AddressMap(options.natMap);
+    this.#replicaReads = options.readFrom !== 'master';
+    this.#quietFallback = options.readFrom === 'prefer-replica';
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
   }
+
+  /** --nat-map: where to dial the addresses nodes announce. */
+  readonly addresses: AddressMap;
 
   get map(): SlotMap {
     return this.#map;
@@ -99,6 +146,7 @@ export class Router implements RequestHandler, PoolEvents {
       else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
     }
     for (const node of map.nodes) this.#poolFor(node.host, node.port);
+    if (this.#replicaReads) this.#useReplicas(map);
     for (const listener of this.#topologyListeners) listener();
   }
 
@@ -117,8 +165,11 @@ export class Router implements RequestHandler, PoolEvents {
 
   /** A -MOVED seen outside a request (a subscription): patch the slot, refresh. */
   noteMoved(slot: number, host: string, port: number): void {
-    const index = this.#map.patch(slot, host, port);
-    this.#pools[index] = undefined;
+    // A node never seen is adopted by a refresh (and the guard), not by a redirect.
+    if (this.#map.knows(formatAddress(host, port))) {
+      const index = this.#map.patch(slot, host, port);
+      this.#pools[index] = undefined;
+    }
     this.#refresh.request('moved');
   }
 
@@ -154,6 +205,7 @@ export class Router implements RequestHandler, PoolEvents {
       pool = this.#poolForAddress(request.target);
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
+      if (this.#replicaReads && request.spec.readonly && pool !== undefined) pool = this.#readPool(request, pool);
     } else {
       pool = this.#anyMaster(request.owner.id);
     }
@@ -209,14 +261,16 @@ export class Router implements RequestHandler, PoolEvents {
     return [...owners].map((index) => map.nodes[index]?.address ?? '').filter((a) => a !== '').sort();
   }
 
-  /** Node views for INFO: address, pool state, in-flight count, dedicated connections out. */
-  nodeStates(): { address: string; state: string; inflight: number; leased: number }[] {
-    return [...this.#poolsByAddress.values()].map((pool) => ({
-      address: pool.address,
-      state: this.#retired.has(pool) ? 'retired' : pool.state,
-      inflight: pool.inflight,
-      leased: pool.leased,
-    }));
+  /** Node views for INFO and metrics: address, pool state, in-flight count, dedicated connections out, redirects it answered. */
+  nodeStates(): NodeState[] {
+    const states = new Map<string, NodeState>();
+    for (const pool of this.#poolsByAddress.values()) states.set(pool.address, this.#stateOf(pool));
+    // One entry per address: a node that changed role (failover) is shown in the role its live pool has.
+    for (const pool of this.#replicaPools.values()) {
+      const listed = states.get(pool.address);
+      if (listed === undefined || listed.state === 'retired') states.set(pool.address, this.#stateOf(pool));
+    }
+    return [...states.values()];
   }
 
   close(): void {
@@ -224,7 +278,9 @@ export class Router implements RequestHandler, PoolEvents {
     clearInterval(this.#sweepTimer);
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
+    for (const pool of this.#replicaPools.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
+    this.#replicaPools.clear();
   }
 
   /** Handles a redirect or transient error; false when the client should get it as is. */
@@ -235,15 +291,25 @@ export class Router implements RequestHandler, PoolEvents {
       this.#retryLater(request, errorText(buffer, start, end));
       return true;
     }
-    const redirect = parseRedirect(buffer, start, end, request.node);
+    const redirect = parseRedirect(buffer, start, end, request.node, this.addresses);
     if (redirect === null) return false;
     if (request.redirects >= this.#options.maxRedirects) {
+      request.failure = Failure.RedirectsExhausted;
       this.#log.warn({ command: request.spec.name, node: request.node, reply: errorText(buffer, start, end) }, 'redirect budget exhausted');
       return false;
     }
     request.redirects++;
+    const counts = this.#redirectCounts(request.node);
     if (action === ErrorAction.Moved) {
       this.stats.moved++;
+      counts.moved++;
+      if (!this.#map.knows(formatAddress(redirect.host, redirect.port))) {
+        // A node Slotway has never seen: wait for the refresh that explains it
+        // (the foreign-cluster guard decides) instead of writing there now.
+        this.#refresh.request('moved to an unknown node');
+        this.#retryLater(request, errorText(buffer, start, end));
+        return true;
+      }
       const index = this.#map.patch(redirect.slot, redirect.host, redirect.port);
       this.#pools[index] = undefined;
       this.#refresh.request('moved');
@@ -251,8 +317,10 @@ export class Router implements RequestHandler, PoolEvents {
       return true;
     }
     this.stats.ask++;
+    counts.ask++;
     const pool = this.#poolFor(redirect.host, redirect.port);
     request.node = pool.address;
+    request.onReplica = false;
     if (request.holdsConnection) this.#sendLeased(request, pool, ASKING);
     else pool.sendAsking(ASKING, request, request.owner.id, request.resp3);
     return true;
@@ -285,7 +353,7 @@ export class Router implements RequestHandler, PoolEvents {
    */
   #redirectedWhilePinned(request: Request, action: ErrorAction, buffer: Buffer, start: number, end: number): void {
     const line = errorText(buffer, start, end);
-    const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node) : null;
+    const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node, this.addresses) : null;
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
     // EXEC itself redirected: the node has discarded the transaction.
     if (redirect !== null && request.spec.name === 'exec') request.reply = errorReply(errors.EXECABORT);
@@ -308,7 +376,8 @@ export class Router implements RequestHandler, PoolEvents {
     if ((name !== 'evalsha' && name !== 'evalsha_ro') || request.scriptReloaded) return false;
     const sha = scriptShaOf(request.payload);
     const body = sha === null ? undefined : this.scripts.body(sha);
-    const pool = this.#poolForAddress(request.node);
+    // A replica (Redis 7 does not replicate SCRIPT LOAD) gets the script on the READONLY connection it read on.
+    const pool = request.onReplica ? this.#replicaPools.get(request.node) : this.#poolForAddress(request.node);
     if (body === undefined || pool === undefined) return false;
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
@@ -331,10 +400,117 @@ export class Router implements RequestHandler, PoolEvents {
 
   #fail(request: Request, line: string): void {
     this.stats.failures++;
+    request.failure = Failure.GaveUp;
     this.#log.warn({ command: request.spec.name, node: request.node, slot: request.slot, error: line }, 'command failed');
     request.reply = errorReply(line);
     request.done = true;
     request.owner.onRequestDone(request);
+  }
+
+  #redirectCounts(node: string): { moved: number; ask: number } {
+    let counts = this.#redirectsBy.get(node);
+    if (counts === undefined) {
+      counts = { moved: 0, ask: 0 };
+      this.#redirectsBy.set(node, counts);
+    }
+    return counts;
+  }
+
+  #stateOf(pool: NodePool): NodeState {
+    const counts = this.#redirectsBy.get(pool.address);
+    return {
+      address: pool.address,
+      role: pool.readOnly ? 'replica' : 'master',
+      state: this.#retired.has(pool) ? 'retired' : pool.state,
+      inflight: pool.inflight,
+      leased: pool.leased,
+      moved: counts?.moved ?? 0,
+      ask: counts?.ask ?? 0,
+    };
+  }
+
+  /**
+   * Replica pools for a new map: one per healthy replica, grouped by the
+   * index of its master; pools of replicas that left or are unhealthy
+   * (failed, loading) are retired like masters' (in-flight reads finish).
+   */
+  #useReplicas(map: SlotMap): void {
+    const healthy = map.replicas.filter((replica) => replica.healthy);
+    const wanted = new Set(healthy.map((replica) => replica.address));
+    for (const [address, pool] of this.#replicaPools) {
+      if (wanted.has(address)) this.#retired.delete(pool);
+      else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
+    }
+    const masterIndex = new Map<string, number>();
+    map.nodes.forEach((node, index) => {
+      if (node.id !== '') masterIndex.set(node.id, index);
+    });
+    const sets: NodePool[][] = map.nodes.map(() => []);
+    for (const replica of healthy) {
+      const index = masterIndex.get(replica.masterId);
+      if (index !== undefined) sets[index]?.push(this.#replicaPoolFor(replica.host, replica.port));
+    }
+    this.#replicaSets = sets;
+    this.#fallingBack = new Uint8Array(map.nodes.length);
+  }
+
+  /** Where a read-only command of `request.slot` goes under --read-from replica|prefer-replica. */
+  #readPool(request: Request, master: NodePool): NodePool {
+    // A resend (MOVED from a replica, a retry), a blocking read and a read in a transaction see the master.
+    if (request.redirects > 0 || request.attempts > 0 || request.holdsConnection || request.owner.inTransaction === true) {
+      request.onReplica = false;
+      return master;
+    }
+    const index = this.#map.owners[request.slot] as number;
+    const replicas = this.#replicaSets[index];
+    if (replicas !== undefined && replicas.length > 0) {
+      // By client id: one client's reads of a shard stay on one replica connection, in order.
+      const affinity = request.owner.id;
+      for (let i = 0; i < replicas.length; i++) {
+        const pool = replicas[(affinity + i) % replicas.length] as NodePool;
+        if (!pool.readyFor(affinity, request.resp3)) continue;
+        if (this.#fallingBack[index] === 1) this.#backOnReplicas(index, master);
+        this.stats.replicaReads++;
+        request.onReplica = true;
+        return pool;
+      }
+    }
+    this.#fellBack(index, master, replicas);
+    request.onReplica = false;
+    return master;
+  }
+
+  /**
+   * A read of this master's slots went to the master: counted always, logged
+   * once per episode (warn under `replica`), not while the replicas'
+   * first connections are being made (Slotway starting, a replica added).
+   */
+  #fellBack(index: number, master: NodePool, replicas: NodePool[] | undefined): void {
+    this.stats.replicaFallbacks++;
+    if (this.#fallingBack[index] !== 0) return;
+    const count = replicas?.length ?? 0;
+    if (count > 0 && (replicas as NodePool[]).every((pool) => pool.opening)) return;
+    this.#fallingBack[index] = 1;
+    const fields = { master: master.address, replicas: count };
+    const message = count === 0 ? 'no healthy replica known: reads of this master go to the master' : 'no replica connected: reads of this master go to the master';
+    if (this.#quietFallback) this.#log.debug(fields, message);
+    else this.#log.warn(fields, message);
+  }
+
+  #backOnReplicas(index: number, master: NodePool): void {
+    this.#fallingBack[index] = 0;
+    if (this.#quietFallback) this.#log.debug({ master: master.address }, 'reads of this master are on its replicas again');
+    else this.#log.info({ master: master.address }, 'reads of this master are on its replicas again');
+  }
+
+  #replicaPoolFor(host: string, port: number): NodePool {
+    const address = `${host}:${port}`;
+    let pool = this.#replicaPools.get(address);
+    if (pool === undefined) {
+      pool = new NodePool(host, port, this.#options, this.#log, this, true);
+      this.#replicaPools.set(address, pool);
+    }
+    return pool;
   }
 
   #poolForSlot(slot: number): NodePool | undefined {
@@ -385,9 +561,11 @@ export class Router implements RequestHandler, PoolEvents {
     for (const [pool, since] of this.#retired) {
       if (pool.inflight > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
       this.#retired.delete(pool);
-      this.#poolsByAddress.delete(pool.address);
+      const pools = pool.readOnly ? this.#replicaPools : this.#poolsByAddress;
+      if (pools.get(pool.address) === pool) pools.delete(pool.address);
+      if (!this.#poolsByAddress.has(pool.address) && !this.#replicaPools.has(pool.address)) this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
-      this.#log.info({ node: pool.address }, 'closed connections to a node that left the topology');
+      this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
     }
   }
 }

@@ -32,6 +32,12 @@ export interface LocalFacts {
   /** --announce-host ('' = the address the client connected to) and --announce-port (0 = listening port). */
   readonly announceHost: string;
   readonly announcePort: number;
+  /**
+   * The `PROXY ...` admin command (admin/proxy-command.ts, wired in by
+   * index.ts so server/ never imports admin/). A Promise for replies that
+   * wait (PROXY REFRESH); the session keeps them in order.
+   */
+  readonly admin: (args: CommandArgs, resp3: boolean) => Buffer | Promise<Buffer>;
 }
 
 /** Slotway's node id in its emulated one-node cluster: fixed for the process. */
@@ -42,12 +48,15 @@ export interface ClusterFacts {
   readonly masters: number;
   readonly replicas: number;
   readonly epoch: number;
-  readonly nodes: readonly { address: string; state: string; inflight: number; leased: number }[];
+  readonly nodes: readonly { address: string; role: string; state: string; inflight: number; leased: number }[];
   readonly refreshes: number;
   readonly moved: number;
   readonly ask: number;
   readonly retries: number;
   readonly failures: number;
+  /** Reads sent to replicas, and reads a master served because no replica was connected (--read-from). */
+  readonly replicaReads: number;
+  readonly replicaFallbacks: number;
 }
 
 function arg(args: CommandArgs, index: number): Buffer {
@@ -78,7 +87,7 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
     case 'select':
       return select(args);
     case 'auth':
-      return auth(args, 1);
+      return auth(session, args, 1);
     case 'hello':
       return hello(session, args, facts);
     case 'reset':
@@ -118,12 +127,15 @@ function select(args: CommandArgs): Buffer {
   return index === 0 ? OK : errorReply(errors.SELECT_IN_CLUSTER);
 }
 
-/** AUTH [user] password, at `first`. With no password configured, as Redis without requirepass. */
-function auth(args: CommandArgs, first: number): Buffer {
+/** AUTH [user] password, at `first`: `password` alone is the default user's, as in Redis. */
+function auth(session: Session, args: CommandArgs, first: number): Buffer {
   const count = args.argc - first;
-  if (count === 1) return errorReply(errors.AUTH_WITHOUT_PASSWORD);
-  if (count !== 2) return errorReply(errors.SYNTAX);
-  return argText(args, first) === 'default' ? OK : errorReply(errors.WRONGPASS);
+  if (count !== 1 && count !== 2) return errorReply(errors.SYNTAX);
+  const anonymous = session.anonymousAllowed;
+  if (count === 1 && anonymous) return errorReply(errors.AUTH_WITHOUT_PASSWORD);
+  const name = count === 1 ? 'default' : argText(args, first);
+  const password = argText(args, first + count - 1);
+  return session.authenticate(name, password) ? OK : errorReply(errors.WRONGPASS);
 }
 
 function setName(session: Session, name: string): Buffer {
@@ -150,17 +162,20 @@ function setInfo(session: Session, attribute: string, value: string): Buffer {
  */
 function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
   let resp3 = session.resp3;
+  let authenticated = false;
   if (args.argc >= 2) {
     const version = argInteger(args, 1);
     if (Number.isNaN(version)) return errorReply('ERR Protocol version is not an integer or out of range');
     if (version !== 2 && version !== 3) return errorReply(errors.NOPROTO);
     resp3 = version === 3;
   }
+  if (session.user === null && !hasOption(args, 2, 'auth')) return errorReply(errors.NOAUTH_HELLO);
   for (let i = 2; i < args.argc; i++) {
     const option = argText(args, i).toLowerCase();
     if (option === 'auth' && i + 2 < args.argc) {
-      const result = auth({ ...args, argc: i + 3 }, i + 1);
+      const result = auth(session, { ...args, argc: i + 3 }, i + 1);
       if (result !== OK) return result;
+      authenticated = true;
       i += 2;
     } else if (option === 'setname' && i + 1 < args.argc) {
       const result = setName(session, argText(args, ++i));
@@ -169,6 +184,7 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
       return errorReply(`ERR Syntax error in HELLO option '${argText(args, i)}'`);
     }
   }
+  if (!authenticated && session.user === null) return errorReply(errors.NOAUTH_HELLO);
   session.resp3 = resp3;
   return (resp3 ? mapReply : arrayReply)([
     bulkString('server'),
@@ -186,6 +202,11 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
     bulkString('modules'),
     arrayReply([]),
   ]);
+}
+
+function hasOption(args: CommandArgs, from: number, word: string): boolean {
+  for (let i = from; i < args.argc; i++) if (argText(args, i).toLowerCase() === word) return true;
+  return false;
 }
 
 function section(title: string, fields: [string, string | number][]): string {
@@ -258,8 +279,10 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
         ['redirects_ask', cluster.ask],
         ['retries', cluster.retries],
         ['failed_commands', cluster.failures],
+        ['replica_reads', cluster.replicaReads],
+        ['replica_read_fallbacks', cluster.replicaFallbacks],
         ['protocol_errors', stats.protocolErrors],
-        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},state=${n.state},inflight=${n.inflight},leased=${n.leased}`]),
+        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`]),
       ]),
     );
   }
@@ -268,7 +291,8 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
 
 function announced(session: Session, facts: LocalFacts): { host: string; port: number } {
   const host = facts.announceHost !== '' ? facts.announceHost : session.localAddress.replace(/^::ffff:/, '');
-  return { host, port: facts.announcePort !== 0 ? facts.announcePort : facts.tcpPort() };
+  // The listener this client used: a TLS client must be sent back to the TLS port.
+  return { host, port: facts.announcePort !== 0 ? facts.announcePort : session.localPort || facts.tcpPort() };
 }
 
 /**

@@ -1,5 +1,26 @@
-// Counters of the client side, read by INFO (and metrics, later).
+// Counters of the client side, read by INFO, PROXY INFO and the metrics
+// (admin/metrics.ts publishes them when Prometheus scrapes). The hot path only
+// adds to plain numbers and typed arrays here: no labels, no strings.
+import { Route } from '../commands/command-spec.js';
+import { Failure, type Request } from '../router/request.js';
 import type { Session } from './session.js';
+
+/** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
+export const COMMAND_CLASSES = ['single_slot', 'fan_out', 'every_master', 'local', 'connection_holding', 'refused'] as const;
+/** Results (label `result`): the reply was not an error, was one, Slotway gave up, the redirect budget ran out. */
+export const COMMAND_RESULTS = ['ok', 'error', 'failed', 'redirects_exhausted'] as const;
+/** Upper bounds (ms) of the latency buckets; one more bucket above the last takes the rest. */
+export const LATENCY_BOUNDS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+const SINGLE_SLOT = 0;
+const FAN_OUT = 1;
+const EVERY_MASTER = 2;
+const LOCAL = 3;
+const CONNECTION_HOLDING = 4;
+const REFUSED = 5;
+const RESULT_COUNT = COMMAND_RESULTS.length;
+const BOUNDS = new Float64Array(LATENCY_BOUNDS_MS);
+const BUCKET_COUNT = BOUNDS.length + 1;
 
 export class ServerStats {
   readonly startedAt = Date.now();
@@ -7,11 +28,44 @@ export class ServerStats {
   connectionsReceived = 0;
   commands = 0;
   protocolErrors = 0;
+  /** AUTH or HELLO AUTH with a wrong user or password. */
+  authFailures = 0;
   internalErrors = 0;
   /** Subscribers or monitors closed for leaving too much output unread. */
   outputLimitClosures = 0;
   /** Set once a graceful shutdown began: readiness turns false, new clients are refused. */
   draining = false;
+  /** Connections refused (--maxclients) or closed while draining. */
+  rejectedClients = 0;
+  /** Bytes read from clients, and written to them (replies, pub/sub messages, MONITOR lines). */
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Replies written, by [class * COMMAND_RESULTS.length + result]. */
+  readonly replies = new Float64Array(COMMAND_CLASSES.length * RESULT_COUNT);
+  /**
+   * Latency, read to reply written, per class: counts by [class * buckets +
+   * bucket] (bucket i holds bounds[i-1] < ms <= bounds[i]; not cumulative),
+   * and the sum in ms.
+   */
+  readonly latencyCounts = new Float64Array(COMMAND_CLASSES.length * BUCKET_COUNT);
+  readonly latencySumsMs = new Float64Array(COMMAND_CLASSES.length);
+
+  /** Accounts one reply as it is written to its client; `now` is performance.now(). */
+  onReply(request: Request, reply: Buffer, now: number): void {
+    const kind = commandClass(request);
+    const failure = request.failure;
+    const result = failure !== Failure.None ? 1 + failure : reply[0] === 45 /* '-' */ ? 1 : 0;
+    const replies = this.replies;
+    const at = kind * RESULT_COUNT + result;
+    replies[at] = (replies[at] as number) + 1;
+    const ms = now - request.startedAt;
+    let bucket = 0;
+    while (bucket < BOUNDS.length && ms > (BOUNDS[bucket] as number)) bucket++;
+    const counts = this.latencyCounts;
+    const cell = kind * BUCKET_COUNT + bucket;
+    counts[cell] = (counts[cell] as number) + 1;
+    this.latencySumsMs[kind] = (this.latencySumsMs[kind] as number) + ms;
+  }
 
   onClientOpened(session: Session): void {
     this.connectionsReceived++;
@@ -20,5 +74,23 @@ export class ServerStats {
 
   onClientClosed(session: Session): void {
     this.sessions.delete(session);
+  }
+}
+
+/** The class (index into COMMAND_CLASSES) of a request queued in a session. */
+export function commandClass(request: Request): number {
+  if (request.pinned || request.holdsConnection) return CONNECTION_HOLDING;
+  switch (request.spec.route) {
+    case Route.Local:
+      return LOCAL;
+    case Route.Refused:
+      return REFUSED;
+    case Route.EveryMaster:
+    case Route.Scan:
+      return EVERY_MASTER;
+    case Route.Session:
+      return CONNECTION_HOLDING;
+    default:
+      return request.fanOut ? FAN_OUT : SINGLE_SLOT;
   }
 }

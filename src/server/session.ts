@@ -24,9 +24,11 @@ import { Monitor } from '../router/monitor.js';
 import { Request, type RequestOwner } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { Subscriber, type SubscriberClient } from '../router/subscriber.js';
+import { sampleArrivalClock } from '../util/arrival-clock.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
+import type { User, UserDirectory } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
 import { CROSS_SLOT, Transaction } from './transaction.js';
 
@@ -47,6 +49,11 @@ export interface SessionContext {
   readonly keys: KeyIndices;
   /** Scratch list of the replies one flush writes (flushes never overlap). */
   readonly batch: Buffer[];
+  readonly users: UserDirectory;
+  /** Unread reply bytes that disconnect a client. */
+  readonly clientOutputLimit: number;
+  /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
+  readonly clock: { now: number };
 }
 
 export class Session implements RequestOwner, SubscriberClient {
@@ -58,6 +65,12 @@ export class Session implements RequestOwner, SubscriberClient {
   libName = '';
   libVersion = '';
   readonly connectedAt = Date.now();
+  /** The coarse clock's time of this client's last input (for --timeout). */
+  lastActiveAt: number;
+  /** Who this client is: null until it authenticates, when a password is required. */
+  #user: User | null;
+  /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
+  #checkAccess: boolean;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -91,6 +104,9 @@ export class Session implements RequestOwner, SubscriberClient {
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
+    this.lastActiveAt = context.clock.now;
+    this.#user = context.users.anonymous;
+    this.#checkAccess = this.#user === null || !this.#user.allowsEverything;
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -108,12 +124,76 @@ export class Session implements RequestOwner, SubscriberClient {
     return this.#socket.localAddress ?? '127.0.0.1';
   }
 
+  /** The port this client reached Slotway at: the plain or the TLS listener's. */
+  get localPort(): number {
+    return this.#socket.localPort ?? 0;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** WATCH or MULTI open: reads of other slots then stay on masters too (--read-from). */
+  get inTransaction(): boolean {
+    return this.#transaction !== null;
+  }
+
   get pendingReplies(): number {
     return this.#queue.length;
+  }
+
+  /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
+  get holdsConnection(): boolean {
+    return this.#blocked !== null || this.#subscriber !== null || this.#monitor !== null;
+  }
+
+  get user(): User | null {
+    return this.#user;
+  }
+
+  /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
+  get anonymousAllowed(): boolean {
+    return this.#context.users.anonymous !== null;
+  }
+
+  /** AUTH / HELLO AUTH: true and the client is `name` from now on, or false (WRONGPASS). */
+  authenticate(name: string, password: string): boolean {
+    const user = this.#context.users.authenticate(name, password);
+    if (user === null) {
+      this.log.warn({ user: name, remote: this.#socket.remoteAddress }, 'authentication failed');
+      this.#context.stats.authFailures++;
+      return false;
+    }
+    this.#setUser(user);
+    return true;
+  }
+
+  #setUser(user: User | null): void {
+    this.#user = user;
+    this.#checkAccess = user === null || !user.allowsEverything;
+  }
+
+  /**
+   * Graceful shutdown: reads nothing more and closes once every accepted
+   * command is answered. Returns false for a client that waits on a node
+   * (blocked, subscribed): the server closes those last.
+   */
+  drain(): boolean {
+    if (this.holdsConnection) return false;
+    this.closeAfterReplies();
+    if (this.#queue.length === 0) this.#endGracefully();
+    return true;
+  }
+
+  /**
+   * Half-closes after the last reply, and reads (and drops) whatever the
+   * client still sends until it closes too: closing a socket with unread
+   * input makes the kernel send RST, which can discard replies the client
+   * has not read yet.
+   */
+  #endGracefully(): void {
+    this.#socket.end();
+    this.#socket.resume();
   }
 
   /** Replies OK-style answers already queued, then closes (QUIT). */
@@ -127,6 +207,13 @@ export class Session implements RequestOwner, SubscriberClient {
     this.#closed = true;
     this.#leaveModes();
     this.#socket.destroy();
+  }
+
+  /** Handling this client's input or one of its replies threw (a Slotway bug): it costs this client only. */
+  onInternalError(error: unknown): void {
+    this.log.error({ err: error }, 'closing client after an internal error');
+    this.#context.stats.internalErrors++;
+    this.destroy();
   }
 
   onRequestDone(request: Request): void {
@@ -147,21 +234,31 @@ export class Session implements RequestOwner, SubscriberClient {
     if (head === undefined || !head.done) return this.#afterFlush();
     // Every settled reply at the head leaves in one write.
     const batch = this.#context.batch;
+    const stats = this.#context.stats;
+    const now = sampleArrivalClock();
     let bytes = 0;
     while (head !== undefined && head.done) {
       const reply = head.reply as Buffer;
       batch.push(reply);
       bytes += reply.length;
+      stats.onReply(head, reply, now);
       queue.shift();
       head = queue.peek();
     }
+    stats.bytesOut += bytes;
     writeBatch(socket, batch, bytes);
+    if (socket.writableLength > this.#context.clientOutputLimit) {
+      this.log.warn({ unread: socket.writableLength, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
+      this.#context.stats.outputLimitClosures++;
+      this.destroy();
+      return;
+    }
     this.#afterFlush();
   }
 
   #afterFlush(): void {
     if (this.#queue.length === 0 && this.#closeAfterReplies) {
-      this.#socket.end();
+      this.#endGracefully();
       return;
     }
     if (this.#stalled && this.#idle()) this.#unstall();
@@ -179,6 +276,7 @@ export class Session implements RequestOwner, SubscriberClient {
       process.nextTick(uncorkPushes, this);
     }
     socket.write(frame);
+    this.#context.stats.bytesOut += frame.length;
     if (socket.writableLength > this.#context.pubsubOutputLimit) {
       this.log.warn({ unread: socket.writableLength, limit: this.#context.pubsubOutputLimit }, 'closing a subscriber that does not read its messages');
       this.#context.stats.outputLimitClosures++;
@@ -196,7 +294,9 @@ export class Session implements RequestOwner, SubscriberClient {
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    this.#context.stats.bytesIn += chunk.length;
     if (this.#closeAfterReplies) return;
+    this.lastActiveAt = this.#context.clock.now;
     if (this.#stalled) {
       (this.#held ??= []).push(chunk);
       return;
@@ -206,6 +306,7 @@ export class Session implements RequestOwner, SubscriberClient {
 
   /** Runs the input through; a bug met by one client's input must cost that client only. */
   #guarded(chunk: Buffer | null): void {
+    sampleArrivalClock(); // the start of the latency of every command framed now
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
@@ -217,9 +318,7 @@ export class Session implements RequestOwner, SubscriberClient {
         this.#consume(chunk);
       }
     } catch (error) {
-      this.log.error({ err: error }, 'closing client after an internal error');
-      this.#context.stats.internalErrors++;
-      this.destroy();
+      this.onInternalError(error);
     }
   }
 
@@ -262,6 +361,13 @@ export class Session implements RequestOwner, SubscriberClient {
   #handle(framer: CommandFramer): void {
     const context = this.#context;
     const spec = context.table.lookup(framer);
+    if (this.#checkAccess && !spec.noAuth) {
+      const refusal = this.#accessRefusal(spec, framer);
+      if (refusal !== null) {
+        this.#transaction?.noteRefused();
+        return this.#answer(spec, errorReply(refusal));
+      }
+    }
     if (this.#barrier) {
       if (this.#waitForIdle()) return;
       this.#barrier = false;
@@ -274,13 +380,17 @@ export class Session implements RequestOwner, SubscriberClient {
         return this.#changeMode(spec, framer);
       case Route.Local:
         if ((spec.name === 'hello' || spec.name === 'reset') && this.#waitForIdle()) return;
-        if (spec.name === 'reset') this.#leaveModes();
+        if (spec.name === 'reset') {
+          this.#leaveModes();
+          this.#setUser(context.users.anonymous);
+        }
         if (spec.name === 'info' && infoWantsKeyspace(framer)) {
           const fanOut = FanOut.toMasters(this, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
           fanOut.prefix = infoText(framer, context.facts);
           this.#queueFanOut(fanOut);
           return;
         }
+        if (spec.name === 'proxy') return this.#answerLater(spec, context.facts.admin(framer, this.resp3));
         this.#answer(spec, answerLocally(this, spec, framer, context.facts));
         return;
       case Route.Refused:
@@ -319,6 +429,15 @@ export class Session implements RequestOwner, SubscriberClient {
     }
     this.#queue.push(request);
     context.router.dispatch(request);
+  }
+
+  /** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse; null when the command may run. */
+  #accessRefusal(spec: CommandSpec, framer: CommandFramer): string | null {
+    const user = this.#user;
+    if (user === null) return errors.NOAUTH;
+    if (user.permits(spec)) return null;
+    // An unknown command is named as typed, as Redis names it.
+    return errors.noPermission(spec.name === '' ? argument(framer, 0).toString('latin1').toLowerCase() : spec.name);
   }
 
   /** MULTI/EXEC/DISCARD/WATCH/UNWATCH, the (P|S)SUBSCRIBE family and MONITOR outside those modes. */
@@ -500,6 +619,18 @@ export class Session implements RequestOwner, SubscriberClient {
     this.onRequestDone(request);
   }
 
+  /** A reply Slotway may have to wait for (PROXY REFRESH): queued now, in order, settled when it comes. */
+  #answerLater(spec: CommandSpec, reply: Buffer | Promise<Buffer>): void {
+    if (!(reply instanceof Promise)) return this.#answer(spec, reply);
+    const request = new Request(this, spec, EMPTY_PAYLOAD, -1);
+    this.#queue.push(request);
+    void reply.then((bytes) => {
+      request.reply = bytes;
+      request.done = true;
+      this.onRequestDone(request);
+    });
+  }
+
   #protocolError(message: string): void {
     this.log.info({ remote: this.#socket.remoteAddress, error: message }, 'closing client after a protocol error');
     this.#context.stats.protocolErrors++;
@@ -535,6 +666,7 @@ export class Session implements RequestOwner, SubscriberClient {
 }
 
 const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
+const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;
@@ -547,7 +679,11 @@ function hasArgument(framer: CommandFramer, word: string): boolean {
 }
 
 function flushSession(session: Session): void {
-  session.flush();
+  try {
+    session.flush();
+  } catch (error) {
+    session.onInternalError(error);
+  }
 }
 
 function uncorkPushes(session: Session): void {

@@ -76,6 +76,11 @@ export class Transaction {
     }
   }
 
+  /** Slotway refused a command inside MULTI (-NOPERM): as Redis, EXEC must abort. */
+  noteRefused(): void {
+    if (this.#inMulti) this.#dirty = true;
+  }
+
   /** The client left or said RESET: the node's state for it is dropped with the connection. */
   abort(): void {
     this.finished = true;

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Redis, Cluster } from 'ioredis';
 import { pino } from 'pino';
 import { LocalCluster, type LocalClusterNode, type LocalClusterOptions } from '../../src/demo/local-cluster.js';
-import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
+import { createProxy, type CreateProxyExtras, type Proxy, type ProxyOptions } from '../../src/index.js';
 
 const run = promisify(execFile);
 
@@ -13,6 +13,10 @@ export interface ProxyCluster {
   readonly cluster: LocalCluster;
   readonly proxy: Proxy;
   readonly port: number;
+  /** Slotway's TLS listener port (0 without --tls-port). */
+  readonly tlsPort: number;
+  /** Port of /metrics, /healthz and /readyz (a free one: the helper passes metricsPort 0 unless told otherwise). */
+  readonly metricsPort: number;
   /** A plain (non-cluster) ioredis client of Slotway. */
   client(): Redis;
   /** A cluster-aware ioredis client talking to the nodes directly. */
@@ -25,22 +29,25 @@ export interface ProxyCluster {
 export async function startProxyCluster(
   options: Partial<ProxyOptions> = {},
   clusterOptions: LocalClusterOptions = {},
+  extras: CreateProxyExtras = {},
 ): Promise<ProxyCluster> {
   const cluster = await LocalCluster.start({ nodeTimeoutMs: 2000, ...clusterOptions });
   const clients: (Redis | Cluster)[] = [];
   let proxy: Proxy | undefined;
   try {
     proxy = createProxy(
-      { seeds: cluster.seeds, port: 0, bind: '127.0.0.1', ...options },
-      { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }) },
+      { seeds: cluster.seeds, port: 0, bind: '127.0.0.1', metricsPort: 0, metricsBind: '127.0.0.1', ...options },
+      { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }), ...extras },
     );
-    const { port } = await proxy.listen();
+    const { port, tlsPort, metricsPort } = await proxy.listen();
     if (!(await proxy.ready)) throw new Error('Slotway could not read the topology');
     const started = proxy;
     return {
       cluster,
       proxy: started,
       port,
+      tlsPort,
+      metricsPort,
       client() {
         const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => 100 });
         client.on('error', () => {});
@@ -49,7 +56,8 @@ export async function startProxyCluster(
       },
       direct() {
         const first = cluster.nodes[0];
-        const client = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master' });
+        // A secured cluster's password and TLS options reach every node connection through redisOptions.
+        const client = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master', redisOptions: cluster.clientOptions() });
         client.on('error', () => {});
         clients.push(client);
         return client;

@@ -2,6 +2,7 @@
 // pushes, replies a client library would hide). Frames are split with the
 // reply framer; what they contain is compared with what a real node sends.
 import { connect, type Socket } from 'node:net';
+import { TLSSocket, connect as connectTls, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { ReplyFramer } from '../../src/protocol/reply-framer.js';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
 import { Frame } from '../../src/protocol/stream-framer.js';
@@ -34,6 +35,19 @@ export class RespSocket {
       const socket = connect({ port, host }, () => resolve(new RespSocket(socket)));
       socket.once('error', reject);
     });
+  }
+
+  /** Over TLS (ca, cert, key... in `options`); resolves once the handshake is done. */
+  static connectTls(port: number, options: ConnectionOptions, host = '127.0.0.1'): Promise<RespSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = connectTls({ ...options, port, host }, () => resolve(new RespSocket(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** The certificate the server presented (TLS only). */
+  peerCertificate(): PeerCertificate | null {
+    return this.#socket instanceof TLSSocket ? this.#socket.getPeerCertificate() : null;
   }
 
   send(...args: (string | Buffer)[]): void {

@@ -8,7 +8,8 @@ import { keysPerMaster, startProxyCluster, type ProxyCluster } from '../helpers/
 let env: ProxyCluster;
 
 before(async () => {
-  env = await startProxyCluster();
+  // KEYS and FLUSHALL are refused by default (--deny-commands); this suite is about them.
+  env = await startProxyCluster({ denyCommands: [] });
 });
 
 after(async () => {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { OPTION_DEFINITIONS, envName } from '../../../src/config/options.js';
+import { OPTION_DEFINITIONS, envName, shownDefault } from '../../../src/config/options.js';
 import { helpText, parseCommandLine } from '../../../src/config/cli-args.js';
 
 const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
 
 test('README documents every option with its environment variable and default', () => {
   for (const definition of OPTION_DEFINITIONS) {
-    const shown = Array.isArray(definition.defaultValue) ? '(none)' : String(definition.defaultValue);
-    const row = `| \`--${definition.flag}\` | \`${envName(definition)}\` | ${shown} |`;
+    const row = `| \`--${definition.flag}\` | \`${envName(definition)}\` | ${shownDefault(definition)} |`;
     assert.ok(readme.includes(row), `README lacks: ${row}`);
   }
 });

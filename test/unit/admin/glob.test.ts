@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { globMatches } from '../../../src/admin/glob.js';
+
+test('globMatches: *, ?, classes, ranges, negation, escapes, case-insensitive, as Redis CONFIG GET', () => {
+  const cases: [string, string, boolean][] = [
+    ['*', 'metrics-port', true],
+    ['*', '', true],
+    ['', '', true],
+    ['', 'a', false],
+    ['metrics-*', 'metrics-port', true],
+    ['metrics-*', 'metrics-bind', true],
+    ['metrics-*', 'max-redirects', false],
+    ['*port', 'announce-port', true],
+    ['*port', 'port', true],
+    ['*port*', 'tls-port', true],
+    ['p?rt', 'port', true],
+    ['p?rt', 'prt', false],
+    ['MAX-*', 'max-pipeline', true],
+    ['max-pipeline', 'MAX-PIPELINE', true],
+    ['[mp]ort', 'port', true],
+    ['[mp]ort', 'sort', false],
+    ['[^mp]ort', 'sort', true],
+    ['[^mp]ort', 'port', false],
+    ['[a-c]at', 'bat', true],
+    ['[a-c]at', 'dat', false],
+    ['[c-a]at', 'bat', true], // a reversed range still covers its span, as in Redis
+    ['\\*', '*', true],
+    ['\\*', 'x', false],
+    ['a\\?', 'a?', true],
+    ['a\\?', 'ab', false],
+    ['[', '[', true], // an unclosed class is the character itself
+    ['a*b*c', 'aXXbYYc', true],
+    ['a*b*c', 'aXXbYY', false],
+    ['*a*a*a*a*a*a*a*a*a*a*b', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', false],
+  ];
+  for (const [pattern, text, expected] of cases) assert.equal(globMatches(pattern, text), expected, `${pattern} vs ${text}`);
+});
