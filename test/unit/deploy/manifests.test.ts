@@ -3,7 +3,6 @@
 // and Service ports name real container ports, the pod runs non-root on a
 // read-only root, and every SLOTWAY_* variable is a real option of Slotway.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -167,18 +166,6 @@ test('kustomization.yaml lists every manifest of the folder but the examples, an
   assert.deepEqual(listed, expected);
   // The example Secret holds a placeholder password: applying it would be a bug.
   for (const file of listed) assert.ok(!isExample(file), `${file} must not be applied`);
-});
-
-// Optional: kustomize itself (inside kubectl) accepts the kustomization. Skipped where kubectl is not installed.
-const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-test('kubectl kustomize builds the folder into every applied manifest', { skip: kubectl.status !== 0 && 'kubectl is not installed' }, () => {
-  const built = spawnSync('kubectl', ['kustomize', new URL('deploy/kubernetes', root).pathname], { encoding: 'utf8' });
-  assert.equal(built.status, 0, built.stderr);
-  const kinds = parseAllDocuments(built.stdout).map((d) => (d.toJS() as Manifest).kind).sort();
-  const applied = documents.filter((d) => d.file !== 'kustomization.yaml' && !isExample(d.file)).map((d) => d.manifest.kind).sort();
-  assert.deepEqual(kinds, applied);
-  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
-  assert.match(built.stdout, new RegExp(`image: ${String(container.image)}:${pkg.version.replace(/\./g, '\\.')}\n`));
 });
 
 test('the kustomization sets the Deployment image to the package version', () => {
