@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
+import { stopProcess } from './slotway-process.js';
 
 const HOST = '127.0.0.1';
 const STEPS = [1_000, 10_000];
@@ -113,16 +114,6 @@ async function openClients(port: number, count: number, into: Socket[]): Promise
   }
 }
 
-/** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
-async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 function machineLine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `${cpu}, ${availableParallelism()} cores, Node ${process.version}, load ${(loadavg()[0] ?? Number.NaN).toFixed(2)}, ${new Date().toISOString()}`;
@@ -195,7 +186,7 @@ async function main(): Promise<void> {
   const cleanUp = () =>
     (cleaning ??= (async () => {
       for (const socket of sockets) socket.destroy();
-      if (slotway.current !== null) await stopProcess(slotway.current);
+      if (slotway.current !== null) await stopProcess(slotway.current, 5000);
       await cluster.current?.stop();
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().then(() => process.exit(1)));

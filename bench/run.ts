@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
+import { stopProcess } from './slotway-process.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,16 +137,6 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-/** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */
-async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 // ---------------------------------------------------------------- machine
 
 interface Machine {
@@ -255,7 +246,7 @@ function forward(child: ChildProcess, prefix: string): void {
 async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
   const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--log-level', 'warn', '--threads', String(threads)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => stopProcess(child));
+  cleanups.push(() => stopProcess(child, 5000));
   // If this process dies without running the cleanups, do not leave Slotway behind.
   process.on('exit', () => child.kill('SIGKILL'));
   forward(child, '[slotway]');

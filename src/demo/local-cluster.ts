@@ -267,6 +267,17 @@ export class LocalCluster {
     return { ...this.#clientOptions };
   }
 
+  /** Runs `run` with a one-off ioredis client of `node` (the cluster's password and TLS), then disconnects it. */
+  async ask<T>(node: LocalClusterNode, run: (client: Redis) => Promise<T>): Promise<T> {
+    const client = new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 0, retryStrategy: () => null, ...this.#clientOptions });
+    client.on('error', () => {});
+    try {
+      return await run(client);
+    } finally {
+      client.disconnect();
+    }
+  }
+
   /** redis-cli arguments for the same: `--tls --cacert ... --cert ... --key ...`, `--no-auth-warning -a ...`. */
   cliArgs(): string[] {
     const { password, tls } = this.#settings;

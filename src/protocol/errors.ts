@@ -58,6 +58,15 @@ export function nodeUnreachable(node: string, reason: string): string {
   return `CLUSTERDOWN node ${node} is unreachable (${reason}); Slotway gave up after its retries`;
 }
 
+/**
+ * Retries ran out while a slot's owner redirected to a node outside the
+ * topology Slotway follows (refused by the foreign-cluster guard, or not read
+ * yet). Not passed on as -MOVED: a cluster-aware client would follow it there.
+ */
+export function movedOutsideTopology(slot: number, node: string): string {
+  return `CLUSTERDOWN slot ${slot} was redirected to ${node}, a node outside the topology Slotway follows (see /readyz); Slotway gave up after its retries`;
+}
+
 export function tooManyRedirects(last: string): string {
   return `ERR Slotway followed too many redirects; last reply: ${last}`;
 }

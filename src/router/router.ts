@@ -140,7 +140,10 @@ export class Router implements RequestHandler, PoolEvents {
   useSlotMap(map: SlotMap): void {
     this.#map = map;
     this.#pools = [];
-    const current = new Set(map.nodes.map((node) => node.address));
+    // A master that turned replica keeps its pool: subscribers leased there
+    // still get every PUBLISH (the bus carries it to all nodes), so a failover
+    // costs them no messages. Only nodes that left the topology are retired.
+    const current = new Set([...map.nodes, ...map.replicas].map((node) => node.address));
     for (const [address, pool] of this.#poolsByAddress) {
       if (current.has(address)) this.#retired.delete(pool);
       else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
@@ -293,6 +296,15 @@ export class Router implements RequestHandler, PoolEvents {
     }
     const redirect = parseRedirect(buffer, start, end, request.node, this.addresses);
     if (redirect === null) return false;
+    if (action === ErrorAction.Moved && !this.#map.knows(formatAddress(redirect.host, redirect.port))) {
+      // A node Slotway has never seen: wait for the refresh that explains it
+      // (the foreign-cluster guard decides) instead of writing there now. Not
+      // followed, so it spends the retry budget, not the redirect budget, and
+      // the client never gets this -MOVED (a cluster client would follow it).
+      this.#refresh.request('moved to an unknown node');
+      this.#retryLater(request, errors.movedOutsideTopology(redirect.slot, formatAddress(redirect.host, redirect.port)));
+      return true;
+    }
     if (request.redirects >= this.#options.maxRedirects) {
       request.failure = Failure.RedirectsExhausted;
       this.#log.warn({ command: request.spec.name, node: request.node, reply: errorText(buffer, start, end) }, 'redirect budget exhausted');
@@ -303,13 +315,6 @@ export class Router implements RequestHandler, PoolEvents {
     if (action === ErrorAction.Moved) {
       this.stats.moved++;
       counts.moved++;
-      if (!this.#map.knows(formatAddress(redirect.host, redirect.port))) {
-        // A node Slotway has never seen: wait for the refresh that explains it
-        // (the foreign-cluster guard decides) instead of writing there now.
-        this.#refresh.request('moved to an unknown node');
-        this.#retryLater(request, errorText(buffer, start, end));
-        return true;
-      }
       const index = this.#map.patch(redirect.slot, redirect.host, redirect.port);
       this.#pools[index] = undefined;
       this.#refresh.request('moved');

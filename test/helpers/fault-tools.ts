@@ -1,0 +1,120 @@
+// Counting tools for the fault tests (proxy-faults-*.test.ts): open file
+// descriptors of this process, each node's client connections, and raw
+// one-command clients that can leave at awkward moments.
+import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
+import { encodeCommand } from '../../src/protocol/resp-writer.js';
+
+/** File descriptors this process has open now (Linux: /proc/self/fd). */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * Client connections a node has, from CLIENT LIST, without the one asking
+ * and without replication links (flags S/M): Slotway's node connections,
+ * whatever else our tests hold open, and short-lived topology probes.
+ */
+export async function nodeClients(node: LocalClusterNode): Promise<number> {
+  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const self = Number(await client.client('ID'));
+    const lines = String(await client.client('LIST')).trim().split('\n');
+    return lines.filter((line) => {
+      const id = Number(/(?:^|\s)id=(\d+)/.exec(line)?.[1]);
+      const flags = /(?:^|\s)flags=(\S+)/.exec(line)?.[1] ?? '';
+      return id !== self && !flags.includes('S') && !flags.includes('M');
+    }).length;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** nodeClients of every node given, as "address=count" pairs in the given order. */
+export async function clientsPerNode(nodes: readonly LocalClusterNode[]): Promise<string> {
+  const counts = await Promise.all(nodes.map((node) => nodeClients(node)));
+  return nodes.map((node, i) => `${node.address}=${counts[i]}`).join(' ');
+}
+
+/** Runs `tasks` with at most `limit` in flight; resolves when all are done (rejects on the first failure). */
+export async function withConcurrency(count: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+/** How a raw client leaves. */
+export const enum Leave {
+  /** Reads the whole reply, then half-closes (FIN). */
+  AfterReplyEnd,
+  /** Reads the whole reply, then resets (destroy). */
+  AfterReplyDestroy,
+  /** Writes the command and resets at once, reply still in flight. */
+  BeforeReply,
+  /** Writes the command and resets after `delayMs`, without reading (a client blocked or subscribed). */
+  AfterDelay,
+}
+
+/** A TCP connection to `port`, resolved once connected. */
+export function openSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host, noDelay: true });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Reads from `socket` until `until(received)` holds; rejects after `timeoutMs`
+ * or when the socket closes first. Returns what was received.
+ */
+export function readUntil(socket: Socket, until: (received: string) => boolean, timeoutMs = 10000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const done = (error: Error | null): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (error === null) resolve(received);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.toString('latin1');
+      if (until(received)) done(null);
+    };
+    const onClose = (): void => done(new Error(`connection closed after ${JSON.stringify(received)}`));
+    const timer = setTimeout(() => done(new Error(`no complete reply within ${timeoutMs} ms: ${JSON.stringify(received)}`)), timeoutMs);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
+}
+
+/** One connection, `commands` written at once, `replies` CRLF-ended lines awaited (unless leaving early), then gone. */
+export async function rawCycle(port: number, commands: string[][], replyLines: number, leave: Leave, delayMs = 0): Promise<string> {
+  const socket = await openSocket(port);
+  try {
+    socket.write(Buffer.concat(commands.map((args) => encodeCommand(args))));
+    if (leave === Leave.BeforeReply) return '';
+    if (leave === Leave.AfterDelay) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return '';
+    }
+    const reply = await readUntil(socket, (text) => text.split('\r\n').length > replyLines);
+    if (leave === Leave.AfterReplyEnd) {
+      await new Promise<void>((resolve) => socket.end(resolve));
+    }
+    return reply;
+  } finally {
+    socket.destroy();
+  }
+}
