@@ -25,6 +25,7 @@ test('bad configuration exits 2 with one clear line each', () => {
     [['--port', '70000'], 'slotway: --port must be at most 65535 (got 70000)\n'],
     [['--nope'], 'slotway: unknown option --nope (see --help)\n'],
     [['--users-file', '/nonexistent/users.acl'], 'slotway: --users-file: cannot read file "/nonexistent/users.acl"\n'],
+    [['--tls-port', '7001', '--tls-key', '/nonexistent/key.pem', '--tls-cert', '/nonexistent/cert.pem'], 'slotway: --tls-cert: cannot read file "/nonexistent/cert.pem"\nslotway: --tls-key: cannot read file "/nonexistent/key.pem"\n'],
     [['--deny-commands', 'flushall,frobnicate'], 'slotway: --deny-commands: unknown command "frobnicate"\n'],
   ];
   for (const [args, line] of cases) {
