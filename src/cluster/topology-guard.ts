@@ -15,9 +15,31 @@
 // the cluster looks like the one it knew again (CLUSTER FORGET of the
 // intruders), or an operator trusts the nodes (--trusted-nodes) or restarts
 // Slotway (the first topology is adopted as it is).
+//
+// "Seen empty" needs care: right after a CLUSTER MEET, the nodes of this
+// cluster know the other cluster's masters before they have processed their
+// slot claims, so those masters show up without slots for a moment. A master
+// shown for the first time is therefore asked for its own view (the
+// refresher does, see newcomers()): a node being added agrees with this
+// cluster about slot owners (or does not know them yet); a master of another
+// cluster gives the slots to its own masters. Beyond DISAGREEMENT_BOUND slots
+// the topology is refused; a newcomer that could not be asked is not
+// remembered as seen (it is asked again at the next refresh).
+//
+// While refusing, a topology without the intruders is not enough: a node that
+// has not heard of the merge yet shows none. The nodes the refusal named are
+// asked too (intruders): as long as one of them still lists a node of this
+// cluster, it is still joined to it and the refusal stands. Once they are
+// gone (stopped, or CLUSTER FORGET on both sides) Slotway follows again.
 import { BlockList, isIP } from 'node:net';
 import type { Topology } from './discovery.js';
 import { NO_OWNER, SLOT_COUNT, type ClusterNode } from './slot-map.js';
+
+/** Slots a new node's own view may give to other owners (it joined during a reshard and lags); another cluster's view differs on thousands. */
+export const DISAGREEMENT_BOUND = 128;
+
+/** A newcomer's own topology, or null when it could not be read. */
+export type NewcomerViews = ReadonlyMap<ClusterNode, Topology | null>;
 
 export class TopologyGuard {
   readonly #seen = new Set<string>();
@@ -27,35 +49,85 @@ export class TopologyGuard {
   /** Why the last topology was refused; null while Slotway follows the cluster. */
   refusal: string | null = null;
   refusals = 0;
+  /** The nodes the last refusal named. */
+  #intruders: ClusterNode[] = [];
 
   constructor(trusted: readonly string[]) {
     this.#trusted = trusted.length === 0 ? null : new TrustedNodes(trusted);
   }
 
-  /** Null when `topology` may be adopted (and is remembered), else why not. */
-  check(topology: Topology): string | null {
-    const reason = this.#verdict(topology);
+  /** Masters of `topology` never seen before, whose own view check() should be given (none if it would refuse anyway). */
+  newcomers(topology: Topology): ClusterNode[] {
+    if (this.#verdict(topology) !== null || this.#seen.size === 0 || this.#trusted !== null) return [];
+    return topology.masters.filter((node) => !this.#seen.has(identity(node)));
+  }
+
+  /** While refusing: the nodes the refusal named, whose own view check() should be given. */
+  get intruders(): readonly ClusterNode[] {
+    return this.refusal === null ? [] : this.#intruders;
+  }
+
+  /**
+   * Null when `topology` may be adopted (and is remembered), else why not.
+   * `views`: the own topology of newcomers() (a newcomer missing from it counts as agreeing);
+   * `intruderViews`: the own topology of intruders (one that could not be read counts as gone).
+   */
+  check(topology: Topology, views: NewcomerViews = new Map(), intruderViews: NewcomerViews = new Map()): string | null {
+    const reason = this.#verdict(topology) ?? this.#disagreement(topology, views) ?? this.#stillJoined(topology, intruderViews);
     this.refusal = reason;
     if (reason !== null) {
       this.refusals++;
       return reason;
     }
-    for (const node of [...topology.masters, ...topology.replicas]) this.#seen.add(identity(node));
+    for (const node of [...topology.masters, ...topology.replicas]) if (views.get(node) !== null) this.#seen.add(identity(node));
     this.#owners = ownerIdentities(topology);
     return null;
   }
 
   #verdict(topology: Topology): string | null {
     const outsiders = [...topology.masters, ...topology.replicas].filter((node) => this.#trusted !== null && !this.#trusted.has(node));
-    if (outsiders.length > 0) return `nodes outside --trusted-nodes: ${outsiders.map((node) => node.address).join(', ')}`;
+    if (outsiders.length > 0) {
+      this.#intruders = outsiders;
+      return `nodes outside --trusted-nodes: ${outsiders.map((node) => node.address).join(', ')}`;
+    }
     if (this.#seen.size === 0 || this.#trusted !== null) return null;
     const taken = this.#takenSlots(topology);
     const intruders = topology.masters
       .map((node, index) => ({ node, slots: taken[index] ?? 0 }))
       .filter(({ node, slots }) => slots > 0 && !this.#seen.has(identity(node)));
     if (intruders.length === 0) return null;
+    this.#intruders = intruders.map(({ node }) => node);
     const list = intruders.map(({ node, slots }) => `${node.id === '' ? '?' : node.id.slice(0, 8)}@${node.address} (${slots} slots)`).join(', ');
     return `masters never seen before claim slots of known masters without a failover or migration trail (another cluster merged into this one?): ${list}`;
+  }
+
+  /** Why a newcomer's own view shows it belongs to another slot map, or null. */
+  #disagreement(topology: Topology, views: NewcomerViews): string | null {
+    const owners = ownerIdentities(topology);
+    const foreign: string[] = [];
+    const nodes: ClusterNode[] = [];
+    for (const [node, view] of views) {
+      if (view === null) continue;
+      const theirs = ownerIdentities(view);
+      let differ = 0;
+      for (let slot = 0; slot < SLOT_COUNT; slot++) if (owners[slot] !== '' && theirs[slot] !== '' && owners[slot] !== theirs[slot]) differ++;
+      if (differ <= DISAGREEMENT_BOUND) continue;
+      foreign.push(`${node.id === '' ? '?' : node.id.slice(0, 8)}@${node.address} (${differ} slots)`);
+      nodes.push(node);
+    }
+    if (foreign.length === 0) return null;
+    this.#intruders = nodes;
+    return `new masters give slots to other owners than this cluster does (another cluster merged into this one?): ${foreign.join(', ')}`;
+  }
+
+  /** While refusing: the refusal stands as long as a node it named still lists a node of `topology` as one of its own. */
+  #stillJoined(topology: Topology, views: NewcomerViews): string | null {
+    if (this.refusal === null) return null;
+    const ours = new Set([...topology.masters, ...topology.replicas].map(identity));
+    for (const view of views.values()) {
+      if (view !== null && [...view.masters, ...view.replicas].some((node) => ours.has(identity(node)))) return this.refusal;
+    }
+    return null;
   }
 
   /** Per master of `topology`: how many of its slots had another owner in the last adopted topology. */

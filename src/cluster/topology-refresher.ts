@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { discoverTopology, type DiscoveryOptions, type Topology } from './discovery.js';
 import { parseAddress, type NodeAddress } from './node-address.js';
 import { SlotMap, SLOT_COUNT, makeNode, type ClusterNode } from './slot-map.js';
-import { TopologyGuard } from './topology-guard.js';
+import { TopologyGuard, type NewcomerViews } from './topology-guard.js';
 import { AddressMap } from './address-map.js';
 
 export interface RefreshOptions extends DiscoveryOptions {
@@ -162,7 +162,10 @@ export class TopologyRefresher {
         }
         this.#refreshes++;
         this.#lastFailed = false;
-        this.#install(topology, reason);
+        const views = await this.#ownViews(this.guard.newcomers(topology));
+        const intruderViews = await this.#ownViews(this.guard.intruders);
+        if (this.#stopped) return false; // closed while reading: the router must not get a map now
+        this.#install(topology, reason, views, intruderViews);
         return true;
       } catch (error) {
         errors.push(`${address.host}:${address.port}: ${(error as Error).message}`);
@@ -174,10 +177,19 @@ export class TopologyRefresher {
     return false;
   }
 
-  #install(topology: Topology, reason: string): void {
+  /** The own view of each node (null: it did not answer): masters the guard has not seen yet, or that it refused; see topology-guard.ts. */
+  async #ownViews(nodes: readonly ClusterNode[]): Promise<NewcomerViews> {
+    const views = new Map<ClusterNode, Topology | null>();
+    for (const node of nodes) {
+      views.set(node, await discoverTopology(node, this.#options).then((view) => reachable(view, this.#addresses), () => null));
+    }
+    return views;
+  }
+
+  #install(topology: Topology, reason: string, views: NewcomerViews, intruderViews: NewcomerViews): void {
     const previous = this.#map;
     const wasRefusing = this.guard.refusal;
-    const refusal = this.guard.check(topology);
+    const refusal = this.guard.check(topology, views, intruderViews);
     if (refusal !== null) {
       // Logged when the reason changes, not on every refresh while it lasts.
       if (refusal !== wasRefusing) this.#log.error({ reason, source: topology.source, refusal }, 'topology refused: keeping the last good slot map, not ready');

@@ -268,10 +268,12 @@ export class Router implements RequestHandler, PoolEvents {
   nodeStates(): NodeState[] {
     const states = new Map<string, NodeState>();
     for (const pool of this.#poolsByAddress.values()) states.set(pool.address, this.#stateOf(pool));
-    // One entry per address: a node that changed role (failover) is shown in the role its live pool has.
+    // One entry per address: a node that changed role (failover) is shown in the role it has now
+    // (a demoted master keeps its master-mode pool for the leases on it; its replica pool is what it serves).
+    const masters = new Set(this.#map.nodes.map((node) => node.address));
     for (const pool of this.#replicaPools.values()) {
       const listed = states.get(pool.address);
-      if (listed === undefined || listed.state === 'retired') states.set(pool.address, this.#stateOf(pool));
+      if (listed === undefined || listed.state === 'retired' || !masters.has(pool.address)) states.set(pool.address, this.#stateOf(pool));
     }
     return [...states.values()];
   }

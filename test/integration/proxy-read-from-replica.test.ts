@@ -219,6 +219,7 @@ test('--read-from replica: a -MOVED from a replica (slot moved) is followed to t
 
 test('--read-from replica through a CLUSTER FAILOVER: reads keep their values, then the old master serves them as a replica', { timeout: 180000 }, async () => {
   const env = await startProxyCluster({ readFrom: 'replica' });
+  let running = true; // the reader stops on every way out, a failed assertion included
   try {
     const shards = await shardsOf(env.cluster, 10);
     await eventually(() => readyReplicaPools(env.proxy).length === 3, 'replica pools ready', 15000);
@@ -230,7 +231,6 @@ test('--read-from replica through a CLUSTER FAILOVER: reads keep their values, t
     // Readers run all through the failover.
     let reads = 0;
     const errors: string[] = [];
-    let running = true;
     const reader = (async () => {
       for (let i = 0; running; i++) {
         const key = keys[i % keys.length] as string;
@@ -255,6 +255,7 @@ test('--read-from replica through a CLUSTER FAILOVER: reads keep their values, t
     assert.equal((await calls(oldMaster, 'get')) - before, shard.keys.length, 'the old master, now a replica, served the reads of its shard');
     process.stdout.write(`# read-from replica through a failover: ${reads} reads, ${errors.length} errors\n`);
   } finally {
+    running = false;
     await env.close();
   }
 });
