@@ -13,10 +13,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import { Redis } from 'ioredis';
 import { LocalCluster, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { sampleValue } from '../helpers/prometheus-text.js';
-import { capturingLogger, http, podNetwork, retryBudgetMs, scrape, timed } from '../helpers/kubernetes.js';
+import { call, capturingLogger, eventuallyAsync, http, podNetwork, retryBudgetMs, scrape, timed } from '../helpers/kubernetes.js';
 import { eventually, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
@@ -237,22 +236,5 @@ async function bumpUntil(node: LocalClusterNode, enough: (epoch: number) => bool
     if (myself !== undefined && enough(myself.epoch)) return;
     if (Date.now() > deadline) throw new Error(`${node.address}: config epoch ${myself?.epoch} still too low`);
     await call(node, 'CLUSTER', 'BUMPEPOCH');
-  }
-}
-
-async function call(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(...command);
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await predicate().catch(() => false)); await sleep(100)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
   }
 }

@@ -28,7 +28,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LocalCluster, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
-import { http, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
+import { call, eventuallyAsync, http, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
 import { eventually, moveEmptySlot, sleep } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
@@ -213,23 +213,6 @@ function shardEndpoints(reply: unknown): string[] {
     const nodes = fields(shard).get('nodes');
     return (Array.isArray(nodes) ? nodes : []).map((node) => String(fields(node).get('endpoint')));
   });
-}
-
-async function call(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(...command);
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await predicate().catch(() => false)); await sleep(100)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 /** TCP forwarders standing for a NAT gateway: announced host:port -> real host, same port. */
