@@ -216,6 +216,15 @@ export class Session implements RequestOwner, SubscriberClient {
     this.destroy();
   }
 
+  /**
+   * Writing this client's replies threw midway: the batch, shared by every
+   * session, may still hold some of them and must not reach the next client.
+   */
+  onFlushError(error: unknown): void {
+    this.#context.batch.length = 0;
+    this.onInternalError(error);
+  }
+
   onRequestDone(request: Request): void {
     if (this.#closed || this.#flushScheduled || this.#queue.peek() !== request) return;
     this.#flushScheduled = true;
@@ -682,7 +691,7 @@ function flushSession(session: Session): void {
   try {
     session.flush();
   } catch (error) {
-    session.onInternalError(error);
+    session.onFlushError(error);
   }
 }
 

@@ -58,13 +58,14 @@ test('an exception while handling one client closes that client only, is logged 
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const env = await startProxyCluster({}, {}, { logger });
   const raw: RespSocket[] = [];
+  // The bystanders loop until this turns false, in finally too: a failed assertion must not leave them spinning.
+  let running = true;
   try {
     const keys = (await keysPerMaster(env.direct(), 3, 'iso')).flat();
     const router = env.proxy.router;
     const stats = env.proxy.stats;
 
     // Bystanders: plain clients looping over single-slot and fan-out commands, a blocked client and a subscriber.
-    let running = true;
     const bystanderErrors: string[] = [];
     let bystanderCloses = 0;
     let bystanderCommands = 0;
@@ -74,9 +75,10 @@ test('an exception while handling one client closes that client only, is logged 
       for (let i = 0; running; i++) {
         const key = keys[(c + i) % keys.length] as string;
         try {
-          if (i % 3 === 0) await client.set(key, `${c}:${i}`);
-          else if (i % 3 === 1) await client.get(key);
-          else await client.mget(...keys.slice(0, 4));
+          // Each reply is checked: a victim's reply leaking into another client's stream shifts its replies.
+          if (i % 3 === 0) assert.equal(await client.set(key, `${c}:${i}`), 'OK');
+          else if (i % 3 === 1) assert.match(String(await client.get(key)), /^(\d+:\d+|null)$/);
+          else assert.equal((await client.mget(...keys.slice(0, 4))).length, 4);
           bystanderCommands++;
         } catch (error) {
           bystanderErrors.push(String(error));
@@ -116,6 +118,10 @@ test('an exception while handling one client closes that client only, is logged 
     };
     const flushReplies = await poisonedClient(env, [['GET', 'iso:flush']]);
     assert.equal(stats.internalErrors, 4);
+    // The next client written to gets its own reply and nothing of the victim's.
+    const witness = await RespSocket.connect(env.port);
+    raw.push(witness);
+    assert.equal(await witness.call('ECHO', 'mine'), '$4\r\nmine\r\n');
     process.stdout.write(`# isolation: victims got ${JSON.stringify([inputReplies, replyReplies, fanOutReplies, flushReplies])} before being closed\n`);
 
     await sleep(500);
@@ -145,12 +151,13 @@ test('an exception while handling one client closes that client only, is logged 
     }
     const metric = await internalErrorsMetric(env);
     assert.equal(metric, 4, '/metrics counts them');
-    assert.equal(stats.sessions.size, BYSTANDERS + 3, 'only the victims are gone');
+    assert.equal(stats.sessions.size, BYSTANDERS + 4, 'only the victims are gone (left: bystanders, blocked, subscriber, witness, pusher)');
     for (const socket of raw) socket.close();
     for (let i = 0; i < 100 && leasedConnections(env.proxy) > 0; i++) await sleep(50);
     assert.equal(leasedConnections(env.proxy), 0);
     process.stdout.write(`# isolation: ${bystanderCommands} commands of ${BYSTANDERS} other clients, 0 errors; internal errors counted ${stats.internalErrors}, /metrics ${metric}\n`);
   } finally {
+    running = false;
     for (const socket of raw) socket.close();
     await env.close();
   }
