@@ -136,6 +136,11 @@ function parseInfo(text: string): Map<string, string> {
   return info;
 }
 
+/** CLIENT SETNAME of a topology probe's connection. */
+export const TOPOLOGY_PROBE_NAME = 'slotway-topology';
+
+function ignoreError(): void {}
+
 /** Asks one node for the whole topology; throws when it cannot answer. */
 export async function discoverTopology(address: NodeAddress, options: DiscoveryOptions): Promise<Topology> {
   const client = new Redis({
@@ -166,6 +171,10 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
         throw new Error(`AUTH refused: ${(error as Error).message}`);
       });
     }
+    // Named so an operator (and our tests) can tell these short-lived probes
+    // from Slotway's node connections in CLIENT LIST; not awaited, and a user
+    // without CLIENT SETNAME permission loses nothing but the name.
+    client.call('CLIENT', 'SETNAME', TOPOLOGY_PROBE_NAME).catch(ignoreError);
     let builder: TopologyBuilder;
     try {
       builder = fromShards((await client.call('CLUSTER', 'SHARDS')) as Reply, address, (options.nodeSecurity?.tls ?? null) !== null);

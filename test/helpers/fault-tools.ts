@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { TOPOLOGY_PROBE_NAME } from '../../src/cluster/discovery.js';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
 
@@ -13,9 +14,10 @@ export function openFds(): number {
 }
 
 /**
- * Client connections a node has, from CLIENT LIST, without the one asking
- * and without replication links (flags S/M): Slotway's node connections,
- * whatever else our tests hold open, and short-lived topology probes.
+ * Client connections a node has, from CLIENT LIST, without the one asking,
+ * without replication links (flags S/M) and without Slotway's topology
+ * probes, which come and go every refresh: Slotway's node connections and
+ * whatever else our tests hold open.
  */
 export async function nodeClients(node: LocalClusterNode): Promise<number> {
   const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -27,7 +29,8 @@ export async function nodeClients(node: LocalClusterNode): Promise<number> {
     return lines.filter((line) => {
       const id = Number(/(?:^|\s)id=(\d+)/.exec(line)?.[1]);
       const flags = /(?:^|\s)flags=(\S+)/.exec(line)?.[1] ?? '';
-      return id !== self && !flags.includes('S') && !flags.includes('M');
+      const name = /(?:^|\s)name=(\S*)/.exec(line)?.[1] ?? '';
+      return id !== self && !flags.includes('S') && !flags.includes('M') && name !== TOPOLOGY_PROBE_NAME;
     }).length;
   } finally {
     client.disconnect();
