@@ -231,9 +231,12 @@ function movedSlots(previous: SlotMap, next: SlotMap): number {
   return moved;
 }
 
-/** Same owners per slot and same replicas (of the same masters, as healthy): nothing to publish. */
+/** Same masters, same owners per slot and same replicas (of the same masters, as healthy): nothing to publish. */
 function sameTopology(map: SlotMap, topology: Topology): boolean {
   if (map.epoch === 0) return false;
+  // A master without slots matters too: a reshard's ASK may lead to it next.
+  const addresses = (nodes: readonly ClusterNode[]): string => nodes.map((node) => node.address).sort().join(',');
+  if (addresses(topology.masters) !== addresses(map.nodes)) return false;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const index = topology.owners[slot] as number;
     if (map.ownerOf(slot)?.address !== topology.masters[index]?.address) return false;

@@ -298,12 +298,13 @@ export class Router implements RequestHandler, PoolEvents {
     }
     const redirect = parseRedirect(buffer, start, end, request.node, this.addresses);
     if (redirect === null) return false;
-    if (action === ErrorAction.Moved && !this.#map.knows(formatAddress(redirect.host, redirect.port))) {
-      // A node Slotway has never seen: wait for the refresh that explains it
+    if (!this.#map.knows(formatAddress(redirect.host, redirect.port))) {
+      // A node Slotway has never seen (MOVED, or ASK into a master added for a
+      // reshard since the last refresh): wait for the refresh that explains it
       // (the foreign-cluster guard decides) instead of writing there now. Not
       // followed, so it spends the retry budget, not the redirect budget, and
-      // the client never gets this -MOVED (a cluster client would follow it).
-      this.#refresh.request('moved to an unknown node');
+      // the client never gets this redirect (a cluster client would follow it).
+      this.#refresh.request('redirected to an unknown node');
       this.#retryLater(request, errors.movedOutsideTopology(redirect.slot, formatAddress(redirect.host, redirect.port)));
       return true;
     }
