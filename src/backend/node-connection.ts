@@ -61,6 +61,8 @@ export interface ConnectionOptions {
 export interface FrameSink {
   onFrame(connection: NodeConnection, buffer: Buffer, start: number, end: number): void;
   onClosed(connection: NodeConnection, reason: string): void;
+  /** onFrame or onClosed threw (a Slotway bug): it must cost the sink's client only, never the process. */
+  onInternalError(error: unknown): void;
 }
 
 /** HELLO 3 of a RESP3 connection to a node that needs no AUTH. */
@@ -231,7 +233,7 @@ export class NodeConnection {
       const command = this.#inflight.shift();
       if (command === undefined) {
         if (this.#sink !== null) {
-          this.#sink.onFrame(this, framer.frameBuffer, framer.frameStart, framer.frameEnd);
+          this.#toSink(this.#sink, framer.frameBuffer, framer.frameStart, framer.frameEnd);
           if (this.state === 'closed') return;
           continue;
         }
@@ -242,6 +244,16 @@ export class NodeConnection {
       command.onNodeReply(framer.frameBuffer, framer.frameStart, framer.frameEnd);
     }
   };
+
+  // Called from this socket's events: an exception here would escape to the
+  // event loop and end the process.
+  #toSink(sink: FrameSink, buffer: Buffer, start: number, end: number): void {
+    try {
+      sink.onFrame(this, buffer, start, end);
+    } catch (error) {
+      sink.onInternalError(error);
+    }
+  }
 
   readonly #onError = (error: Error): void => {
     const code = (error as NodeJS.ErrnoException).code;
@@ -268,7 +280,13 @@ export class NodeConnection {
       sent--;
     }
     this.#events.onConnectionClosed(this, reason);
-    this.#sink?.onClosed(this, reason);
+    const sink = this.#sink;
+    if (sink === null) return;
+    try {
+      sink.onClosed(this, reason);
+    } catch (error) {
+      sink.onInternalError(error);
+    }
   }
 }
 

@@ -43,6 +43,10 @@ export class Monitor implements FrameSink {
     this.#client.deliver(buffer.subarray(start, end));
   }
 
+  onInternalError(error: unknown): void {
+    this.#client.onInternalError(error);
+  }
+
   onClosed(connection: NodeConnection, reason: string): void {
     for (const [address, lease] of this.#links) {
       if (lease.connection !== connection) continue;

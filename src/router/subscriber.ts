@@ -28,6 +28,8 @@ export interface SubscriberClient {
   deliver(frame: Buffer): void;
   /** Every confirmation asked for has come: commands held behind them may go on. */
   onSubscriberSettled(): void;
+  /** Handling a frame for this client threw (a Slotway bug): the client is closed, logged and counted. */
+  onInternalError(error: unknown): void;
 }
 
 const enum Role {
@@ -225,6 +227,10 @@ export class Subscriber implements FrameSink {
     if (expected !== undefined && --expected.remaining <= 0) link.expected.shift();
     if (expected?.forward === true) this.#client.deliver(buffer.subarray(start, end));
     this.#afterReply();
+  }
+
+  onInternalError(error: unknown): void {
+    this.#client.onInternalError(error);
   }
 
   onClosed(connection: NodeConnection, reason: string): void {

@@ -13,7 +13,8 @@
 // one method for one key: where
 // Slotway reads a client's input (Router.dispatch), where a node's reply to
 // that client's command is handled (Router.handleReply, also for a fan-out's
-// child) and where replies are written to the client (ServerStats.onReply).
+// child), where replies are written to the client (ServerStats.onReply) and
+// where a pub/sub message is delivered to a subscriber (Session.deliver).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -122,6 +123,21 @@ test('an exception while handling one client closes that client only, is logged 
     const witness = await RespSocket.connect(env.port);
     raw.push(witness);
     assert.equal(await witness.call('ECHO', 'mine'), '$4\r\nmine\r\n');
+    // 4. A pub/sub message for a subscriber: delivering it throws (the node connection's own socket event).
+    const pusher = env.client();
+    const victimSubscriber = await RespSocket.connect(env.port);
+    const victimId = Number(/^:(\d+)/.exec(await victimSubscriber.call('CLIENT', 'ID'))?.[1]);
+    assert.match(await victimSubscriber.call('SUBSCRIBE', 'iso:poisoned-ch'), /subscribe/);
+    const victimSession = [...stats.sessions].find((session) => session.id === victimId);
+    assert.ok(victimSession !== undefined, 'the victim subscriber has a session');
+    const deliver = victimSession.deliver;
+    victimSession.deliver = function (this: typeof victimSession, frame: Buffer): void {
+      if (frame.includes('iso:poison')) throw new Error('injected failure in deliver');
+      deliver.call(this, frame);
+    };
+    await pusher.publish('iso:poisoned-ch', 'iso:poison');
+    await assert.rejects(victimSubscriber.next(5000), /connection closed/, 'Slotway closed the subscriber');
+    assert.equal(stats.internalErrors, 5);
     process.stdout.write(`# isolation: victims got ${JSON.stringify([inputReplies, replyReplies, fanOutReplies, flushReplies])} before being closed\n`);
 
     await sleep(500);
@@ -135,7 +151,6 @@ test('an exception while handling one client closes that client only, is logged 
     assert.deepEqual(bystanderErrors.slice(0, 5), [], `${bystanderErrors.length} errors seen by other clients`);
     assert.equal(bystanderCloses, 0, 'no other client was disconnected');
     assert.ok(bystanderCommands > 100, `bystanders ran ${bystanderCommands} commands`);
-    const pusher = env.client();
     await pusher.lpush('iso:queue', 'woken');
     assert.equal((await blocked.next(5000)).toString(), '*2\r\n$9\r\niso:queue\r\n$5\r\nwoken\r\n', 'the blocked client is still blocked, and woken');
     await pusher.publish('iso:ch', 'still here');
@@ -143,14 +158,14 @@ test('an exception while handling one client closes that client only, is logged 
 
     // Logged and counted, once per closed client.
     const logged = logs.filter((line) => line.msg === INTERNAL_ERROR_LOG);
-    assert.equal(logged.length, 4, 'one error line per closed client');
+    assert.equal(logged.length, 5, 'one error line per closed client');
     for (const line of logged) {
       assert.equal(line.level, 50, 'logged at error level');
       assert.match(String((line.err as { message?: string } | undefined)?.message), /^injected failure in/);
       assert.equal(typeof line.client, 'number', 'the line names the client');
     }
     const metric = await internalErrorsMetric(env);
-    assert.equal(metric, 4, '/metrics counts them');
+    assert.equal(metric, 5, '/metrics counts them');
     assert.equal(stats.sessions.size, BYSTANDERS + 4, 'only the victims are gone (left: bystanders, blocked, subscriber, witness, pusher)');
     for (const socket of raw) socket.close();
     for (let i = 0; i < 100 && leasedConnections(env.proxy) > 0; i++) await sleep(50);
