@@ -18,13 +18,14 @@
 //
 // "Seen empty" needs care: right after a CLUSTER MEET, the nodes of this
 // cluster know the other cluster's masters before they have processed their
-// slot claims, so those masters show up without slots for a moment. A master
-// shown for the first time is therefore asked for its own view (the
-// refresher does, see newcomers()): a node being added agrees with this
-// cluster about slot owners (or does not know them yet); a master of another
-// cluster gives the slots to its own masters. Beyond DISAGREEMENT_BOUND slots
-// the topology is refused; a newcomer that could not be asked is not
-// remembered as seen (it is asked again at the next refresh).
+// slot claims, so those masters show up without slots for a moment. Any node
+// shown for the first time, master or replica, is therefore asked for its
+// own view (the refresher does, see newcomers()): a node being added agrees
+// with this cluster about slot owners (or does not know them yet); a node of
+// another cluster gives the slots to its own masters. Beyond
+// DISAGREEMENT_BOUND slots the topology is refused; a newcomer that could not
+// be asked is not remembered as seen (it is asked again at the next refresh),
+// so it cannot take slots over later as a "known" replica.
 //
 // While refusing, a topology without the intruders is not enough: a node that
 // has not heard of the merge yet shows none. The nodes the refusal named are
@@ -56,10 +57,10 @@ export class TopologyGuard {
     this.#trusted = trusted.length === 0 ? null : new TrustedNodes(trusted);
   }
 
-  /** Masters of `topology` never seen before, whose own view check() should be given (none if it would refuse anyway). */
+  /** Nodes of `topology` never seen before, whose own view check() should be given (none if it would refuse anyway). */
   newcomers(topology: Topology): ClusterNode[] {
     if (this.#verdict(topology) !== null || this.#seen.size === 0 || this.#trusted !== null) return [];
-    return topology.masters.filter((node) => !this.#seen.has(identity(node)));
+    return [...topology.masters, ...topology.replicas].filter((node) => !this.#seen.has(identity(node)));
   }
 
   /** While refusing: the nodes the refusal named, whose own view check() should be given. */
@@ -117,7 +118,7 @@ export class TopologyGuard {
     }
     if (foreign.length === 0) return null;
     this.#intruders = nodes;
-    return `new masters give slots to other owners than this cluster does (another cluster merged into this one?): ${foreign.join(', ')}`;
+    return `new nodes give slots to other owners than this cluster does (another cluster merged into this one?): ${foreign.join(', ')}`;
   }
 
   /** While refusing: the refusal stands as long as a node it named still lists a node of `topology` as one of its own. */

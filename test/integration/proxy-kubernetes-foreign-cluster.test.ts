@@ -91,7 +91,7 @@ test('a node of another cluster is met: Slotway refuses the merged topology, kee
     assert.equal(readyz.status, 503);
     // Either rule of the guard may be the one that speaks last: B's master claims A's slots, or a
     // new master's own view gives the slots to other owners (caught before its claim spread).
-    assert.match(readyz.body, /^topology refused: (masters never seen before claim slots|new masters give slots to other owners)/);
+    assert.match(readyz.body, /^topology refused: (masters never seen before claim slots|new nodes give slots to other owners)/);
     assert.ok([...idsB].some((id) => readyz.body.includes(`${id.slice(0, 8)}@${netB}.1:`)), `/readyz does not name a node of B: ${readyz.body}`);
     const logged = log.find(/topology refused/);
     assert.ok(logged.length >= 1, 'no "topology refused" log line');

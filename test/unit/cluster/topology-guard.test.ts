@@ -73,7 +73,7 @@ test('a new master without slots is asked for its own view: another slot map is 
   const merged = topology([[a, 8192], [b, 8192], [foreign, 0]]);
   assert.deepEqual(guard.newcomers(merged), [foreign]);
   const reason = guard.check(merged, new Map([[foreign, topology([[foreign, 16384]])]]));
-  assert.match(reason ?? '', /new masters give slots to other owners .*ffffffff@127\.0\.0\.1:9000 \(16384 slots\)/);
+  assert.match(reason ?? '', /new nodes give slots to other owners .*ffffffff@127\.0\.0\.1:9000 \(16384 slots\)/);
   // Not remembered as seen: once its claim has spread, it is refused as a master never seen.
   assert.match(guard.check(topology([[a, 8192], [b, 4096], [foreign, 4096]])) ?? '', /masters never seen before claim slots/);
 
@@ -110,4 +110,28 @@ test('while refusing, a topology without the intruders is adopted only once they
   assert.deepEqual(guard.intruders, []);
   assert.notEqual(guard.check(topology([[a, 4000], [b, 8192], [foreign, 4192]])), null);
   assert.equal(guard.check(lagging, new Map(), new Map([[foreign, null]])), null);
+});
+
+test('a new replica is asked for its own view too: one of another cluster is refused, and one not asked may not take slots later', () => {
+  const guard = new TopologyGuard([]);
+  assert.equal(guard.check(topology([[a, 8192], [b, 8192]])), null);
+  const foreignReplica = node('e'.repeat(40), 9001, 'replica');
+  const foreign = node('f'.repeat(40), 9000);
+  const joined = topology([[a, 8192], [b, 8192]], [foreignReplica]);
+  assert.deepEqual(guard.newcomers(joined), [foreignReplica]);
+  assert.match(guard.check(joined, new Map([[foreignReplica, topology([[foreign, 16384]])]])) ?? '', /new nodes give slots to other owners .*eeeeeeee@127\.0\.0\.1:9001/);
+
+  // A replica being added agrees: adopted and remembered, so a failover to it later is fine.
+  const added = node('d'.repeat(40), 7010, 'replica');
+  const fresh = new TopologyGuard([]);
+  assert.equal(fresh.check(topology([[a, 8192], [b, 8192]])), null);
+  assert.equal(fresh.check(topology([[a, 8192], [b, 8192]], [added]), new Map([[added, topology([[a, 8192], [b, 8192]])]])), null);
+  const promoted = node(added.id, added.port);
+  assert.equal(fresh.check(topology([[promoted, 8192], [b, 8192]])), null, 'failover to the added replica');
+
+  // A replica that could not be asked is adopted but not remembered: promoted over a known master's slots, it is refused.
+  const silent = new TopologyGuard([]);
+  assert.equal(silent.check(topology([[a, 8192], [b, 8192]])), null);
+  assert.equal(silent.check(topology([[a, 8192], [b, 8192]], [added]), new Map([[added, null]])), null);
+  assert.match(silent.check(topology([[promoted, 8192], [b, 8192]])) ?? '', /never seen before/);
 });
