@@ -5,6 +5,7 @@
 //   PROXY REFRESH               +OK once a topology read that began after the command succeeded
 //   PROXY HELP
 // Who may run it is the ACL's business (it is flagged admin/dangerous like CONFIG).
+import { argumentText } from '../commands/command-args.js';
 import type { CommandArgs } from '../commands/command-spec.js';
 import { NO_OWNER, SLOT_COUNT } from '../cluster/slot-map.js';
 import type { TopologyRefresher } from '../cluster/topology-refresher.js';
@@ -51,7 +52,7 @@ const HELP = [
 /** Answers `PROXY ...`; a Promise only for REFRESH. */
 export function proxyCommand(args: CommandArgs, resp3: boolean, facts: AdminFacts): Buffer | Promise<Buffer> {
   if (args.argc < 2) return errorReply(wrongArity('proxy'));
-  const sub = argText(args, 1).toLowerCase();
+  const sub = argumentText(args, 1, 'utf8').toLowerCase();
   switch (sub) {
     case 'info':
       return args.argc === 2 ? bulkString(infoText(facts)) : errorReply(wrongArity('proxy|info'));
@@ -59,7 +60,7 @@ export function proxyCommand(args: CommandArgs, resp3: boolean, facts: AdminFact
       return args.argc === 2 ? nodesReply(facts, resp3) : errorReply(wrongArity('proxy|nodes'));
     case 'config':
       if (args.argc < 3) return errorReply(wrongArity('proxy|config'));
-      if (argText(args, 2).toLowerCase() !== 'get') return errorReply(unknownSubcommand('proxy', `config ${argText(args, 2)}`));
+      if (argumentText(args, 2, 'utf8').toLowerCase() !== 'get') return errorReply(unknownSubcommand('proxy', `config ${argumentText(args, 2, 'utf8')}`));
       if (args.argc < 4) return errorReply(wrongArity('proxy|config|get'));
       return configGet(facts.options, argTexts(args, 3), resp3);
     case 'refresh':
@@ -67,17 +68,13 @@ export function proxyCommand(args: CommandArgs, resp3: boolean, facts: AdminFact
     case 'help':
       return arrayReply(HELP.map((line) => simpleString(line)));
     default:
-      return errorReply(unknownSubcommand('proxy', argText(args, 1)));
+      return errorReply(unknownSubcommand('proxy', argumentText(args, 1, 'utf8')));
   }
-}
-
-function argText(args: CommandArgs, index: number): string {
-  return args.frameBuffer.toString('utf8', args.argStart[index], args.argEnd[index]);
 }
 
 function argTexts(args: CommandArgs, from: number): string[] {
   const texts: string[] = [];
-  for (let i = from; i < args.argc; i++) texts.push(argText(args, i));
+  for (let i = from; i < args.argc; i++) texts.push(argumentText(args, i, 'utf8'));
   return texts;
 }
 

@@ -3,6 +3,7 @@
 // Replies follow Redis's shapes and error words.
 import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { argument, argumentText } from '../commands/command-args.js';
 import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
 import {
@@ -59,14 +60,6 @@ export interface ClusterFacts {
   readonly replicaFallbacks: number;
 }
 
-function arg(args: CommandArgs, index: number): Buffer {
-  return args.frameBuffer.subarray(args.argStart[index], args.argEnd[index]);
-}
-
-function argText(args: CommandArgs, index: number): string {
-  return arg(args, index).toString('latin1');
-}
-
 function argInteger(args: CommandArgs, index: number): number {
   return parseInteger(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
 }
@@ -78,9 +71,9 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
   switch (spec.name) {
     case 'ping':
       if (argc > 2) return errorReply(errors.wrongArity('ping'));
-      return argc === 2 ? bulkString(arg(args, 1)) : PONG;
+      return argc === 2 ? bulkString(argument(args, 1)) : PONG;
     case 'echo':
-      return bulkString(arg(args, 1));
+      return bulkString(argument(args, 1));
     case 'quit':
       session.closeAfterReplies();
       return OK;
@@ -99,15 +92,15 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
     case 'info':
       return bulkString(infoText(args, facts));
     case 'client|setname':
-      return setName(session, arg(args, 2).toString());
+      return setName(session, argument(args, 2).toString());
     case 'client|getname':
       return session.name === '' ? (session.resp3 ? NULL_RESP3 : NULL_BULK) : bulkString(session.name);
     case 'client|id':
       return integerReply(session.id);
     case 'client|setinfo':
-      return setInfo(session, argText(args, 2), argText(args, 3));
+      return setInfo(session, argumentText(args, 2), argumentText(args, 3));
     case 'cluster|keyslot':
-      return integerReply(calculateSlot(arg(args, 2)));
+      return integerReply(calculateSlot(argument(args, 2)));
     case 'cluster|info':
       return bulkString(clusterInfo(facts.cluster()));
     case 'cluster|myid':
@@ -133,8 +126,8 @@ function auth(session: Session, args: CommandArgs, first: number): Buffer {
   if (count !== 1 && count !== 2) return errorReply(errors.SYNTAX);
   const anonymous = session.anonymousAllowed;
   if (count === 1 && anonymous) return errorReply(errors.AUTH_WITHOUT_PASSWORD);
-  const name = count === 1 ? 'default' : argText(args, first);
-  const password = argText(args, first + count - 1);
+  const name = count === 1 ? 'default' : argumentText(args, first);
+  const password = argumentText(args, first + count - 1);
   return session.authenticate(name, password) ? OK : errorReply(errors.WRONGPASS);
 }
 
@@ -171,17 +164,17 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
   }
   if (session.user === null && !hasOption(args, 2, 'auth')) return errorReply(errors.NOAUTH_HELLO);
   for (let i = 2; i < args.argc; i++) {
-    const option = argText(args, i).toLowerCase();
+    const option = argumentText(args, i).toLowerCase();
     if (option === 'auth' && i + 2 < args.argc) {
       const result = auth(session, { ...args, argc: i + 3 }, i + 1);
       if (result !== OK) return result;
       authenticated = true;
       i += 2;
     } else if (option === 'setname' && i + 1 < args.argc) {
-      const result = setName(session, argText(args, ++i));
+      const result = setName(session, argumentText(args, ++i));
       if (result !== OK) return result;
     } else {
-      return errorReply(`ERR Syntax error in HELLO option '${argText(args, i)}'`);
+      return errorReply(`ERR Syntax error in HELLO option '${argumentText(args, i)}'`);
     }
   }
   if (!authenticated && session.user === null) return errorReply(errors.NOAUTH_HELLO);
@@ -205,7 +198,7 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
 }
 
 function hasOption(args: CommandArgs, from: number, word: string): boolean {
-  for (let i = from; i < args.argc; i++) if (argText(args, i).toLowerCase() === word) return true;
+  for (let i = from; i < args.argc; i++) if (argumentText(args, i).toLowerCase() === word) return true;
   return false;
 }
 
@@ -215,7 +208,7 @@ function section(title: string, fields: [string, string | number][]): string {
 
 function infoSections(args: CommandArgs): { wanted: Set<string>; all: boolean } {
   const wanted = new Set<string>();
-  for (let i = 1; i < args.argc; i++) wanted.add(argText(args, i).toLowerCase());
+  for (let i = 1; i < args.argc; i++) wanted.add(argumentText(args, i).toLowerCase());
   return { wanted, all: wanted.size === 0 || wanted.has('all') || wanted.has('everything') || wanted.has('default') };
 }
 

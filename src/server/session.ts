@@ -8,15 +8,13 @@
 // than maxPipeline commands waiting, Slotway stops reading from it until it
 // catches up, so nothing grows without bound.
 import type { Socket } from 'node:net';
-import calculateSlot from 'cluster-key-slot';
 import type { Logger } from 'pino';
 import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
 import { KeyIndices, Route, type CommandSpec, type SplitPolicy } from '../commands/command-spec.js';
-import { INVALID_KEYS, extractKeys } from '../commands/key-extractor.js';
+import { CROSS_SLOT, NO_KEYS, argument, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
 import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
-import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import { OK, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
@@ -30,7 +28,7 @@ import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
-import { CROSS_SLOT, Transaction } from './transaction.js';
+import { Transaction } from './transaction.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
@@ -423,7 +421,7 @@ export class Session implements RequestOwner, SubscriberClient {
     // A blocking command runs on a connection of its own, after every earlier
     // command of this client (LPUSH then BLPOP must see the push).
     if (blocks && this.#waitForIdle()) return;
-    const slot = this.#slotOf(spec, framer);
+    const slot = commandSlot(spec, framer, this.#context.keys);
     if (slot === CROSS_SLOT) {
       if (spec.split === null) this.#answer(spec, errorReply(errors.CROSSSLOT));
       else this.#fanOut(spec, framer);
@@ -446,7 +444,7 @@ export class Session implements RequestOwner, SubscriberClient {
     if (user === null) return errors.NOAUTH;
     if (user.permits(spec)) return null;
     // An unknown command is named as typed, as Redis names it.
-    return errors.noPermission(spec.name === '' ? argument(framer, 0).toString('latin1').toLowerCase() : spec.name);
+    return errors.noPermission(spec.name === '' ? argumentText(framer, 0).toLowerCase() : spec.name);
   }
 
   /** MULTI/EXEC/DISCARD/WATCH/UNWATCH, the (P|S)SUBSCRIBE family and MONITOR outside those modes. */
@@ -484,7 +482,7 @@ export class Session implements RequestOwner, SubscriberClient {
     const command = {
       spec,
       payload: framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
-      slot: spec.route === Route.ByKey || spec.route === Route.Session ? this.#slotOf(spec, framer) : -1,
+      slot: spec.route === Route.ByKey || spec.route === Route.Session ? commandSlot(spec, framer, this.#context.keys) : NO_KEYS,
       argc: framer.argc,
     };
     if (transaction.passesThrough(command)) return false;
@@ -522,7 +520,7 @@ export class Session implements RequestOwner, SubscriberClient {
       this.#subscriber = null;
       return false;
     }
-    this.#answer(spec, errorReply(errors.notInSubscribedMode(spec.name === '' ? argument(framer, 0).toString() : spec.name.split('|')[0] as string)));
+    this.#answer(spec, errorReply(errors.notInSubscribedMode(spec.name === '' ? argumentText(framer, 0, 'utf8') : spec.name.split('|')[0] as string)));
     return true;
   }
 
@@ -541,7 +539,7 @@ export class Session implements RequestOwner, SubscriberClient {
       case 'punsubscribe':
         return subscriber.unsubscribe(spec.name, names);
       case 'ssubscribe':
-        if (this.#slotOf(spec, framer) === CROSS_SLOT) return this.#answer(spec, errorReply(errors.CROSSSLOT));
+        if (commandSlot(spec, framer, this.#context.keys) === CROSS_SLOT) return this.#answer(spec, errorReply(errors.CROSSSLOT));
         return subscriber.ssubscribe(names);
       default:
         return subscriber.sunsubscribe(names);
@@ -606,22 +604,6 @@ export class Session implements RequestOwner, SubscriberClient {
     for (const child of fanOut.children) this.#context.router.dispatch(child);
   }
 
-  /** The slot all keys hash to, -1 when keyless, CROSS_SLOT when they differ. */
-  #slotOf(spec: CommandSpec, framer: CommandFramer): number {
-    const keys = this.#context.keys;
-    const count = extractKeys(spec, framer, keys);
-    if (count === INVALID_KEYS || count === 0) return -1;
-    const buffer = framer.frameBuffer;
-    let slot = -1;
-    for (let i = 0; i < count; i++) {
-      const index = keys.indices[i] as number;
-      const keySlot = calculateSlot(buffer.subarray(framer.argStart[index], framer.argEnd[index]));
-      if (slot === -1) slot = keySlot;
-      else if (slot !== keySlot) return CROSS_SLOT;
-    }
-    return slot;
-  }
-
   #answer(spec: CommandSpec, reply: Buffer): void {
     const request = Request.answered(this, spec, reply);
     this.#queue.push(request);
@@ -680,13 +662,6 @@ const EMPTY_PAYLOAD = Buffer.alloc(0);
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;
 
-function hasArgument(framer: CommandFramer, word: string): boolean {
-  for (let i = 1; i < framer.argc; i++) {
-    if (bytesEqualIgnoreCase(framer.frameBuffer, framer.argStart[i] as number, framer.argEnd[i] as number, word)) return true;
-  }
-  return false;
-}
-
 function flushSession(session: Session): void {
   try {
     session.flush();
@@ -697,10 +672,6 @@ function flushSession(session: Session): void {
 
 function uncorkPushes(session: Session): void {
   session.uncorkPushes();
-}
-
-function argument(framer: CommandFramer, index: number): Buffer {
-  return framer.frameBuffer.subarray(framer.argStart[index], framer.argEnd[index]);
 }
 
 const RESET = Buffer.from('+RESET\r\n');

@@ -10,6 +10,7 @@
 // held; they are sent first on the lease, their replies dropped (the client
 // already has them). A command in another slot gets -CROSSSLOT and the EXEC
 // -EXECABORT, as Redis answers when a transaction is flagged. WATCH pins too.
+import { CROSS_SLOT } from '../commands/command-args.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import { Route } from '../commands/command-spec.js';
 import type { PendingCommand } from '../backend/node-connection.js';
@@ -22,15 +23,13 @@ const QUEUED = Buffer.from('+QUEUED\r\n');
 const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
 const DISCARD = Buffer.from('*1\r\n$7\r\nDISCARD\r\n');
 
-/** One command as the transaction sees it: its spec, bytes and slot (-1 keyless, -2 keys in several slots). */
+/** One command as the transaction sees it: its spec, bytes and slot (commandSlot(): NO_KEYS, CROSS_SLOT or a slot). */
 export interface TransactionCommand {
   readonly spec: CommandSpec;
   readonly payload: Buffer;
   readonly slot: number;
   readonly argc: number;
 }
-
-export const CROSS_SLOT = -2;
 
 export class Transaction {
   readonly #owner: RequestOwner;
