@@ -8,17 +8,8 @@
 //      │                        ├─ ASK:   ASKING + resend at the target
 //      └── retry queue <────────┴─ TRYAGAIN / CLUSTERDOWN / LOADING / no connection
 //
-// --read-from replica|prefer-replica: a read-only command of one slot, sent
-// the first time, outside a transaction and not holding a connection, goes to
-// a replica of the slot's master (READONLY pools of their own, by address):
-//
-//   #replicaSets[master index] = [pool R1, pool R2]   picked by client id, so
-//                                                     one client's reads stay
-//                                                     on one connection
-//
-// A replica whose connection is not ready is skipped; with none left the
-// master serves the read. A resend (after a replica's MOVED, a retry) always
-// goes to the master, so a replica's redirect is followed once, never looped.
+// Under --read-from replica|prefer-replica, replica-reads.ts picks the node
+// for a read-only command.
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
@@ -29,6 +20,7 @@ import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
+import { ReplicaReads } from './replica-reads.js';
 import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Failure, Request, type RequestHandler } from './request.js';
@@ -98,16 +90,8 @@ export class Router implements RequestHandler, PoolEvents {
   #closed = false;
   /** Counters for INFO and metrics. */
   readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0 };
-  /** --read-from is not master: read-only commands may go to replicas (the one branch the master case pays). */
-  readonly #replicaReads: boolean;
-  /** prefer-replica: a read falling back to the master is not worth a warning. */
-  readonly #quietFallback: boolean;
-  /** Pools of replicas serving reads (READONLY connections), apart from master pools of the same address. */
-  readonly #replicaPools = new Map<string, NodePool>();
-  /** Per master index of the current map: pools of its healthy replicas. */
-  #replicaSets: NodePool[][] = [];
-  /** Per master index: its reads are on the master for want of a replica (logged once per episode). */
-  #fallingBack = new Uint8Array(0);
+  /** --read-from is not master: read-only commands may go to replicas (null: the one branch the master case pays). */
+  readonly #replicas: ReplicaReads | null;
   /** MOVED and ASK answered by each node (redirect path only; dropped with the node's pool). */
   readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
@@ -119,8 +103,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#refresh = refresh;
     this.scripts = new ScriptCache(options.scriptCacheSize);
     this.addresses = new AddressMap(options.natMap);
-    this.#replicaReads = options.readFrom !== 'master';
-    this.#quietFallback = options.readFrom === 'prefer-replica';
+    this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
   }
@@ -149,7 +132,7 @@ export class Router implements RequestHandler, PoolEvents {
       else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
     }
     for (const node of map.nodes) this.#poolFor(node.host, node.port);
-    if (this.#replicaReads) this.#useReplicas(map);
+    this.#replicas?.use(map, this.#retired);
     for (const listener of this.#topologyListeners) listener();
   }
 
@@ -208,7 +191,7 @@ export class Router implements RequestHandler, PoolEvents {
       pool = this.#poolForAddress(request.target);
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
-      if (this.#replicaReads && request.spec.readonly && pool !== undefined) pool = this.#readPool(request, pool);
+      if (this.#replicas !== null && request.spec.readonly && pool !== undefined) pool = this.#replicas.choose(request, pool, this.#map);
     } else {
       pool = this.#anyMaster(request.owner.id);
     }
@@ -271,7 +254,7 @@ export class Router implements RequestHandler, PoolEvents {
     // One entry per address: a node that changed role (failover) is shown in the role it has now
     // (a demoted master keeps its master-mode pool for the leases on it; its replica pool is what it serves).
     const masters = new Set(this.#map.nodes.map((node) => node.address));
-    for (const pool of this.#replicaPools.values()) {
+    for (const pool of this.#replicas?.pools ?? []) {
       const listed = states.get(pool.address);
       if (listed === undefined || listed.state === 'retired' || !masters.has(pool.address)) states.set(pool.address, this.#stateOf(pool));
     }
@@ -283,9 +266,8 @@ export class Router implements RequestHandler, PoolEvents {
     clearInterval(this.#sweepTimer);
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
-    for (const pool of this.#replicaPools.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
-    this.#replicaPools.clear();
+    this.#replicas?.close('proxy closing');
   }
 
   /** Handles a redirect or transient error; false when the client should get it as is. */
@@ -385,7 +367,7 @@ export class Router implements RequestHandler, PoolEvents {
     const sha = scriptShaOf(request.payload);
     const body = sha === null ? undefined : this.scripts.body(sha);
     // A replica (Redis 7 does not replicate SCRIPT LOAD) gets the script on the READONLY connection it read on.
-    const pool = request.onReplica ? this.#replicaPools.get(request.node) : this.#poolForAddress(request.node);
+    const pool = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
     if (body === undefined || pool === undefined) return false;
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
@@ -437,90 +419,6 @@ export class Router implements RequestHandler, PoolEvents {
     };
   }
 
-  /**
-   * Replica pools for a new map: one per healthy replica, grouped by the
-   * index of its master; pools of replicas that left or are unhealthy
-   * (failed, loading) are retired like masters' (in-flight reads finish).
-   */
-  #useReplicas(map: SlotMap): void {
-    const healthy = map.replicas.filter((replica) => replica.healthy);
-    const wanted = new Set(healthy.map((replica) => replica.address));
-    for (const [address, pool] of this.#replicaPools) {
-      if (wanted.has(address)) this.#retired.delete(pool);
-      else if (!this.#retired.has(pool)) this.#retired.set(pool, Date.now());
-    }
-    const masterIndex = new Map<string, number>();
-    map.nodes.forEach((node, index) => {
-      if (node.id !== '') masterIndex.set(node.id, index);
-    });
-    const sets: NodePool[][] = map.nodes.map(() => []);
-    for (const replica of healthy) {
-      const index = masterIndex.get(replica.masterId);
-      if (index !== undefined) sets[index]?.push(this.#replicaPoolFor(replica.host, replica.port));
-    }
-    this.#replicaSets = sets;
-    this.#fallingBack = new Uint8Array(map.nodes.length);
-  }
-
-  /** Where a read-only command of `request.slot` goes under --read-from replica|prefer-replica. */
-  #readPool(request: Request, master: NodePool): NodePool {
-    // A resend (MOVED from a replica, a retry), a blocking read and a read in a transaction see the master.
-    if (request.redirects > 0 || request.attempts > 0 || request.holdsConnection || request.owner.inTransaction === true) {
-      request.onReplica = false;
-      return master;
-    }
-    const index = this.#map.owners[request.slot] as number;
-    const replicas = this.#replicaSets[index];
-    if (replicas !== undefined && replicas.length > 0) {
-      // By client id: one client's reads of a shard stay on one replica connection, in order.
-      const affinity = request.owner.id;
-      for (let i = 0; i < replicas.length; i++) {
-        const pool = replicas[(affinity + i) % replicas.length] as NodePool;
-        if (!pool.readyFor(affinity, request.resp3)) continue;
-        if (this.#fallingBack[index] === 1) this.#backOnReplicas(index, master);
-        this.stats.replicaReads++;
-        request.onReplica = true;
-        return pool;
-      }
-    }
-    this.#fellBack(index, master, replicas);
-    request.onReplica = false;
-    return master;
-  }
-
-  /**
-   * A read of this master's slots went to the master: counted always, logged
-   * once per episode (warn under `replica`), not while the replicas'
-   * first connections are being made (Slotway starting, a replica added).
-   */
-  #fellBack(index: number, master: NodePool, replicas: NodePool[] | undefined): void {
-    this.stats.replicaFallbacks++;
-    if (this.#fallingBack[index] !== 0) return;
-    const count = replicas?.length ?? 0;
-    if (count > 0 && (replicas as NodePool[]).every((pool) => pool.opening)) return;
-    this.#fallingBack[index] = 1;
-    const fields = { master: master.address, replicas: count };
-    const message = count === 0 ? 'no healthy replica known: reads of this master go to the master' : 'no replica connected: reads of this master go to the master';
-    if (this.#quietFallback) this.#log.debug(fields, message);
-    else this.#log.warn(fields, message);
-  }
-
-  #backOnReplicas(index: number, master: NodePool): void {
-    this.#fallingBack[index] = 0;
-    if (this.#quietFallback) this.#log.debug({ master: master.address }, 'reads of this master are on its replicas again');
-    else this.#log.info({ master: master.address }, 'reads of this master are on its replicas again');
-  }
-
-  #replicaPoolFor(host: string, port: number): NodePool {
-    const address = `${host}:${port}`;
-    let pool = this.#replicaPools.get(address);
-    if (pool === undefined) {
-      pool = new NodePool(host, port, this.#options, this.#log, this, true);
-      this.#replicaPools.set(address, pool);
-    }
-    return pool;
-  }
-
   #poolForSlot(slot: number): NodePool | undefined {
     const index = this.#map.owners[slot] as number;
     if (index === NO_OWNER) return undefined;
@@ -569,9 +467,9 @@ export class Router implements RequestHandler, PoolEvents {
     for (const [pool, since] of this.#retired) {
       if (pool.inflight > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
       this.#retired.delete(pool);
-      const pools = pool.readOnly ? this.#replicaPools : this.#poolsByAddress;
-      if (pools.get(pool.address) === pool) pools.delete(pool.address);
-      if (!this.#poolsByAddress.has(pool.address) && !this.#replicaPools.has(pool.address)) this.#redirectsBy.delete(pool.address);
+      if (pool.readOnly) this.#replicas?.forget(pool);
+      else if (this.#poolsByAddress.get(pool.address) === pool) this.#poolsByAddress.delete(pool.address);
+      if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined) this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
       this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
     }
