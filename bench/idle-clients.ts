@@ -12,7 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
+import { LocalCluster } from '../src/demo/local-cluster.js';
+import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { stopProcess } from './slotway-process.js';
 
 const HOST = '127.0.0.1';

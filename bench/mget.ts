@@ -7,7 +7,8 @@ import { execFile, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
+import { LocalCluster } from '../src/demo/local-cluster.js';
+import { findFreePorts } from '../src/demo/loopback-ports.js';
 
 const run = promisify(execFile);
 

@@ -16,7 +16,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
-import { LocalCluster, findFreePorts } from '../src/demo/local-cluster.js';
+import { LocalCluster } from '../src/demo/local-cluster.js';
+import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { stopProcess } from './slotway-process.js';
 
 const exec = promisify(execFile);

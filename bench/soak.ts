@@ -18,7 +18,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { LocalCluster, findFreePorts, type LocalClusterNode } from '../src/demo/local-cluster.js';
+import { LocalCluster, type LocalClusterNode } from '../src/demo/local-cluster.js';
+import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { cpuSeconds, rssMb, scrapeMetrics, startSlotway, stopProcess, type SlotwayProcess } from './slotway-process.js';
 import { Tally, ackedWriters, blocking, fanOut, percentile, pingProbe, pipelines, pubSub, type Workload } from './soak-workloads.js';
 

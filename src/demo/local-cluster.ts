@@ -4,11 +4,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, isIPv4 } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { checkLoopbackAddress, findFreePorts, reservePort } from './loopback-ports.js';
 
 export const REDIS_SERVER_MISSING =
   'redis-server not found on PATH: install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis)';
@@ -51,11 +51,7 @@ export interface LocalClusterNode {
 }
 
 const SLOTS = 16384;
-// A node's cluster bus listens on port + 10000; keeping that below 32768 keeps it
-// out of Linux's ephemeral range, where an outgoing connection could be holding it.
-const MAX_PORT = 22767;
 const DOWN_FLAGS = ['fail', 'fail?', 'handshake', 'noaddr'];
-const handedOut = new Set<number>(); // ports already given out by this process
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function isExecutable(path: string): boolean {
@@ -81,33 +77,6 @@ export function findRedisServer(): string | null {
 
 function check(ok: boolean, problem: string): void {
   if (!ok) throw new RangeError(`local cluster: ${problem}`);
-}
-
-function checkAddress(host: string, port?: number): void {
-  check(host === '::1' || (isIPv4(host) && host.startsWith('127.')), `binds loopback only (127.0.0.0/8 or ::1), not ${JSON.stringify(host)}`);
-  if (port !== undefined) check(Number.isInteger(port) && port >= 1 && port <= MAX_PORT, `port ${port} is not an integer in 1..${MAX_PORT}`);
-}
-
-function bindable(port: number, host: string): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen({ port, host, exclusive: true }, () => server.close(() => done(true)));
-  });
-}
-
-/** `count` random ports in 12000..21999 where both the port and its bus port (+10000) are bindable now. */
-export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`cannot find ${count} ports`);
-  const ports: number[] = [];
-  for (let tries = 0; ports.length < count && tries < 2000; tries++) {
-    const port = 12000 + Math.floor(Math.random() * 10000);
-    if (handedOut.has(port)) continue;
-    handedOut.add(port); // before awaiting, so concurrent calls in this process never share a port
-    if ((await bindable(port, host)) && (await bindable(port + 10000, host))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free port pairs on ${host}`);
-  return ports;
 }
 
 /** Runs commands on one short-lived connection. Every step has a timeout (no ready check: its
@@ -201,9 +170,9 @@ function settingsFrom(options: LocalClusterOptions): Settings {
   check(Number.isInteger(replicasPerMaster) && replicasPerMaster >= 0, `bad replicasPerMaster ${replicasPerMaster}`);
   check(Number.isInteger(nodeTimeoutMs) && nodeTimeoutMs > 0, `bad nodeTimeoutMs ${nodeTimeoutMs}`);
   const total = masters * (1 + replicasPerMaster);
-  checkAddress(host);
+  checkLoopbackAddress(host);
   if (options.ports !== undefined) {
-    for (const port of options.ports) checkAddress(host, port);
+    for (const port of options.ports) checkLoopbackAddress(host, port);
     check(options.ports.length === total && new Set(options.ports).size === total, `ports: need ${total} distinct ports`);
   }
   return settings;
@@ -337,8 +306,8 @@ export class LocalCluster {
       if (host === own.host && port === own.port) return;
       throw new Error(`${own.address} is running: kill it before moving it to ${host}:${port}`);
     }
-    checkAddress(host, port);
-    handedOut.add(port);
+    checkLoopbackAddress(host, port);
+    reservePort(port);
     [own.host, own.port] = [host, port];
     await this.#launch(own);
     this.#settings.log(`node ${own.address} (${own.id}) started`);

@@ -3,7 +3,6 @@
 // headless Service name, timed commands that cannot hang, /readyz and
 // /metrics over HTTP, and a pino logger whose lines the test can read.
 import { accessSync, chmodSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -75,17 +74,6 @@ export class HostsEntry {
       .split('\n')
       .filter((line) => line.trim() !== '' && line.trim().split(/\s+/).slice(1).every((alias) => alias !== name));
   }
-}
-
-/** True when host:port (and its bus port, +10000) can be bound now. */
-export async function bindable(host: string, port: number): Promise<boolean> {
-  const one = (p: number): Promise<boolean> =>
-    new Promise((done) => {
-      const server = createServer();
-      server.once('error', () => done(false));
-      server.listen({ host, port: p, exclusive: true }, () => server.close(() => done(true)));
-    });
-  return (await one(port)) && (await one(port + 10000));
 }
 
 /**

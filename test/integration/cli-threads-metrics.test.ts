@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { LocalCluster, findFreePorts } from '../../src/demo/local-cluster.js';
+import { LocalCluster } from '../../src/demo/local-cluster.js';
+import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { sleep } from '../helpers/proxy-cluster.js';
 

@@ -10,7 +10,7 @@ import { INVALID_KEYS, extractKeys } from '../../src/commands/key-extractor.js';
 import { CommandFramer } from '../../src/protocol/command-framer.js';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
 import { Frame } from '../../src/protocol/stream-framer.js';
-import { findFreePorts } from '../../src/demo/local-cluster.js';
+import { findFreePorts } from '../../src/demo/loopback-ports.js';
 
 const CORPUS: string[][] = [
   ['GET', 'k'],

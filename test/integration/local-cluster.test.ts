@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { LocalCluster, findFreePorts, findRedisServer, type LocalClusterNode } from '../../src/demo/local-cluster.js';
+import { LocalCluster, findRedisServer, type LocalClusterNode } from '../../src/demo/local-cluster.js';
+import { findFreePorts } from '../../src/demo/loopback-ports.js';
 
 async function reply(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
   const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
-import { findFreePorts } from '../../src/demo/local-cluster.js';
+import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { eventuallyAsync } from '../helpers/kubernetes.js';
 import { ownerOfSlot, startProxyCluster } from '../helpers/proxy-cluster.js';
 

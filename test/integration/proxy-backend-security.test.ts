@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { findFreePorts } from '../../src/demo/local-cluster.js';
+import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { createProxy } from '../../src/index.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { eventually, keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { findFreePorts, type LocalClusterNode } from '../../src/demo/local-cluster.js';
-import { HostsEntry, bindable, capturingLogger, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
+import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
+import { findFreePorts, nodePortBindable } from '../../src/demo/loopback-ports.js';
+import { HostsEntry, capturingLogger, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
 import { eventually, keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
@@ -58,7 +59,7 @@ test('seed given as a host name; every node restarts on a new IP: prompt errors 
     // The pods come back, each with an IP of its own (same ports, their own nodes.conf).
     const newHosts = nodes.map((_, i) => `${newNet}.${i + 1}`);
     for (const [i, node] of nodes.entries()) {
-      assert.ok(await bindable(newHosts[i] as string, node.port), `${newHosts[i]}:${node.port} is taken`);
+      assert.ok(await nodePortBindable(newHosts[i] as string, node.port), `${newHosts[i]}:${node.port} is taken`);
       await env.cluster.startNode(node, { host: newHosts[i], port: node.port });
     }
     // nodes.conf knows only the old addresses: the operator introduces the nodes to each other again.

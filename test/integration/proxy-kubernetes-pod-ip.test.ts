@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
-import { bindable, podNetwork, retryBudgetMs, timed, type Timed } from '../helpers/kubernetes.js';
+import { nodePortBindable } from '../../src/demo/loopback-ports.js';
+import { podNetwork, retryBudgetMs, timed, type Timed } from '../helpers/kubernetes.js';
 import { eventually, keysPerMaster, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
@@ -54,7 +55,7 @@ test('a master restarted on a new pod IP with the same node id: clients keep wor
     await env.cluster.killNode(master);
     const killedAt = Date.now();
     await sleep(1000); // the pod being rescheduled; well under the node timeout, so usually no failover
-    assert.ok(await bindable(newHost, port), `${newHost}:${port} is taken`);
+    assert.ok(await nodePortBindable(newHost, port), `${newHost}:${port} is taken`);
     await env.cluster.startNode(master, { host: newHost, port });
     const downMs = Date.now() - killedAt;
     assert.equal(String((await ask(newHost, port, 'CLUSTER', 'MYID'))[0]), id, 'same node id after the move');
