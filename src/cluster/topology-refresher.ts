@@ -177,7 +177,7 @@ export class TopologyRefresher {
     return false;
   }
 
-  /** The own view of each node (null: it did not answer): masters the guard has not seen yet, or that it refused; see topology-guard.ts. */
+  /** The own view of each node (null: it did not answer): nodes the guard has not seen yet, or that it refused; see topology-guard.ts. */
   async #ownViews(nodes: readonly ClusterNode[]): Promise<NewcomerViews> {
     const views = new Map<ClusterNode, Topology | null>();
     for (const node of nodes) {

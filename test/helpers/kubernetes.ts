@@ -7,9 +7,6 @@ import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { parsePrometheusText, type Family } from './prometheus-text.js';
-import { Redis } from 'ioredis';
-import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
-import { sleep } from './proxy-cluster.js';
 
 const HOSTS = '/etc/hosts';
 
@@ -146,23 +143,4 @@ export function capturingLogger(level = 'info'): { logger: Logger; lines: string
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => msg.test(String(entry.msg)));
     },
   };
-}
-
-/** One command to one node on a short-lived connection. */
-export async function call(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(...command);
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Polls an async predicate (one that throws counts as false) until it holds; throws naming `what` after `ms`. */
-export async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await predicate().catch(() => false)); await sleep(100)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
 }

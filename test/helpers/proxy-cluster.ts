@@ -172,3 +172,22 @@ export async function eventually(predicate: () => boolean, what: string, ms = 50
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
   }
 }
+
+/** One command to one node on a short-lived connection. */
+export async function call(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
+  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.call(...command);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Polls an async predicate (one that throws counts as false) until it holds; throws naming `what` after `ms`. */
+export async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; !(await predicate().catch(() => false)); await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}

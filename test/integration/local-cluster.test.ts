@@ -5,22 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { test } from 'node:test';
-import { Redis } from 'ioredis';
 import { LocalCluster, findRedisServer, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { findFreePorts } from '../../src/demo/loopback-ports.js';
+import { call } from '../helpers/proxy-cluster.js';
 
-async function reply(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(...command);
-  } finally {
-    client.disconnect();
-  }
-}
-
-const ask = async (node: LocalClusterNode, ...command: [string, ...string[]]): Promise<string> => String(await reply(node, ...command));
+const ask = async (node: LocalClusterNode, ...command: [string, ...string[]]): Promise<string> => String(await call(node, ...command));
 
 function isAlive(pid: number): boolean {
   try {
@@ -64,7 +53,7 @@ test('a 3+3 cluster starts ok, restarts a node keeping its id (also on a new add
     // CLUSTER SLOTS: contiguous ranges from 0 to 16383, each served by a master and one replica.
     const first = cluster.nodes[0];
     assert.ok(first !== undefined);
-    const slots = (await reply(first, 'CLUSTER', 'SLOTS')) as [number, number, ...unknown[]][];
+    const slots = (await call(first, 'CLUSTER', 'SLOTS')) as [number, number, ...unknown[]][];
     let next = 0;
     for (const [from, to, ...servers] of slots.sort((a, b) => a[0] - b[0])) {
       assert.equal(from, next);

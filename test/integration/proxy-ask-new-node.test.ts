@@ -12,8 +12,7 @@ import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { findFreePorts } from '../../src/demo/loopback-ports.js';
-import { eventuallyAsync } from '../helpers/kubernetes.js';
-import { ownerOfSlot, startProxyCluster } from '../helpers/proxy-cluster.js';
+import { eventuallyAsync, ownerOfSlot, startProxyCluster } from '../helpers/proxy-cluster.js';
 
 const KEY = 'ask:{new-master}';
 

@@ -15,8 +15,8 @@ import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { LocalCluster, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { sampleValue } from '../helpers/prometheus-text.js';
-import { call, capturingLogger, eventuallyAsync, http, podNetwork, retryBudgetMs, scrape, timed } from '../helpers/kubernetes.js';
-import { eventually, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { capturingLogger, http, podNetwork, retryBudgetMs, scrape, timed } from '../helpers/kubernetes.js';
+import { call, eventually, eventuallyAsync, type ProxyCluster, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
 const ERROR_BOUND_MS = retryBudgetMs(RETRY.retryAttempts, RETRY.retryDelayMs, RETRY.retryMaxDelayMs) + 2500;

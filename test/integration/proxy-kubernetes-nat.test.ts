@@ -28,8 +28,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LocalCluster, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
-import { call, eventuallyAsync, http, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
-import { eventually, moveEmptySlot, sleep } from '../helpers/proxy-cluster.js';
+import { http, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
+import { call, eventually, eventuallyAsync, moveEmptySlot, sleep } from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
 /** Retry budget (3575 ms) plus scheduling slack on a shared 2-core machine. */
