@@ -20,9 +20,9 @@ export function argumentText(args: CommandArgs, index: number, encoding: 'latin1
   return args.frameBuffer.toString(encoding, args.argStart[index], args.argEnd[index]);
 }
 
-/** An argument after the name equals `word`, ignoring ASCII case (BLOCK of XREAD). */
-export function hasArgument(args: CommandArgs, word: string): boolean {
-  for (let i = 1; i < args.argc; i++) {
+/** An argument from index `from` on (1: after the name) equals `word`, ignoring ASCII case (BLOCK of XREAD). */
+export function hasArgument(args: CommandArgs, word: string, from = 1): boolean {
+  for (let i = from; i < args.argc; i++) {
     if (bytesEqualIgnoreCase(args.frameBuffer, args.argStart[i] as number, args.argEnd[i] as number, word)) return true;
   }
   return false;

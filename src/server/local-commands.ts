@@ -3,7 +3,7 @@
 // Replies follow Redis's shapes and error words.
 import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
-import { argument, argumentText } from '../commands/command-args.js';
+import { argument, argumentText, hasArgument } from '../commands/command-args.js';
 import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
 import {
@@ -162,7 +162,7 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
     if (version !== 2 && version !== 3) return errorReply(errors.NOPROTO);
     resp3 = version === 3;
   }
-  if (session.user === null && !hasOption(args, 2, 'auth')) return errorReply(errors.NOAUTH_HELLO);
+  if (session.user === null && !hasArgument(args, 'auth', 2)) return errorReply(errors.NOAUTH_HELLO);
   for (let i = 2; i < args.argc; i++) {
     const option = argumentText(args, i).toLowerCase();
     if (option === 'auth' && i + 2 < args.argc) {
@@ -195,11 +195,6 @@ function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
     bulkString('modules'),
     arrayReply([]),
   ]);
-}
-
-function hasOption(args: CommandArgs, from: number, word: string): boolean {
-  for (let i = from; i < args.argc; i++) if (argumentText(args, i).toLowerCase() === word) return true;
-  return false;
 }
 
 function section(title: string, fields: [string, string | number][]): string {

@@ -38,6 +38,8 @@ test('hasArgument looks past the command name, ignoring ASCII case', () => {
   assert.ok(!hasArgument(framed('XREAD', 'COUNT', '1', 'STREAMS', 's', '$'), 'block'));
   assert.ok(!hasArgument(framed('BLOCK'), 'block'), 'the name itself is not an argument');
   assert.ok(!hasArgument(framed('XREAD', 'BLOCKS'), 'block'));
+  assert.ok(hasArgument(framed('HELLO', '3', 'AUTH', 'u', 'p'), 'auth', 2), 'from a later index');
+  assert.ok(!hasArgument(framed('HELLO', 'auth'), 'auth', 2));
 });
 
 test('commandSlot: one slot for keys that agree, CROSS_SLOT when they differ, NO_KEYS without keys', () => {
