@@ -9,6 +9,13 @@ import { createProxy, type CreateProxyExtras, type Proxy, type ProxyOptions } fr
 
 const run = promisify(execFile);
 
+/**
+ * Where a Slotway made by a test listens: loopback only, and free ports, the
+ * metrics server's too. Its default (0.0.0.0:9121) would collide with any
+ * other Slotway or exporter on the machine and reach beyond loopback.
+ */
+export const LOOPBACK_LISTENERS = Object.freeze({ port: 0, bind: '127.0.0.1', metricsPort: 0, metricsBind: '127.0.0.1' });
+
 export interface ProxyCluster {
   readonly cluster: LocalCluster;
   readonly proxy: Proxy;
@@ -36,7 +43,7 @@ export async function startProxyCluster(
   let proxy: Proxy | undefined;
   try {
     proxy = createProxy(
-      { seeds: cluster.seeds, port: 0, bind: '127.0.0.1', metricsPort: 0, metricsBind: '127.0.0.1', ...options },
+      { seeds: cluster.seeds, ...LOOPBACK_LISTENERS, ...options },
       { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }), ...extras },
     );
     const { port, tlsPort, metricsPort } = await proxy.listen();

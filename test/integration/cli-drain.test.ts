@@ -89,7 +89,7 @@ test('SIGTERM during a pipelined load: every accepted command is answered, then 
   const cluster = await LocalCluster.start({});
   const port = (await findFreePorts(1))[0] as number;
   const timeoutMs = 5000;
-  const slotway = spawn(process.execPath, [CLI, '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--shutdown-timeout', String(timeoutMs), '--metrics-port', '0', '--log-level', 'info'], {
+  const slotway = spawn(process.execPath, [CLI, '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--shutdown-timeout', String(timeoutMs), '--metrics-port', '0', '--metrics-bind', '127.0.0.1', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

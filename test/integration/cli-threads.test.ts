@@ -15,7 +15,7 @@ const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 test('--threads 2: connections are spread over two workers, each routes to every master; SIGTERM stops all', { timeout: 60000 }, async () => {
   const cluster = await LocalCluster.start({});
   const [port] = await findFreePorts(1);
-  const slotway = spawn(process.execPath, [CLI, '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--threads', '2', '--log-level', 'warn'], {
+  const slotway = spawn(process.execPath, [CLI, '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--metrics-bind', '127.0.0.1', '--threads', '2', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const clients: Redis[] = [];

@@ -17,7 +17,7 @@ import { pino, type Logger } from 'pino';
 import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { createProxy } from '../../src/index.js';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { eventually, keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { LOOPBACK_LISTENERS, eventually, keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 import { issueCert, makeCa, type CertFiles, type TestCa } from '../helpers/tls-certs.js';
 
 const run = promisify(execFile);
@@ -153,7 +153,7 @@ describe('backend AUTH as an ACL user, on a cluster with requirepass', () => {
   test('started with a wrong password: no topology, the log says WRONGPASS (not the password), clients get an error', { timeout: 30000 }, async () => {
     const { logger, lines } = capturedLogger();
     const proxy = createProxy(
-      { seeds: env.cluster.seeds, port: 0, bind: '127.0.0.1', clusterUser: 'slotway', clusterPassword: WRONG_PASSWORD, retryAttempts: 2 },
+      { seeds: env.cluster.seeds, ...LOOPBACK_LISTENERS, clusterUser: 'slotway', clusterPassword: WRONG_PASSWORD, retryAttempts: 2 },
       { logger },
     );
     try {
@@ -357,8 +357,7 @@ describe('TLS to the cluster and a TLS listener, with certificate reload', () =>
     const proxy = createProxy(
       {
         seeds: env.cluster.seeds.slice(0, 1),
-        port: 0,
-        bind: '127.0.0.1',
+        ...LOOPBACK_LISTENERS,
         clusterTls: true,
         clusterTlsCa: ca.certFile,
         clusterTlsCert: slotwayClient.certFile,
@@ -379,7 +378,7 @@ describe('TLS to the cluster and a TLS listener, with certificate reload', () =>
 
   test('the slotway command: SIGHUP reloads the certificates (one info line), clients keep being served', { timeout: 60000 }, async () => {
     const [port = 0, tlsPort = 0] = await findFreePorts(2);
-    const args = [CLI, '--cluster', env.cluster.seeds.join(','), '--bind', '127.0.0.1', '--port', String(port), '--metrics-port', '0'];
+    const args = [CLI, '--cluster', env.cluster.seeds.join(','), '--bind', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--metrics-bind', '127.0.0.1'];
     args.push('--cluster-tls', '--cluster-tls-ca', ca.certFile, '--cluster-tls-cert', slotwayClient.certFile, '--cluster-tls-key', slotwayClient.keyFile);
     args.push('--cluster-tls-servername', 'redis.test', '--tls-port', String(tlsPort), '--tls-cert', mount.certFile, '--tls-key', mount.keyFile);
     const slotway = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLOTWAY_CLUSTER_PASSWORD: DEFAULT_PASSWORD } });

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
-import { sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { LOOPBACK_LISTENERS, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 
 let env: ProxyCluster;
@@ -135,7 +135,7 @@ test('--deny-commands: FLUSHALL, KEYS and CONFIG are refused by default, even to
 
 /** A second Slotway in front of the same cluster, with other limits. */
 async function withProxy(options: Partial<ProxyOptions>, body: (port: number, proxy: Proxy) => Promise<void>): Promise<void> {
-  const proxy = createProxy({ seeds: env.cluster.seeds, port: 0, bind: '127.0.0.1', ...options }, { logger: pino({ level: 'silent' }) });
+  const proxy = createProxy({ seeds: env.cluster.seeds, ...LOOPBACK_LISTENERS, ...options }, { logger: pino({ level: 'silent' }) });
   const { port } = await proxy.listen();
   try {
     assert.ok(await proxy.ready);

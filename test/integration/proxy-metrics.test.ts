@@ -11,7 +11,7 @@ import { LocalCluster } from '../../src/demo/local-cluster.js';
 import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { createProxy } from '../../src/index.js';
 import { parsePrometheusText, sampleValue, type Family } from '../helpers/prometheus-text.js';
-import { moveEmptySlot, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { LOOPBACK_LISTENERS, moveEmptySlot, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 async function http(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { method });
@@ -241,7 +241,7 @@ test('a Slotway started before its cluster exists is alive but not ready, and be
   // creation would see one master alone, and the foreign-cluster guard would
   // then refuse the others (cluster/topology-guard.ts). PROXY REFRESH reads it.
   const proxy = createProxy(
-    { seeds: [`127.0.0.1:${ports[0]}`], port: 0, bind: '127.0.0.1', metricsPort: 0, metricsBind: '127.0.0.1', refreshIntervalMs: 600000 },
+    { seeds: [`127.0.0.1:${ports[0]}`], ...LOOPBACK_LISTENERS, refreshIntervalMs: 600000 },
     { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }) },
   );
   let late: LocalCluster | undefined;
