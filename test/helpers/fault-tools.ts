@@ -1,7 +1,7 @@
 // Counting tools for the fault tests (proxy-faults-*.test.ts): open file
 // descriptors of this process, each node's client connections, and raw
 // one-command clients that can leave at awkward moments.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { TOPOLOGY_PROBE_NAME } from '../../src/cluster/discovery.js';
@@ -11,6 +11,57 @@ import { encodeCommand } from '../../src/protocol/resp-writer.js';
 /** File descriptors this process has open now (Linux: /proc/self/fd). */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * What this process's descriptors are, counted by kind: TCP sockets by their
+ * local and remote address and state (from /proc/net/tcp), the rest by what
+ * they link to. For failure messages: a leak says what leaked.
+ */
+export function describeFds(): Map<string, number> {
+  const tcp = new Map<string, string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      tcp.set(fields[9] as string, `tcp ${procAddress(fields[1] as string)}->${procAddress(fields[2] as string)} ${TCP_STATES[parseInt(fields[3] as string, 16)] ?? fields[3]}`);
+    }
+  }
+  const kinds = new Map<string, number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (readdir's own descriptor among them)
+    }
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    const kind = inode === undefined ? target.replace(/\d+/g, 'N') : (tcp.get(inode) ?? 'socket (not TCP)');
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return kinds;
+}
+
+/** The kinds of descriptor `now` has more of than `before`, one line. */
+export function fdsAdded(before: Map<string, number>, now: Map<string, number>): string {
+  const added: string[] = [];
+  for (const [kind, count] of now) if (count > (before.get(kind) ?? 0)) added.push(`${kind} x${count - (before.get(kind) ?? 0)}`);
+  return added.length === 0 ? 'none' : added.join('; ');
+}
+
+const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
+
+/** /proc/net/tcp's "0100007F:1F90" as 127.0.0.1:8080 (IPv4; IPv6 left in hex). */
+function procAddress(hex: string): string {
+  const [host = '', port = ''] = hex.split(':');
+  const address = host.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(host.slice(i * 2, i * 2 + 2), 16)).join('.') : host;
+  return `${address}:${parseInt(port, 16)}`;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
-import { Leave, clientsPerNode, openFds, openSocket, rawCycle, readUntil, withConcurrency } from '../helpers/fault-tools.js';
+import { Leave, clientsPerNode, describeFds, fdsAdded, openFds, openSocket, rawCycle, readUntil, withConcurrency } from '../helpers/fault-tools.js';
 import { keysPerMaster, leasedConnections, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 const CYCLES = 10_000;
@@ -58,16 +58,18 @@ async function fillIdleLeases(): Promise<void> {
 interface Snapshot {
   readonly fds: number;
   readonly nodes: string;
+  /** The descriptors by kind, to say what a leak is made of. */
+  readonly kinds: Map<string, number>;
 }
 
 async function snapshot(): Promise<Snapshot> {
   await fillIdleLeases();
-  return { fds: openFds(), nodes: await clientsPerNode(masters) };
+  return { fds: openFds(), nodes: await clientsPerNode(masters), kinds: describeFds() };
 }
 
 /** Waits until Slotway has no session and no lease, and the descriptors and node connections are back where they were. */
 async function assertNothingLeft(before: Snapshot, label: string): Promise<Snapshot> {
-  let now: Snapshot = { fds: openFds(), nodes: '' };
+  let now: Snapshot = { fds: openFds(), nodes: '', kinds: new Map() };
   const deadline = Date.now() + 20000;
   for (;;) {
     const sessions = env.proxy.stats.sessions.size;
@@ -80,7 +82,7 @@ async function assertNothingLeft(before: Snapshot, label: string): Promise<Snaps
       assert.equal(sessions, 0, `${label}: sessions left`);
       assert.equal(leased, 0, `${label}: leased node connections left`);
       assert.equal(now.nodes, before.nodes, `${label}: client connections per master (CLIENT LIST)`);
-      assert.ok(Math.abs(now.fds - before.fds) <= FD_TOLERANCE, `${label}: ${now.fds} fds open, ${before.fds} before`);
+      assert.ok(Math.abs(now.fds - before.fds) <= FD_TOLERANCE, `${label}: ${now.fds} fds open, ${before.fds} before; added: ${fdsAdded(before.kinds, now.kinds)}`);
     }
     await sleep(200);
   }
