@@ -7,28 +7,29 @@
 // Backpressure: when the client stops reading (socket buffer full) or has more
 // than maxPipeline commands waiting, Slotway stops reading from it until it
 // catches up, so nothing grows without bound.
+//
+// What a command means inside MULTI, SUBSCRIBE, MONITOR or while blocked is
+// decided in session-modes.ts; this file frames, routes and orders.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
 import { KeyIndices, Route, type CommandSpec, type SplitPolicy } from '../commands/command-spec.js';
-import { CROSS_SLOT, NO_KEYS, argument, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
+import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
 import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
-import { OK, encodeCommand, errorReply } from '../protocol/resp-writer.js';
+import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
-import { Monitor } from '../router/monitor.js';
-import { Request, type RequestOwner } from '../router/request.js';
+import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
-import { Subscriber, type SubscriberClient } from '../router/subscriber.js';
 import { sampleArrivalClock } from '../util/arrival-clock.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
-import { Transaction } from './transaction.js';
+import { SessionModes, type ModesHost } from './session-modes.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
@@ -54,7 +55,7 @@ export interface SessionContext {
   readonly clock: { now: number };
 }
 
-export class Session implements RequestOwner, SubscriberClient {
+export class Session implements ModesHost {
   readonly id: number;
   /** Said HELLO 3: replies and pushes in RESP3. */
   resp3 = false;
@@ -79,12 +80,8 @@ export class Session implements RequestOwner, SubscriberClient {
   #readingPaused = false;
   #closeAfterReplies = false;
   #closed = false;
-  /** Commands that hold a node connection, each owning its lease. */
-  #transaction: Transaction | null = null;
-  #subscriber: Subscriber | null = null;
-  #monitor: Monitor | null = null;
-  /** A blocking command in flight on its own lease (at most one: commands after it wait). */
-  #blocked: Request | null = null;
+  /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. */
+  readonly #modes: SessionModes;
   /**
    * Stalled: the framed command at hand needs every earlier reply settled
    * first (it changes connections: BLPOP after LPUSH, MULTI after SET, GET
@@ -102,6 +99,7 @@ export class Session implements RequestOwner, SubscriberClient {
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
+    this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
     this.#checkAccess = this.#user === null || !this.#user.allowsEverything;
@@ -133,7 +131,7 @@ export class Session implements RequestOwner, SubscriberClient {
 
   /** WATCH or MULTI open: reads of other slots then stay on masters too (--read-from). */
   get inTransaction(): boolean {
-    return this.#transaction !== null;
+    return this.#modes.inTransaction;
   }
 
   get pendingReplies(): number {
@@ -142,7 +140,7 @@ export class Session implements RequestOwner, SubscriberClient {
 
   /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
   get holdsConnection(): boolean {
-    return this.#blocked !== null || this.#subscriber !== null || this.#monitor !== null;
+    return this.#modes.holdsConnection;
   }
 
   get user(): User | null {
@@ -203,7 +201,7 @@ export class Session implements RequestOwner, SubscriberClient {
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
     this.#closed = true;
-    this.#leaveModes();
+    this.#modes.leave();
     this.#socket.destroy();
   }
 
@@ -348,11 +346,11 @@ export class Session implements RequestOwner, SubscriberClient {
 
   /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
   #idle(): boolean {
-    return this.#queue.length === 0 && (this.#subscriber === null || this.#subscriber.settled);
+    return this.#queue.length === 0 && this.#modes.subscriptionsSettled;
   }
 
   /** Holds the current command until the session is idle; false when it may run now. */
-  #waitForIdle(): boolean {
+  waitForIdle(): boolean {
     if (this.#idle()) return false;
     this.#stalled = true;
     this.#pauseReading();
@@ -371,24 +369,22 @@ export class Session implements RequestOwner, SubscriberClient {
     if (this.#checkAccess && !spec.noAuth) {
       const refusal = this.#accessRefusal(spec, framer);
       if (refusal !== null) {
-        this.#transaction?.noteRefused();
-        return this.#answer(spec, errorReply(refusal));
+        this.#modes.noteRefused();
+        return this.answer(spec, errorReply(refusal));
       }
     }
     if (this.#barrier) {
-      if (this.#waitForIdle()) return;
+      if (this.waitForIdle()) return;
       this.#barrier = false;
     }
-    if (this.#monitor !== null) return this.#handleMonitoring(spec);
-    if (this.#subscriber !== null && !this.resp3 && this.#handleSubscribed(spec, framer)) return;
-    if (this.#transaction !== null && this.#handleInTransaction(spec, framer)) return;
+    if (this.#modes.intercept(spec, framer)) return;
     switch (spec.route) {
       case Route.Session:
-        return this.#changeMode(spec, framer);
+        return this.#modes.enter(spec, framer);
       case Route.Local:
-        if ((spec.name === 'hello' || spec.name === 'reset') && this.#waitForIdle()) return;
+        if ((spec.name === 'hello' || spec.name === 'reset') && this.waitForIdle()) return;
         if (spec.name === 'reset') {
-          this.#leaveModes();
+          this.#modes.leave();
           this.#setUser(context.users.anonymous);
         }
         if (spec.name === 'info' && infoWantsKeyspace(framer)) {
@@ -398,10 +394,10 @@ export class Session implements RequestOwner, SubscriberClient {
           return;
         }
         if (spec.name === 'proxy') return this.#answerLater(spec, context.facts.admin(framer, this.resp3));
-        this.#answer(spec, answerLocally(this, spec, framer, context.facts));
+        this.answer(spec, answerLocally(this, spec, framer, context.facts));
         return;
       case Route.Refused:
-        this.#answer(spec, errorReply(spec.refusal));
+        this.answer(spec, errorReply(spec.refusal));
         return;
       case Route.EveryMaster:
         if (spec.name === 'script|load' && framer.argc === 3) {
@@ -410,32 +406,30 @@ export class Session implements RequestOwner, SubscriberClient {
         this.#queueFanOut(FanOut.toMasters(this, spec, this.#everyMasterPayload(spec, framer), context.router.masterAddresses(), spec.everyMaster));
         return;
       case Route.Scan: {
-        if (framer.argc < 2) return this.#answer(spec, errorReply(errors.wrongArity('scan')));
+        if (framer.argc < 2) return this.answer(spec, errorReply(errors.wrongArity('scan')));
         const scan = FanOut.scan(this, spec, framer, context.router.masterAddresses());
         if (scan instanceof FanOut) this.#queueFanOut(scan);
-        else this.#answer(spec, scan);
+        else this.answer(spec, scan);
         return;
       }
     }
     const blocks = spec.blockOption !== null ? hasArgument(framer, spec.blockOption) : spec.blocking;
     // A blocking command runs on a connection of its own, after every earlier
     // command of this client (LPUSH then BLPOP must see the push).
-    if (blocks && this.#waitForIdle()) return;
+    if (blocks && this.waitForIdle()) return;
     const slot = commandSlot(spec, framer, this.#context.keys);
     if (slot === CROSS_SLOT) {
-      if (spec.split === null) this.#answer(spec, errorReply(errors.CROSSSLOT));
+      if (spec.split === null) this.answer(spec, errorReply(errors.CROSSSLOT));
       else this.#fanOut(spec, framer);
       return;
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const request = new Request(this, spec, payload, slot);
     if (blocks) {
-      request.holdsConnection = true;
-      this.#blocked = request;
+      this.#modes.block(request);
       this.#barrier = true;
     }
-    this.#queue.push(request);
-    context.router.dispatch(request);
+    this.enqueue(request);
   }
 
   /** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse; null when the command may run. */
@@ -447,138 +441,11 @@ export class Session implements RequestOwner, SubscriberClient {
     return errors.noPermission(spec.name === '' ? argumentText(framer, 0).toLowerCase() : spec.name);
   }
 
-  /** MULTI/EXEC/DISCARD/WATCH/UNWATCH, the (P|S)SUBSCRIBE family and MONITOR outside those modes. */
-  #changeMode(spec: CommandSpec, framer: CommandFramer): void {
-    const context = this.#context;
-    switch (spec.name) {
-      case 'multi':
-      case 'watch':
-        if (this.#waitForIdle()) return;
-        this.#transaction = new Transaction(this, context.router);
-        this.#handleInTransaction(spec, framer);
-        return;
-      case 'exec':
-        return this.#answer(spec, errorReply(errors.EXEC_WITHOUT_MULTI));
-      case 'discard':
-        return this.#answer(spec, errorReply(errors.DISCARD_WITHOUT_MULTI));
-      case 'unwatch':
-        return this.#answer(spec, OK);
-      case 'monitor':
-        if (!context.allowMonitor) return this.#answer(spec, errorReply(errors.MONITOR_DISABLED));
-        if (this.#waitForIdle()) return;
-        this.#monitor = new Monitor(this, context.router, this.log);
-        return;
-      default:
-        if (this.#waitForIdle()) return;
-        this.#subscriber ??= new Subscriber(this, context.router, this.log);
-        this.#subscriptionCommand(spec, framer);
-    }
-  }
-
-  /** A command while a transaction (MULTI or WATCH) is open; false when it goes the usual way. */
-  #handleInTransaction(spec: CommandSpec, framer: CommandFramer): boolean {
-    const transaction = this.#transaction as Transaction;
-    if (spec.name === 'reset' || spec.name === 'quit') return false;
-    const command = {
-      spec,
-      payload: framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
-      slot: spec.route === Route.ByKey || spec.route === Route.Session ? commandSlot(spec, framer, this.#context.keys) : NO_KEYS,
-      argc: framer.argc,
-    };
-    if (transaction.passesThrough(command)) return false;
-    const request = transaction.handle(command);
-    this.#queue.push(request);
-    if (request.done) this.onRequestDone(request);
-    else this.#context.router.dispatch(request);
-    if (transaction.finished) {
-      this.#transaction = null;
-      this.#barrier = true;
-    }
-    return true;
-  }
-
-  /** RESP2 subscribed mode: only the subscription commands, PING, QUIT and RESET; false when no longer subscribed. */
-  #handleSubscribed(spec: CommandSpec, framer: CommandFramer): boolean {
-    const subscriber = this.#subscriber as Subscriber;
-    // Replies come in command order: a command answered elsewhere than the
-    // main link (a shard link, Slotway itself) waits for those still owed.
-    const toMain = MAIN_LINK_COMMANDS.includes(spec.name) || (spec.name === 'ping' && subscriber.pingsMain);
-    if (!(toMain && subscriber.mainMayGoNow) && this.#waitForIdle()) return true;
-    if (spec.route === Route.Session && spec.name.includes('subscribe')) {
-      this.#subscriptionCommand(spec, framer);
-      return true;
-    }
-    if (spec.name === 'ping' && subscriber.count > 0) {
-      if (framer.argc > 2) this.#answer(spec, errorReply(errors.wrongArity('ping')));
-      else subscriber.ping(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), framer.argc === 2 ? argument(framer, 1) : null);
-      return true;
-    }
-    if (spec.name === 'quit' || spec.name === 'reset') return false;
-    // Nothing left subscribed: the client is out of subscribed mode.
-    if (subscriber.count === 0) {
-      subscriber.close();
-      this.#subscriber = null;
-      return false;
-    }
-    this.#answer(spec, errorReply(errors.notInSubscribedMode(spec.name === '' ? argumentText(framer, 0, 'utf8') : spec.name.split('|')[0] as string)));
-    return true;
-  }
-
-  #subscriptionCommand(spec: CommandSpec, framer: CommandFramer): void {
-    const subscriber = this.#subscriber as Subscriber;
-    const names: Buffer[] = [];
-    for (let i = 1; i < framer.argc; i++) names.push(argument(framer, i));
-    if (names.length === 0 && spec.name.endsWith('subscribe') && !spec.name.endsWith('unsubscribe')) {
-      return this.#answer(spec, errorReply(errors.wrongArity(spec.name)));
-    }
-    switch (spec.name) {
-      case 'subscribe':
-      case 'psubscribe':
-        return subscriber.subscribe(spec.name, names);
-      case 'unsubscribe':
-      case 'punsubscribe':
-        return subscriber.unsubscribe(spec.name, names);
-      case 'ssubscribe':
-        if (commandSlot(spec, framer, this.#context.keys) === CROSS_SLOT) return this.#answer(spec, errorReply(errors.CROSSSLOT));
-        return subscriber.ssubscribe(names);
-      default:
-        return subscriber.sunsubscribe(names);
-    }
-  }
-
-  /** A MONITOR client may only leave: QUIT or RESET. */
-  #handleMonitoring(spec: CommandSpec): void {
-    if (spec.name === 'quit') {
-      this.#answer(spec, OK);
-      this.closeAfterReplies();
-    } else if (spec.name === 'reset') {
-      this.#leaveModes();
-      this.#answer(spec, RESET);
-    } else {
-      this.#answer(spec, errorReply(errors.MONITORING));
-    }
-  }
-
-  /** RESET or the client left: every lease this session holds goes back or is closed. */
-  #leaveModes(): void {
-    this.#transaction?.abort();
-    this.#transaction = null;
-    this.#subscriber?.close();
-    this.#subscriber = null;
-    this.#monitor?.close();
-    this.#monitor = null;
-    const blocked = this.#blocked;
-    this.#blocked = null;
-    // A client gone while blocked: closing its lease unblocks it on the node (never leaked).
-    if (blocked !== null && !blocked.done && blocked.lease !== null) blocked.lease.close('client left while blocked');
-    this.resp3 = false;
-  }
-
   /** Keys span slots and the command allows it: one child per slot, merged in the parent. */
   #fanOut(spec: CommandSpec, framer: CommandFramer): void {
     const split = spec.split as SplitPolicy;
     if ((framer.argc - 1) % split.step !== 0) {
-      this.#answer(spec, errorReply(errors.wrongArity(spec.name)));
+      this.answer(spec, errorReply(errors.wrongArity(spec.name)));
       return;
     }
     this.#queueFanOut(FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge));
@@ -597,22 +464,30 @@ export class Session implements RequestOwner, SubscriberClient {
 
   #queueFanOut(fanOut: FanOut): void {
     if (fanOut.children.length === 0) {
-      this.#answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
+      this.answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
       return;
     }
     this.#queue.push(fanOut.parent);
     for (const child of fanOut.children) this.#context.router.dispatch(child);
   }
 
-  #answer(spec: CommandSpec, reply: Buffer): void {
-    const request = Request.answered(this, spec, reply);
+  answer(spec: CommandSpec, reply: Buffer): void {
+    this.enqueue(Request.answered(this, spec, reply));
+  }
+
+  enqueue(request: Request): void {
     this.#queue.push(request);
-    this.onRequestDone(request);
+    if (request.done) this.onRequestDone(request);
+    else this.#context.router.dispatch(request);
+  }
+
+  setBarrier(): void {
+    this.#barrier = true;
   }
 
   /** A reply Slotway may have to wait for (PROXY REFRESH): queued now, in order, settled when it comes. */
   #answerLater(spec: CommandSpec, reply: Buffer | Promise<Buffer>): void {
-    if (!(reply instanceof Promise)) return this.#answer(spec, reply);
+    if (!(reply instanceof Promise)) return this.answer(spec, reply);
     const request = new Request(this, spec, EMPTY_PAYLOAD, -1);
     this.#queue.push(request);
     void reply.then((bytes) => {
@@ -625,7 +500,7 @@ export class Session implements RequestOwner, SubscriberClient {
   #protocolError(message: string): void {
     this.log.info({ remote: this.#socket.remoteAddress, error: message }, 'closing client after a protocol error');
     this.#context.stats.protocolErrors++;
-    this.#answer(UNKNOWN_SPEC_FOR_ERRORS, errorReply(`ERR ${message}`));
+    this.answer(UNKNOWN_SPEC_FOR_ERRORS, errorReply(`ERR ${message}`));
     this.closeAfterReplies();
   }
 
@@ -651,7 +526,7 @@ export class Session implements RequestOwner, SubscriberClient {
 
   readonly #onClose = (): void => {
     this.#closed = true;
-    this.#leaveModes();
+    this.#modes.leave();
     this.#context.stats.onClientClosed(this);
   };
 }
@@ -674,6 +549,3 @@ function uncorkPushes(session: Session): void {
   session.uncorkPushes();
 }
 
-const RESET = Buffer.from('+RESET\r\n');
-/** Subscription commands answered on the main pub/sub link, in order with each other. */
-const MAIN_LINK_COMMANDS: readonly string[] = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'];
