@@ -72,34 +72,40 @@ export class NodePool implements ConnectionEvents {
   /** Sends on the connection `affinity` maps to; fails the command at once when that one is down. */
   send(command: PendingCommand, affinity: number, resp3 = false): void {
     const connection = this.#usable(affinity, resp3);
-    if (connection === null) return command.onNodeFailure(false, this.#noConnection());
+    if (connection === null) return command.onNodeFailure(false, this.unavailableReason);
     connection.send(command);
   }
 
   /** ASKING then the command, adjacent on one connection as Redis requires. */
   sendAsking(asking: PendingCommand, command: PendingCommand, affinity: number, resp3 = false): void {
     const connection = this.#usable(affinity, resp3);
-    if (connection === null) return command.onNodeFailure(false, this.#noConnection());
+    if (connection === null) return command.onNodeFailure(false, this.unavailableReason);
     connection.send(asking);
     connection.send(command);
   }
 
   /**
-   * The shared connection a command may wait on: ready, or making the pool's
-   * first connect. A reconnect after a failure is not waited on: it may take
-   * the whole connect timeout (a resolver that does not answer, SYNs to a
-   * gone pod IP), once per retry, where the router's retry backoff, which
-   * bounds how long a client waits, should decide.
+   * Its shared connections failed and none has been ready since. Commands are
+   * then not held waiting for a reconnect: it may take the whole connect
+   * timeout (a resolver that does not answer, SYNs to a gone pod IP), once per
+   * retry, where the router's retry backoff, which bounds how long a client
+   * waits, should decide. Only a pool's first connect is waited on.
    */
+  get reconnecting(): boolean {
+    return this.#failuresInRow > 0;
+  }
+
+  /** Why a command cannot go to this node now, for the error its client gets. */
+  get unavailableReason(): string {
+    return `no connection to ${this.address}${this.#lastError ? ` (${this.#lastError})` : ''}`;
+  }
+
+  /** The shared connection a command may wait on: ready, or making the pool's first connect. */
   #usable(affinity: number, resp3: boolean): NodeConnection | null {
     const connection = this.#shared(affinity, resp3);
     if (connection == null || connection.state === 'closed') return null;
-    if (connection.state === 'connecting' && this.#failuresInRow > 0) return null;
+    if (connection.state === 'connecting' && this.reconnecting) return null;
     return connection;
-  }
-
-  #noConnection(): string {
-    return `no connection to ${this.address}${this.#lastError ? ` (${this.#lastError})` : ''}`;
   }
 
   /**

@@ -318,6 +318,8 @@ export class Router implements RequestHandler, PoolEvents {
 
   /** A connection-holding request goes out on a lease of its own (ASKING first when asked). */
   #sendLeased(request: Request, pool: NodePool, asking: PendingCommand | null): void {
+    // A new lease to a node that is failing would wait for its connect, as the shared connection's commands do not.
+    if (pool.reconnecting) return this.#retryLater(request, errors.nodeUnreachable(pool.address, pool.unavailableReason));
     const connection = pool.lease(request.resp3);
     if (connection === null) {
       this.#fail(request, errors.tooManyLeases(pool.address));

@@ -90,6 +90,7 @@ test('a command waits on the first connect, is failed at once during a reconnect
 
     // A reconnect is under way (connecting, AUTH unanswered): a command is failed at once, unsent.
     await eventually(() => pool.state === 'connecting', 'the pool to reconnect', 5000);
+    assert.equal(pool.reconnecting, true, 'the router leases no connection to it meanwhile (blocking commands retry)');
     const during = new Ping();
     pool.send(during, 0);
     assert.equal(during.settled, true, 'a command waited on a reconnect instead of failing to the retry queue');
@@ -99,6 +100,7 @@ test('a command waits on the first connect, is failed at once during a reconnect
     // The node answers again: the pool recovers by itself and commands go through.
     server.kill('SIGCONT');
     await eventually(() => pool.state === 'ready', 'the pool to connect once the node answers', 10000);
+    assert.equal(pool.reconnecting, false);
     const later = new Ping();
     pool.send(later, 0);
     await eventually(() => later.settled, 'the PING reply', 5000);
