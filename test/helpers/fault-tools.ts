@@ -15,8 +15,9 @@ export function openFds(): number {
 
 /**
  * What this process's descriptors are, counted by kind: TCP sockets by their
- * local and remote address and state (from /proc/net/tcp), the rest by what
- * they link to. For failure messages: a leak says what leaked.
+ * local and remote address and state (from /proc/net/tcp; ephemeral ports as
+ * *, so a connection to a node stays one kind when it is replaced), the rest
+ * by what they link to. For failure messages: a leak says what leaked.
  */
 export function describeFds(): Map<string, number> {
   const tcp = new Map<string, string>();
@@ -48,20 +49,26 @@ export function describeFds(): Map<string, number> {
   return kinds;
 }
 
-/** The kinds of descriptor `now` has more of than `before`, one line. */
-export function fdsAdded(before: Map<string, number>, now: Map<string, number>): string {
-  const added: string[] = [];
-  for (const [kind, count] of now) if (count > (before.get(kind) ?? 0)) added.push(`${kind} x${count - (before.get(kind) ?? 0)}`);
-  return added.length === 0 ? 'none' : added.join('; ');
+/** The kinds of descriptor whose count differs between `before` and `now`, one line. */
+export function fdsChanged(before: Map<string, number>, now: Map<string, number>): string {
+  const changed: string[] = [];
+  for (const kind of new Set([...before.keys(), ...now.keys()])) {
+    const [was = 0, is = 0] = [before.get(kind), now.get(kind)];
+    if (was !== is) changed.push(`${kind}: ${was} -> ${is}`);
+  }
+  return changed.length === 0 ? 'none' : changed.join('; ');
 }
 
+/** Linux's default ip_local_port_range starts here; node ports in the tests stay below 22768. */
+const EPHEMERAL_PORTS_START = 32768;
 const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
 
 /** /proc/net/tcp's "0100007F:1F90" as 127.0.0.1:8080 (IPv4; IPv6 left in hex). */
 function procAddress(hex: string): string {
   const [host = '', port = ''] = hex.split(':');
   const address = host.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(host.slice(i * 2, i * 2 + 2), 16)).join('.') : host;
-  return `${address}:${parseInt(port, 16)}`;
+  const number = parseInt(port, 16);
+  return `${address}:${number >= EPHEMERAL_PORTS_START ? '*' : number}`;
 }
 
 /**
