@@ -3,7 +3,7 @@
 // The command table is data, not code: names, arity, flags and key specs come
 // from `COMMAND INFO` of the Redis we run against, so a newer Redis only needs
 // this script re-run. Routing policy that Redis cannot tell us lives in
-// src/commands/overlay.ts.
+// src/commands/policy-table.ts, one row per command.
 //
 //   npm run generate:commands [-- /path/to/redis-server]
 import { spawn } from 'node:child_process';

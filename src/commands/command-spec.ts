@@ -1,13 +1,14 @@
 // A command as Slotway uses it at run time: what Redis told us (arity, flags,
-// key specs) plus the routing policy of the overlay.
+// key specs) plus its row of the policy table (policy-table.ts).
 import type { NameIndex } from '../protocol/name-index.js';
 import type { CommandData, KeySpecData } from './command-data.js';
+import { LocalAnswer, ModeCommand, ScriptEffect } from './policy.js';
 
 /** How a command is routed: the "routing shape". */
 export const enum Route {
   /** To the master owning the slot of its keys; keyless: to any master. */
   ByKey = 0,
-  /** Answered by Slotway itself (see server/local-commands.ts). */
+  /** Answered by Slotway itself (see server/local-commands.ts); `local` says how. */
   Local = 1,
   /** Never forwarded: `refusal` is the error the client gets. */
   Refused = 2,
@@ -15,12 +16,14 @@ export const enum Route {
   EveryMaster = 3,
   /** SCAN: one master at a time, the cursor names the master. */
   Scan = 4,
-  /** Changes the session's mode: MULTI/EXEC/WATCH, (P|S)SUBSCRIBE, MONITOR. */
+  /** Changes the session's mode: MULTI/EXEC/WATCH, (P|S)SUBSCRIBE, MONITOR; `mode` says which. */
   Session = 5,
+  /** To every master at once, each on a connection of its own (SCRIPT KILL, FUNCTION KILL). */
+  OutOfBand = 6,
 }
 
 /** How replies of every master combine (see router/fan-out.ts). */
-export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace';
+export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog' | 'kill';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */
@@ -66,8 +69,24 @@ export class CommandSpec {
   readonly keySpecs: readonly KeySpecData[];
   readonly categories: readonly string[];
   route: Route;
+  /** False until the policy table gives it a row: such a command is refused, never forwarded. */
+  classified: boolean;
   /** The error line (without `-`) for Route.Refused. */
   refusal: string;
+  /** For Route.Local: which answer. */
+  local: LocalAnswer;
+  /** For Route.Session: which mode command. */
+  mode: ModeCommand;
+  /** What it does to the scripts Slotway remembers. */
+  scripts: ScriptEffect;
+  /** Runs only for an admin of the users file (node administration on every master). */
+  adminOnly: boolean;
+  /** Every earlier reply must be settled before it runs (HELLO switches the protocol). */
+  waitsForIdle: boolean;
+  /** Answered by Slotway but queued like a keyless command inside MULTI (PING, ECHO). */
+  queuesInTransaction: boolean;
+  /** Argument index of a timeout capped at --max-wait (WAIT); -1: none. */
+  cappedTimeout: number;
   customKeys: CustomKeyFinder | null;
   /** For Route.EveryMaster: how the replies merge. */
   everyMaster: EveryMasterMerge;
@@ -87,7 +106,15 @@ export class CommandSpec {
     this.keySpecs = data.keySpecs;
     this.categories = data.categories;
     this.route = Route.ByKey;
+    this.classified = false;
     this.refusal = '';
+    this.local = LocalAnswer.None;
+    this.mode = ModeCommand.None;
+    this.scripts = ScriptEffect.None;
+    this.adminOnly = false;
+    this.waitsForIdle = false;
+    this.queuesInTransaction = false;
+    this.cappedTimeout = -1;
     this.customKeys = null;
     this.blockOption = null;
     this.split = null;

@@ -1,42 +1,76 @@
-// The command table: the generated data of a real Redis, with the overlay's
-// policy applied, indexed for allocation-free lookup by the command's bytes.
+// The command table: the generated data of a real Redis, with the policy
+// table applied, indexed for allocation-free lookup by the command's bytes.
 import { NameIndex } from '../protocol/name-index.js';
 import type { CommandData } from './command-data.js';
 import { CommandSpec, Route, type CommandArgs } from './command-spec.js';
 import { COMMAND_DATA } from './command-table.generated.js';
-import { OVERLAY, SLOTWAY_COMMANDS, firstArgumentKey, type Policy } from './overlay.js';
+import { POLICY_TABLE, type Policy } from './policy-table.js';
+import { ADDED_SUBCOMMANDS, SLOTWAY_COMMANDS } from './slotway-commands.js';
+import { noPolicy } from '../protocol/errors.js';
 
 function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
-  if (policy === undefined) return;
-  if (policy.kind === 'local') spec.route = Route.Local;
-  else if (policy.kind === 'refuse') spec.refuse(policy.message);
-  else if (policy.kind === 'keys') spec.customKeys = policy.find;
-  else if (policy.kind === 'split') spec.split = { step: policy.step, merge: policy.merge };
-  else if (policy.kind === 'every-master') {
-    spec.route = Route.EveryMaster;
-    spec.everyMaster = policy.merge;
-  } else if (policy.kind === 'scan') spec.route = Route.Scan;
-  else if (policy.kind === 'session') spec.route = Route.Session;
-  else spec.blockOption = policy.option;
+  if (policy === undefined) {
+    // An allow-list: what the table does not classify is never forwarded.
+    spec.refuse(noPolicy(spec.name.replace('|', ' ')));
+    spec.classified = false;
+    return;
+  }
+  spec.classified = true;
+  switch (policy.kind) {
+    case 'key':
+      spec.customKeys = policy.find ?? null;
+      spec.blockOption = policy.blocksWith ?? null;
+      spec.scripts = policy.scripts ?? spec.scripts;
+      return;
+    case 'any-master':
+      return;
+    case 'split':
+      spec.split = { step: policy.step, merge: policy.merge };
+      return;
+    case 'every-master':
+      spec.route = Route.EveryMaster;
+      spec.everyMaster = policy.merge;
+      spec.adminOnly = policy.admin ?? false;
+      spec.scripts = policy.scripts ?? spec.scripts;
+      spec.cappedTimeout = policy.cappedTimeout ?? -1;
+      return;
+    case 'out-of-band':
+      spec.route = Route.OutOfBand;
+      spec.everyMaster = policy.merge;
+      return;
+    case 'scan':
+      spec.route = Route.Scan;
+      return;
+    case 'local':
+      spec.route = Route.Local;
+      spec.local = policy.answer;
+      spec.waitsForIdle = policy.waitsForIdle ?? false;
+      spec.queuesInTransaction = policy.inTransaction ?? false;
+      return;
+    case 'mode':
+      spec.route = Route.Session;
+      spec.mode = policy.mode;
+      return;
+    case 'refuse':
+      spec.refuse(policy.message);
+      return;
+  }
 }
 
-function buildSpec(data: CommandData, containerPolicy?: Policy): CommandSpec {
+function buildSpec(data: CommandData, added: readonly CommandData[]): CommandSpec {
   const spec = new CommandSpec(data);
-  applyPolicy(spec, containerPolicy);
-  applyPolicy(spec, OVERLAY.get(data.name));
-  if (data.subcommands.length > 0) {
-    const subcommands = new NameIndex<CommandSpec>(data.subcommands.length);
-    const ownPolicy = OVERLAY.get(data.name);
-    for (const sub of data.subcommands) {
-      const subName = sub.name.slice(sub.name.indexOf('|') + 1);
-      subcommands.set(subName, buildSpec(sub, ownPolicy));
-    }
-    spec.subcommands = subcommands;
+  applyPolicy(spec, POLICY_TABLE.get(data.name));
+  const prefix = `${data.name}|`;
+  const subcommands = [...data.subcommands, ...added.filter((sub) => sub.name.startsWith(prefix) && !data.subcommands.some((known) => known.name === sub.name))];
+  if (subcommands.length > 0) {
+    const index = new NameIndex<CommandSpec>(subcommands.length);
+    for (const sub of subcommands) index.set(sub.name.slice(prefix.length), buildSpec(sub, []));
+    spec.subcommands = index;
   }
   return spec;
 }
 
-/** What an unknown command (a module's, or a newer Redis's) is treated as. */
+/** What a command Redis does not know is: refused (server/command-dispatcher.ts words it as Redis does). */
 export const UNKNOWN_COMMAND = new CommandSpec({
   name: '',
   arity: -1,
@@ -45,14 +79,14 @@ export const UNKNOWN_COMMAND = new CommandSpec({
   keySpecs: [],
   subcommands: [],
 });
-UNKNOWN_COMMAND.customKeys = firstArgumentKey;
+UNKNOWN_COMMAND.route = Route.Refused;
 
 export class CommandTable {
   readonly #index: NameIndex<CommandSpec>;
 
   constructor(data: readonly CommandData[] = COMMAND_DATA) {
     this.#index = new NameIndex<CommandSpec>(data.length + SLOTWAY_COMMANDS.length);
-    for (const command of [...data, ...SLOTWAY_COMMANDS]) this.#index.set(command.name, buildSpec(command));
+    for (const command of [...data, ...SLOTWAY_COMMANDS]) this.#index.set(command.name, buildSpec(command, ADDED_SUBCOMMANDS));
   }
 
   /** The spec for a framed command (its subcommand's, for containers); UNKNOWN_COMMAND if unknown. */
@@ -65,6 +99,14 @@ export class CommandTable {
       if (sub !== undefined) return sub;
     }
     return spec;
+  }
+
+  /** Every command and subcommand, for the table's own tests and README tables. */
+  *specs(): Generator<CommandSpec> {
+    for (const spec of this.#index.values()) {
+      yield spec;
+      for (const sub of spec.subcommands?.values() ?? []) yield sub;
+    }
   }
 
   /**
@@ -91,10 +133,7 @@ export class CommandTable {
     if (target === 'all') return true;
     if (!target.startsWith('@')) return this.get(target) !== undefined;
     const category = target.slice(1);
-    for (const spec of this.#index.values()) {
-      if (spec.categories.includes(category)) return true;
-      for (const sub of spec.subcommands?.values() ?? []) if (sub.categories.includes(category)) return true;
-    }
+    for (const spec of this.specs()) if (spec.categories.includes(category)) return true;
     return false;
   }
 

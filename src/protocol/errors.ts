@@ -107,3 +107,28 @@ export const MONITOR_DISABLED = 'ERR MONITOR is disabled in Slotway; start it wi
 
 /** What a MONITOR client may still send. */
 export const MONITORING = 'ERR Slotway: a MONITOR connection accepts only QUIT and RESET';
+
+/** A command that would change a node connection every client shares (SCRIPT DEBUG, CLIENT REPLY). */
+export function changesSharedConnection(command: string): string {
+  return `ERR ${command.toUpperCase()} is not available through Slotway: it would change a node connection that other clients share`;
+}
+
+/** ACL changes: Slotway's users come from its users file, the nodes' ACLs are the operator's. */
+export function aclInUsersFile(command: string): string {
+  return `ERR ${command.toUpperCase()} is not available through Slotway: its users are defined in its --users-file, and the nodes' ACLs on the nodes`;
+}
+
+/** Node administration Slotway runs on every master, but only for an admin of its users file. */
+export function adminOnly(command: string): string {
+  return `NOPERM ${command.toUpperCase()} is node administration: Slotway runs it on every master, and only for a user its --users-file makes an admin (+@admin)`;
+}
+
+/** A command Redis does not have, in Redis's words (`args` as Redis quotes them, each followed by a space). */
+export function unknownCommand(name: string, args: string): string {
+  return `ERR unknown command '${name}', with args beginning with: ${args}`;
+}
+
+/** A command the nodes know but Slotway's policy table does not classify (a newer Redis): refused, never forwarded. */
+export function noPolicy(command: string): string {
+  return `ERR ${command.toUpperCase()} is not known to this version of Slotway, so it is not forwarded`;
+}

@@ -37,6 +37,8 @@ export class FanOut implements RequestOwner {
   prefix = '';
   /** For SCAN: how many masters there are. */
   #masters = 0;
+  /** For SLOWLOG GET: how many entries the client asked for (-1: all). */
+  limit = -1;
 
   private constructor(parent: Request, merge: MergeKind, children: Child[], keyCount: number) {
     this.id = parent.owner.id;
@@ -132,9 +134,7 @@ export class FanOut implements RequestOwner {
 
   onRequestDone(_child: Request): void {
     if (--this.#pending > 0) return;
-    this.parent.reply = this.#merged();
-    this.parent.done = true;
-    this.parent.owner.onRequestDone(this.parent);
+    this.parent.settle(this.#merged());
   }
 
   /** A child's reply could not be handled: the client that sent the parent pays for it, no one else. */
@@ -145,6 +145,7 @@ export class FanOut implements RequestOwner {
   }
 
   #merged(): Buffer {
+    if (this.#merge === 'kill') return this.#killReply();
     // The first error, in key order, answers for all.
     let error: Child | null = null;
     for (const child of this.#children) {
@@ -185,7 +186,42 @@ export class FanOut implements RequestOwner {
         return this.#scanReply(byPosition[0] as Child);
       case 'keyspace':
         return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
+      case 'slowlog':
+        return this.#slowlog();
     }
+  }
+
+  /**
+   * SCRIPT KILL / FUNCTION KILL of every master: +OK when one killed a
+   * script; otherwise an error other than NOTBUSY (UNKILLABLE) if one came;
+   * otherwise NOTBUSY, as a node with nothing running says.
+   */
+  #killReply(): Buffer {
+    let error: Buffer | null = null;
+    for (const child of this.#children) {
+      const reply = child.request.reply as Buffer;
+      if (reply[0] !== 45 /* '-' */) return OK;
+      if (error === null || error.subarray(0, 8).equals(NOTBUSY_PREFIX)) error = reply;
+    }
+    return error ?? OK;
+  }
+
+  /**
+   * SLOWLOG GET of every master: their entries, newest first (by time, then
+   * by id), cut to the count the client asked for. Entry ids are each
+   * master's own, so two entries may share one.
+   */
+  #slowlog(): Buffer {
+    const entries: { element: Buffer; time: number; id: number }[] = [];
+    for (const child of this.#children) {
+      for (const element of arrayElements(child.request.reply as Buffer)) {
+        const [id, time] = arrayElements(element);
+        entries.push({ element, time: integerValue(time), id: integerValue(id) });
+      }
+    }
+    entries.sort((a, b) => b.time - a.time || b.id - a.id);
+    const kept = this.limit < 0 ? entries : entries.slice(0, this.limit);
+    return Buffer.concat([Buffer.from(`*${kept.length}\r\n`), ...kept.map((entry) => entry.element)]);
   }
 
   /** `db0:keys=N,expires=M,avg_ttl=T` of every master: keys and expires summed, avg_ttl averaged. */
@@ -253,4 +289,11 @@ function errorLine(message: string): Buffer {
   return Buffer.from(`-${message}\r\n`);
 }
 const NULL_ELEMENT = Buffer.from('$-1\r\n');
+const NOTBUSY_PREFIX = Buffer.from('-NOTBUSY');
+
+/** The value of an integer element (`:42\r\n`); 0 for anything else. */
+function integerValue(element: Buffer | undefined): number {
+  if (element === undefined || element[0] !== 58 /* ':' */) return 0;
+  return Number(element.toString('latin1', 1, element.length - 2));
+}
 const NULL_RESP3 = Buffer.from('_\r\n');

@@ -1,5 +1,6 @@
 // One client command on its way through Slotway. The session keeps these in
 // arrival order; the router moves them between nodes until a reply settles them.
+import assert from 'node:assert';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import type { NodePool } from '../backend/node-pool.js';
 import type { CommandSpec } from '../commands/command-spec.js';
@@ -93,12 +94,20 @@ export class Request implements PendingCommand {
     this.startedAt = arrivalClock.now;
   }
 
-  /** A request settled at once (answered by Slotway itself). */
+  /** A request settled at once (answered by Slotway itself); its owner queues it, so it is not told. */
   static answered(owner: RequestOwner, spec: CommandSpec, reply: Buffer): Request {
     const request = new Request(owner, spec, reply, -1);
     request.reply = reply;
     request.done = true;
     return request;
+  }
+
+  /** The one place a request gets its reply: settled, and its owner told. */
+  settle(reply: Buffer): void {
+    assert(!this.done, 'a request settles once');
+    this.reply = reply;
+    this.done = true;
+    this.owner.onRequestDone(this);
   }
 
   // Called from a node connection's socket events, shared by many clients:

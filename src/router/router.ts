@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import { AddressMap } from '../cluster/address-map.js';
+import { ModeCommand, ScriptEffect } from '../commands/policy.js';
 import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
@@ -215,8 +216,7 @@ export class Router implements RequestHandler, PoolEvents {
         if (this.#act(action, request, buffer, start, end)) return;
       }
     }
-    request.reply = buffer.subarray(start, end);
-    this.#settle(request);
+    this.#settle(request, buffer.subarray(start, end));
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
@@ -348,24 +348,21 @@ export class Router implements RequestHandler, PoolEvents {
     const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node, this.addresses) : null;
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
     // EXEC itself redirected: the node has discarded the transaction.
-    if (redirect !== null && request.spec.name === 'exec') request.reply = errorReply(errors.EXECABORT);
-    else request.reply = redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line));
-    this.#settle(request);
+    if (redirect !== null && request.spec.mode === ModeCommand.Exec) this.#settle(request, errorReply(errors.EXECABORT));
+    else this.#settle(request, redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line)));
   }
 
-  #settle(request: Request): void {
+  #settle(request: Request, reply: Buffer): void {
     if (request.releasesLease && request.lease !== null) {
       request.leasePool?.release(request.lease, true);
       request.lease = null;
     }
-    request.done = true;
-    request.owner.onRequestDone(request);
+    request.settle(reply);
   }
 
   /** SCRIPT LOAD then the EVALSHA again, adjacent on the node's connection; once per request. */
   #reloadScript(request: Request): boolean {
-    const name = request.spec.name;
-    if ((name !== 'evalsha' && name !== 'evalsha_ro') || request.scriptReloaded) return false;
+    if (request.spec.scripts !== ScriptEffect.ReloadOnNoScript || request.scriptReloaded) return false;
     const sha = scriptShaOf(request.payload);
     const body = sha === null ? undefined : this.scripts.body(sha);
     // A replica (Redis 7 does not replicate SCRIPT LOAD) gets the script on the READONLY connection it read on.
@@ -394,9 +391,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.stats.failures++;
     request.failure = Failure.GaveUp;
     this.#log.warn({ command: request.spec.name, node: request.node, slot: request.slot, error: line }, 'command failed');
-    request.reply = errorReply(line);
-    request.done = true;
-    request.owner.onRequestDone(request);
+    request.settle(errorReply(line));
   }
 
   #redirectCounts(node: string): { moved: number; ask: number } {

@@ -25,6 +25,11 @@ export class ScriptCache {
     if (this.#scripts.size > this.#capacity) this.#scripts.delete(this.#scripts.keys().next().value as string);
   }
 
+  /** SCRIPT FLUSH: the masters forget every script, and so does Slotway (EVALSHA must then fail as on Redis). */
+  clear(): void {
+    this.#scripts.clear();
+  }
+
   body(sha: string): Buffer | undefined {
     return this.#scripts.get(sha.toLowerCase());
   }

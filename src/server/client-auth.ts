@@ -28,6 +28,8 @@ export class User {
   readonly passwords: Buffer[] = [];
   noPassword = false;
   rules: CommandRule[] = [];
+  /** Defined in the users file (not the implicit default user of --requirepass or of no option). */
+  fromUsersFile = false;
   /** Per command spec: allowed or not, worked out once. */
   readonly #verdicts = new Map<CommandSpec, boolean>();
 
@@ -43,6 +45,20 @@ export class User {
       else if (!rule.allow) everything = false;
     }
     return everything;
+  }
+
+  /**
+   * May run node administration through Slotway (CONFIG SET, SAVE ... on
+   * every master): a users-file user whose rules allow every @admin command.
+   */
+  get isAdmin(): boolean {
+    if (!this.fromUsersFile) return false;
+    let admin = false;
+    for (const rule of this.rules) {
+      if (rule.target === 'all' || rule.target === '@admin') admin = rule.allow;
+      else if (!rule.allow) admin = false;
+    }
+    return admin;
   }
 
   permits(spec: CommandSpec): boolean {
@@ -138,6 +154,7 @@ export class UserDirectory {
       const name = words[1] as string;
       // A file that names the default user replaces what --requirepass said about it.
       const user = new User(name);
+      user.fromUsersFile = true;
       for (const word of words.slice(2)) {
         const problem = applyRule(user, word, knowsTarget);
         if (problem !== null) errors.push(`${where}: ${problem}`);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { argument, argumentText, hasArgument } from '../commands/command-args.js';
 import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
+import { LocalAnswer } from '../commands/policy.js';
 import * as errors from '../protocol/errors.js';
 import {
   OK,
@@ -19,8 +20,30 @@ import {
   simpleString,
 } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
-import type { Session } from './session.js';
+import type { RequestOwner } from '../router/request.js';
+import type { User } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
+
+/** What a local answer may read or change of its client: the connection's own state, never a node's. */
+export interface LocalHost extends RequestOwner {
+  resp3: boolean;
+  /** CLIENT SETNAME's value, CLIENT SETINFO's. */
+  name: string;
+  libName: string;
+  libVersion: string;
+  /** Who the client is: null until it authenticates, when a password is required. */
+  readonly user: User | null;
+  /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
+  readonly anonymousAllowed: boolean;
+  /** The address and port this client reached Slotway at (what cluster-mode clients are told to use). */
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** AUTH / HELLO AUTH: true and the client is `name` from now on, or false (WRONGPASS). */
+  authenticate(name: string, password: string): boolean;
+  closeAfterReplies(): void;
+  /** RESET: leaves every mode, forgets the name, and is the anonymous user again. */
+  resetConnection(): void;
+}
 
 /** Facts about the proxy and the cluster behind it, provided by the wiring. */
 export interface LocalFacts {
@@ -65,53 +88,65 @@ function argInteger(args: CommandArgs, index: number): number {
 }
 
 /** Answers `spec` for `session`; the returned bytes are the whole reply. */
-export function answerLocally(session: Session, spec: CommandSpec, args: CommandArgs, facts: LocalFacts): Buffer {
+export function answerLocally(session: LocalHost, spec: CommandSpec, args: CommandArgs, facts: LocalFacts): Buffer {
   const argc = args.argc;
+  if (spec.local === LocalAnswer.Container) return container(spec, args);
   if ((spec.arity > 0 && argc !== spec.arity) || argc < -spec.arity) return errorReply(errors.wrongArity(spec.name));
-  switch (spec.name) {
-    case 'ping':
+  switch (spec.local) {
+    case LocalAnswer.Ping:
       if (argc > 2) return errorReply(errors.wrongArity('ping'));
       return argc === 2 ? bulkString(argument(args, 1)) : PONG;
-    case 'echo':
+    case LocalAnswer.Echo:
       return bulkString(argument(args, 1));
-    case 'quit':
+    case LocalAnswer.Quit:
       session.closeAfterReplies();
       return OK;
-    case 'select':
+    case LocalAnswer.Select:
       return select(args);
-    case 'auth':
+    case LocalAnswer.Auth:
       return auth(session, args, 1);
-    case 'hello':
+    case LocalAnswer.Hello:
       return hello(session, args, facts);
-    case 'reset':
-      session.name = '';
+    case LocalAnswer.Reset:
+      session.resetConnection();
       return simpleString('RESET');
-    case 'readonly':
-    case 'readwrite':
+    case LocalAnswer.ReadMode:
+    case LocalAnswer.ClientFlag:
       return OK;
-    case 'info':
+    case LocalAnswer.Info:
       return bulkString(infoText(args, facts));
-    case 'client|setname':
+    case LocalAnswer.ClientSetName:
       return setName(session, argument(args, 2).toString());
-    case 'client|getname':
+    case LocalAnswer.ClientGetName:
       return session.name === '' ? (session.resp3 ? NULL_RESP3 : NULL_BULK) : bulkString(session.name);
-    case 'client|id':
+    case LocalAnswer.ClientId:
       return integerReply(session.id);
-    case 'client|setinfo':
+    case LocalAnswer.ClientSetInfo:
       return setInfo(session, argumentText(args, 2), argumentText(args, 3));
-    case 'cluster|keyslot':
+    case LocalAnswer.ClusterKeyslot:
       return integerReply(calculateSlot(argument(args, 2)));
-    case 'cluster|info':
+    case LocalAnswer.ClusterInfo:
       return bulkString(clusterInfo(facts.cluster()));
-    case 'cluster|myid':
+    case LocalAnswer.ClusterMyId:
       return bulkString(PROXY_NODE_ID);
-    case 'cluster|slots':
-    case 'cluster|shards':
-    case 'cluster|nodes':
-      return emulatedCluster(spec.name, announced(session, facts));
+    case LocalAnswer.ClusterSlots:
+      return clusterSlots(announced(session, facts));
+    case LocalAnswer.ClusterShards:
+      return clusterShards(announced(session, facts));
+    case LocalAnswer.ClusterNodes:
+      return clusterNodes(announced(session, facts));
+    case LocalAnswer.AclWhoAmI:
+      return bulkString(session.user?.name ?? 'default');
     default:
       return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
   }
+}
+
+/** A container without a subcommand, or with one this Redis does not have: Redis's own errors. */
+function container(spec: CommandSpec, args: CommandArgs): Buffer {
+  if (args.argc < 2) return errorReply(errors.wrongArity(spec.name));
+  const sub = argumentText(args, 1, 'utf8').slice(0, 128).replace(/[\r\n]/g, ' ');
+  return errorReply(errors.unknownSubcommand(spec.name, sub));
 }
 
 function select(args: CommandArgs): Buffer {
@@ -121,7 +156,7 @@ function select(args: CommandArgs): Buffer {
 }
 
 /** AUTH [user] password, at `first`: `password` alone is the default user's, as in Redis. */
-function auth(session: Session, args: CommandArgs, first: number): Buffer {
+function auth(session: LocalHost, args: CommandArgs, first: number): Buffer {
   const count = args.argc - first;
   if (count !== 1 && count !== 2) return errorReply(errors.SYNTAX);
   const anonymous = session.anonymousAllowed;
@@ -131,7 +166,7 @@ function auth(session: Session, args: CommandArgs, first: number): Buffer {
   return session.authenticate(name, password) ? OK : errorReply(errors.WRONGPASS);
 }
 
-function setName(session: Session, name: string): Buffer {
+function setName(session: LocalHost, name: string): Buffer {
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);
     if (code < 33 || code > 126) return errorReply(errors.BAD_CLIENT_NAME);
@@ -140,7 +175,7 @@ function setName(session: Session, name: string): Buffer {
   return OK;
 }
 
-function setInfo(session: Session, attribute: string, value: string): Buffer {
+function setInfo(session: LocalHost, attribute: string, value: string): Buffer {
   const lower = attribute.toLowerCase();
   if (lower === 'lib-name') session.libName = value;
   else if (lower === 'lib-ver') session.libVersion = value;
@@ -153,7 +188,7 @@ function setInfo(session: Session, attribute: string, value: string): Buffer {
  * client to RESP3: its commands then travel on RESP3 node connections, so
  * replies come back as maps, sets, doubles and pushes, as from Redis.
  */
-function hello(session: Session, args: CommandArgs, facts: LocalFacts): Buffer {
+function hello(session: LocalHost, args: CommandArgs, facts: LocalFacts): Buffer {
   let resp3 = session.resp3;
   let authenticated = false;
   if (args.argc >= 2) {
@@ -277,7 +312,12 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
   return parts.join('\r\n');
 }
 
-function announced(session: Session, facts: LocalFacts): { host: string; port: number } {
+interface Announced {
+  readonly host: string;
+  readonly port: number;
+}
+
+function announced(session: LocalHost, facts: LocalFacts): Announced {
   const host = facts.announceHost !== '' ? facts.announceHost : session.localAddress.replace(/^::ffff:/, '');
   // The listener this client used: a TLS client must be sent back to the TLS port.
   return { host, port: facts.announcePort !== 0 ? facts.announcePort : session.localPort || facts.tcpPort() };
@@ -288,11 +328,12 @@ function announced(session: Session, facts: LocalFacts): { host: string; port: n
  * Slotway see one master that owns every slot, at Slotway's own address, so
  * they send everything here and Slotway does the routing.
  */
-function emulatedCluster(command: string, { host, port }: { host: string; port: number }): Buffer {
-  if (command === 'cluster|slots') {
-    return arrayReply([arrayReply([integerReply(0), integerReply(16383), arrayReply([bulkString(host), integerReply(port), bulkString(PROXY_NODE_ID)])])]);
-  }
-  if (command === 'cluster|shards') {
+function clusterSlots({ host, port }: Announced): Buffer {
+  return arrayReply([arrayReply([integerReply(0), integerReply(16383), arrayReply([bulkString(host), integerReply(port), bulkString(PROXY_NODE_ID)])])]);
+}
+
+function clusterShards({ host, port }: Announced): Buffer {
+  {
     const node = arrayReply(
       [
         ['id', bulkString(PROXY_NODE_ID)],
@@ -306,6 +347,9 @@ function emulatedCluster(command: string, { host, port }: { host: string; port: 
     );
     return arrayReply([arrayReply([bulkString('slots'), arrayReply([integerReply(0), integerReply(16383)]), bulkString('nodes'), arrayReply([node])])]);
   }
+}
+
+function clusterNodes({ host, port }: Announced): Buffer {
   return bulkString(`${PROXY_NODE_ID} ${host}:${port}@${port} myself,master - 0 0 1 connected 0-16383\n`);
 }
 

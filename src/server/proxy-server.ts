@@ -9,8 +9,9 @@ import * as errors from '../protocol/errors.js';
 import { errorReply } from '../protocol/resp-writer.js';
 import { loadClientAccess, type ClientAccessOptions } from './client-auth.js';
 import type { LocalFacts } from './local-commands.js';
-import type { ServerStats } from './server-stats.js';
+import type { ClientRecord, ServerStats } from './server-stats.js';
 import { Session, type SessionContext } from './session.js';
+import { CommandDispatcher } from './command-dispatcher.js';
 import { TlsListener, type TlsListenerOptions } from './tls-listener.js';
 
 export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, TlsListenerOptions {
@@ -41,7 +42,9 @@ export class ProxyServer {
     const table = new CommandTable();
     const access = loadClientAccess(options, table);
     if (access.errors.length > 0) throw new Error(access.errors.join('; '));
+    const keys = new KeyIndices();
     this.#context = {
+      dispatcher: new CommandDispatcher({ table, router, facts, maxWaitMs: options.maxWaitMs, keys }),
       table,
       router,
       limits: options,
@@ -52,7 +55,7 @@ export class ProxyServer {
       log,
       stats,
       facts,
-      keys: new KeyIndices(),
+      keys,
       batch: [],
       users: access.users,
       clientOutputLimit: options.clientOutputLimit,
@@ -112,7 +115,7 @@ export class ProxyServer {
     this.#server.close();
     void this.#tls?.close();
     const deadline = Date.now() + timeoutMs;
-    const waiting = new Set<Session>();
+    const waiting = new Set<ClientRecord>();
     for (const session of stats.sessions) if (!session.drain()) waiting.add(session);
     this.#log.info({ clients: stats.sessions.size, waitingOnNodes: waiting.size, timeoutMs }, 'draining clients');
     const busy = (): boolean => [...stats.sessions].some((session) => !waiting.has(session));

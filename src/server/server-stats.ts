@@ -2,8 +2,21 @@
 // (admin/metrics.ts publishes them when Prometheus scrapes). The hot path only
 // adds to plain numbers and typed arrays here: no labels, no strings.
 import { Route } from '../commands/command-spec.js';
+import type { Logger } from 'pino';
 import { Failure, type Request } from '../router/request.js';
-import type { Session } from './session.js';
+
+/** What the server's bookkeeping (drain, --timeout, --maxclients, INFO) needs of a client. */
+export interface ClientRecord {
+  readonly id: number;
+  readonly log: Logger;
+  /** The coarse clock's time of its last input. */
+  readonly lastActiveAt: number;
+  readonly holdsConnection: boolean;
+  readonly pendingReplies: number;
+  /** Stops reading and closes after the last reply; false when it waits on a node (blocked, subscribed). */
+  drain(): boolean;
+  destroy(): void;
+}
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
 export const COMMAND_CLASSES = ['single_slot', 'fan_out', 'every_master', 'local', 'connection_holding', 'refused'] as const;
@@ -22,9 +35,9 @@ const RESULT_COUNT = COMMAND_RESULTS.length;
 const BOUNDS = new Float64Array(LATENCY_BOUNDS_MS);
 const BUCKET_COUNT = BOUNDS.length + 1;
 
-export class ServerStats {
+export class ServerStats<Client extends ClientRecord = ClientRecord> {
   readonly startedAt = Date.now();
-  readonly sessions = new Set<Session>();
+  readonly sessions = new Set<Client>();
   connectionsReceived = 0;
   commands = 0;
   protocolErrors = 0;
@@ -67,12 +80,12 @@ export class ServerStats {
     this.latencySumsMs[kind] = (this.latencySumsMs[kind] as number) + ms;
   }
 
-  onClientOpened(session: Session): void {
+  onClientOpened(session: Client): void {
     this.connectionsReceived++;
     this.sessions.add(session);
   }
 
-  onClientClosed(session: Session): void {
+  onClientClosed(session: Client): void {
     this.sessions.delete(session);
   }
 }

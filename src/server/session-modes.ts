@@ -12,6 +12,7 @@
 // command means in the mode the client is in.
 import type { Logger } from 'pino';
 import { Route, type CommandSpec, type KeyIndices } from '../commands/command-spec.js';
+import { LocalAnswer, ModeCommand } from '../commands/policy.js';
 import { CROSS_SLOT, NO_KEYS, argument, argumentText, commandSlot } from '../commands/command-args.js';
 import * as errors from '../protocol/errors.js';
 import type { CommandFramer } from '../protocol/command-framer.js';
@@ -98,20 +99,20 @@ export class SessionModes {
   /** MULTI/EXEC/DISCARD/WATCH/UNWATCH, the (P|S)SUBSCRIBE family and MONITOR outside those modes. */
   enter(spec: CommandSpec, framer: CommandFramer): void {
     const host = this.#host;
-    switch (spec.name) {
-      case 'multi':
-      case 'watch':
+    switch (spec.mode) {
+      case ModeCommand.Multi:
+      case ModeCommand.Watch:
         if (host.waitForIdle()) return;
         this.#transaction = new Transaction(host, this.#context.router);
         this.#inTransaction(spec, framer);
         return;
-      case 'exec':
+      case ModeCommand.Exec:
         return host.answer(spec, errorReply(errors.EXEC_WITHOUT_MULTI));
-      case 'discard':
+      case ModeCommand.Discard:
         return host.answer(spec, errorReply(errors.DISCARD_WITHOUT_MULTI));
-      case 'unwatch':
+      case ModeCommand.Unwatch:
         return host.answer(spec, OK);
-      case 'monitor':
+      case ModeCommand.Monitor:
         if (!this.#context.allowMonitor) return host.answer(spec, errorReply(errors.MONITOR_DISABLED));
         if (host.waitForIdle()) return;
         this.#monitor = new Monitor(host, this.#context.router, host.log);
@@ -141,7 +142,7 @@ export class SessionModes {
   /** A command while a transaction (MULTI or WATCH) is open; false when it goes the usual way. */
   #inTransaction(spec: CommandSpec, framer: CommandFramer): boolean {
     const transaction = this.#transaction as Transaction;
-    if (spec.name === 'reset' || spec.name === 'quit') return false;
+    if (spec.local === LocalAnswer.Reset || spec.local === LocalAnswer.Quit) return false;
     const command = {
       spec,
       payload: framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
@@ -163,18 +164,19 @@ export class SessionModes {
     const subscriber = this.#subscriber as Subscriber;
     // Replies come in command order: a command answered elsewhere than the
     // main link (a shard link, Slotway itself) waits for those still owed.
-    const toMain = MAIN_LINK_COMMANDS.includes(spec.name) || (spec.name === 'ping' && subscriber.pingsMain);
+    const ping = spec.local === LocalAnswer.Ping;
+    const toMain = onMainLink(spec.mode) || (ping && subscriber.pingsMain);
     if (!(toMain && subscriber.mainMayGoNow) && host.waitForIdle()) return true;
-    if (spec.route === Route.Session && spec.name.includes('subscribe')) {
+    if (isSubscription(spec.mode)) {
       this.#subscriptionCommand(spec, framer);
       return true;
     }
-    if (spec.name === 'ping' && subscriber.count > 0) {
+    if (ping && subscriber.count > 0) {
       if (framer.argc > 2) host.answer(spec, errorReply(errors.wrongArity('ping')));
       else subscriber.ping(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), framer.argc === 2 ? argument(framer, 1) : null);
       return true;
     }
-    if (spec.name === 'quit' || spec.name === 'reset') return false;
+    if (spec.local === LocalAnswer.Quit || spec.local === LocalAnswer.Reset) return false;
     // Nothing left subscribed: the client is out of subscribed mode.
     if (subscriber.count === 0) {
       subscriber.close();
@@ -189,17 +191,20 @@ export class SessionModes {
     const subscriber = this.#subscriber as Subscriber;
     const names: Buffer[] = [];
     for (let i = 1; i < framer.argc; i++) names.push(argument(framer, i));
-    if (names.length === 0 && spec.name.endsWith('subscribe') && !spec.name.endsWith('unsubscribe')) {
+    const mode = spec.mode;
+    if (names.length === 0 && (mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Ssubscribe)) {
       return this.#host.answer(spec, errorReply(errors.wrongArity(spec.name)));
     }
-    switch (spec.name) {
-      case 'subscribe':
-      case 'psubscribe':
-        return subscriber.subscribe(spec.name, names);
-      case 'unsubscribe':
-      case 'punsubscribe':
-        return subscriber.unsubscribe(spec.name, names);
-      case 'ssubscribe':
+    switch (mode) {
+      case ModeCommand.Subscribe:
+        return subscriber.subscribe('subscribe', names);
+      case ModeCommand.Psubscribe:
+        return subscriber.subscribe('psubscribe', names);
+      case ModeCommand.Unsubscribe:
+        return subscriber.unsubscribe('unsubscribe', names);
+      case ModeCommand.Punsubscribe:
+        return subscriber.unsubscribe('punsubscribe', names);
+      case ModeCommand.Ssubscribe:
         if (commandSlot(spec, framer, this.#context.keys) === CROSS_SLOT) return this.#host.answer(spec, errorReply(errors.CROSSSLOT));
         return subscriber.ssubscribe(names);
       default:
@@ -210,10 +215,10 @@ export class SessionModes {
   /** A MONITOR client may only leave: QUIT or RESET. */
   #monitoring(spec: CommandSpec): void {
     const host = this.#host;
-    if (spec.name === 'quit') {
+    if (spec.local === LocalAnswer.Quit) {
       host.answer(spec, OK);
       host.closeAfterReplies();
-    } else if (spec.name === 'reset') {
+    } else if (spec.local === LocalAnswer.Reset) {
       this.leave();
       host.answer(spec, RESET);
     } else {
@@ -224,4 +229,11 @@ export class SessionModes {
 
 const RESET = Buffer.from('+RESET\r\n');
 /** Subscription commands answered on the main pub/sub link, in order with each other. */
-const MAIN_LINK_COMMANDS: readonly string[] = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'];
+function onMainLink(mode: ModeCommand): boolean {
+  return mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Unsubscribe || mode === ModeCommand.Punsubscribe;
+}
+
+/** The (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE family. */
+function isSubscription(mode: ModeCommand): boolean {
+  return mode >= ModeCommand.Subscribe && mode <= ModeCommand.Sunsubscribe;
+}

@@ -8,31 +8,31 @@
 // than maxPipeline commands waiting, Slotway stops reading from it until it
 // catches up, so nothing grows without bound.
 //
-// What a command means inside MULTI, SUBSCRIBE, MONITOR or while blocked is
-// decided in session-modes.ts; this file frames, routes and orders.
+// What a command means is decided by command-dispatcher.ts (from its policy
+// row) and, inside MULTI, SUBSCRIBE, MONITOR or while blocked, by
+// session-modes.ts; this file frames and orders, and knows no command names.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
-import { KeyIndices, Route, type CommandSpec, type SplitPolicy } from '../commands/command-spec.js';
-import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
-import * as errors from '../protocol/errors.js';
+import type { CommandSpec, KeyIndices } from '../commands/command-spec.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
-import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
-import { Frame, parseInteger } from '../protocol/stream-framer.js';
-import { FanOut } from '../router/fan-out.js';
+import { errorReply } from '../protocol/resp-writer.js';
+import { Frame } from '../protocol/stream-framer.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { sampleArrivalClock } from '../util/arrival-clock.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
-import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
+import type { CommandDispatcher, DispatchHost } from './command-dispatcher.js';
+import type { LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
+  readonly dispatcher: CommandDispatcher;
   readonly table: CommandTable;
   readonly router: Router;
   readonly limits: ProtocolLimits;
@@ -55,7 +55,7 @@ export interface SessionContext {
   readonly clock: { now: number };
 }
 
-export class Session implements ModesHost {
+export class Session implements ModesHost, DispatchHost {
   readonly id: number;
   /** Said HELLO 3: replies and pushes in RESP3. */
   resp3 = false;
@@ -69,7 +69,7 @@ export class Session implements ModesHost {
   /** Who this client is: null until it authenticates, when a password is required. */
   #user: User | null;
   /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
-  #checkAccess: boolean;
+  #checksAccess: boolean;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -89,7 +89,7 @@ export class Session implements ModesHost {
    */
   #stalled = false;
   /** Set after a command on a lease: the next command waits for it. */
-  #barrier = false;
+  barrier = false;
   /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
   #held: Buffer[] | null = null;
   #pushCorked = false;
@@ -102,7 +102,7 @@ export class Session implements ModesHost {
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
-    this.#checkAccess = this.#user === null || !this.#user.allowsEverything;
+    this.#checksAccess = this.#user === null || !this.#user.allowsEverything;
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -147,6 +147,15 @@ export class Session implements ModesHost {
     return this.#user;
   }
 
+  get checksAccess(): boolean {
+    return this.#checksAccess;
+  }
+
+  /** Transaction, subscription, MONITOR or a blocking command in flight. */
+  get modes(): SessionModes {
+    return this.#modes;
+  }
+
   /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
   get anonymousAllowed(): boolean {
     return this.#context.users.anonymous !== null;
@@ -166,7 +175,7 @@ export class Session implements ModesHost {
 
   #setUser(user: User | null): void {
     this.#user = user;
-    this.#checkAccess = user === null || !user.allowsEverything;
+    this.#checksAccess = user === null || !user.allowsEverything;
   }
 
   /**
@@ -315,7 +324,7 @@ export class Session implements ModesHost {
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
-        this.#handle(this.#framer);
+        this.#context.dispatcher.dispatch(this, this.#framer);
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
         const held = this.#held;
         while (!this.#stalled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
@@ -338,7 +347,7 @@ export class Session implements ModesHost {
         break;
       }
       this.#context.stats.commands++;
-      this.#handle(framer);
+      this.#context.dispatcher.dispatch(this, framer);
       if (this.#closeAfterReplies) break;
     }
     if (this.#queue.length >= this.#context.maxPipeline) this.#pauseReading();
@@ -363,114 +372,6 @@ export class Session implements ModesHost {
     if (!this.#stalled) this.#resumeReading();
   }
 
-  #handle(framer: CommandFramer): void {
-    const context = this.#context;
-    const spec = context.table.lookup(framer);
-    if (this.#checkAccess && !spec.noAuth) {
-      const refusal = this.#accessRefusal(spec, framer);
-      if (refusal !== null) {
-        this.#modes.noteRefused();
-        return this.answer(spec, errorReply(refusal));
-      }
-    }
-    if (this.#barrier) {
-      if (this.waitForIdle()) return;
-      this.#barrier = false;
-    }
-    if (this.#modes.intercept(spec, framer)) return;
-    switch (spec.route) {
-      case Route.Session:
-        return this.#modes.enter(spec, framer);
-      case Route.Local:
-        if ((spec.name === 'hello' || spec.name === 'reset') && this.waitForIdle()) return;
-        if (spec.name === 'reset') {
-          this.#modes.leave();
-          this.#setUser(context.users.anonymous);
-        }
-        if (spec.name === 'info' && infoWantsKeyspace(framer)) {
-          const fanOut = FanOut.toMasters(this, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
-          fanOut.prefix = infoText(framer, context.facts);
-          this.#queueFanOut(fanOut);
-          return;
-        }
-        if (spec.name === 'proxy') return this.#answerLater(spec, context.facts.admin(framer, this.resp3));
-        this.answer(spec, answerLocally(this, spec, framer, context.facts));
-        return;
-      case Route.Refused:
-        this.answer(spec, errorReply(spec.refusal));
-        return;
-      case Route.EveryMaster:
-        if (spec.name === 'script|load' && framer.argc === 3) {
-          context.router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
-        }
-        this.#queueFanOut(FanOut.toMasters(this, spec, this.#everyMasterPayload(spec, framer), context.router.masterAddresses(), spec.everyMaster));
-        return;
-      case Route.Scan: {
-        if (framer.argc < 2) return this.answer(spec, errorReply(errors.wrongArity('scan')));
-        const scan = FanOut.scan(this, spec, framer, context.router.masterAddresses());
-        if (scan instanceof FanOut) this.#queueFanOut(scan);
-        else this.answer(spec, scan);
-        return;
-      }
-    }
-    const blocks = spec.blockOption !== null ? hasArgument(framer, spec.blockOption) : spec.blocking;
-    // A blocking command runs on a connection of its own, after every earlier
-    // command of this client (LPUSH then BLPOP must see the push).
-    if (blocks && this.waitForIdle()) return;
-    const slot = commandSlot(spec, framer, this.#context.keys);
-    if (slot === CROSS_SLOT) {
-      if (spec.split === null) this.answer(spec, errorReply(errors.CROSSSLOT));
-      else this.#fanOut(spec, framer);
-      return;
-    }
-    const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
-    const request = new Request(this, spec, payload, slot);
-    if (blocks) {
-      this.#modes.block(request);
-      this.#barrier = true;
-    }
-    this.enqueue(request);
-  }
-
-  /** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse; null when the command may run. */
-  #accessRefusal(spec: CommandSpec, framer: CommandFramer): string | null {
-    const user = this.#user;
-    if (user === null) return errors.NOAUTH;
-    if (user.permits(spec)) return null;
-    // An unknown command is named as typed, as Redis names it.
-    return errors.noPermission(spec.name === '' ? argumentText(framer, 0).toLowerCase() : spec.name);
-  }
-
-  /** Keys span slots and the command allows it: one child per slot, merged in the parent. */
-  #fanOut(spec: CommandSpec, framer: CommandFramer): void {
-    const split = spec.split as SplitPolicy;
-    if ((framer.argc - 1) % split.step !== 0) {
-      this.answer(spec, errorReply(errors.wrongArity(spec.name)));
-      return;
-    }
-    this.#queueFanOut(FanOut.split(this, spec, framer, this.#context.keys, split.step, split.merge));
-  }
-
-  /** The command as sent to each master: as received, but WAIT's timeout capped. */
-  #everyMasterPayload(spec: CommandSpec, framer: CommandFramer): Buffer {
-    const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
-    if (spec.name !== 'wait' || framer.argc !== 3) return payload;
-    const timeout = parseInteger(framer.frameBuffer, framer.argStart[2] as number, framer.argEnd[2] as number);
-    const cap = this.#context.maxWaitMs;
-    if (!(timeout === 0 || timeout > cap)) return payload;
-    const replicas = framer.frameBuffer.subarray(framer.argStart[1], framer.argEnd[1]);
-    return encodeCommand(['WAIT', replicas, String(cap)]);
-  }
-
-  #queueFanOut(fanOut: FanOut): void {
-    if (fanOut.children.length === 0) {
-      this.answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
-      return;
-    }
-    this.#queue.push(fanOut.parent);
-    for (const child of fanOut.children) this.#context.router.dispatch(child);
-  }
-
   answer(spec: CommandSpec, reply: Buffer): void {
     this.enqueue(Request.answered(this, spec, reply));
   }
@@ -481,20 +382,18 @@ export class Session implements ModesHost {
     else this.#context.router.dispatch(request);
   }
 
-  setBarrier(): void {
-    this.#barrier = true;
+  queue(request: Request): void {
+    this.#queue.push(request);
   }
 
-  /** A reply Slotway may have to wait for (PROXY REFRESH): queued now, in order, settled when it comes. */
-  #answerLater(spec: CommandSpec, reply: Buffer | Promise<Buffer>): void {
-    if (!(reply instanceof Promise)) return this.answer(spec, reply);
-    const request = new Request(this, spec, EMPTY_PAYLOAD, -1);
-    this.#queue.push(request);
-    void reply.then((bytes) => {
-      request.reply = bytes;
-      request.done = true;
-      this.onRequestDone(request);
-    });
+  setBarrier(): void {
+    this.barrier = true;
+  }
+
+  resetConnection(): void {
+    this.#modes.leave();
+    this.name = '';
+    this.#setUser(this.#context.users.anonymous);
   }
 
   #protocolError(message: string): void {
@@ -531,8 +430,6 @@ export class Session implements ModesHost {
   };
 }
 
-const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
-const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;

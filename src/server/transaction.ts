@@ -12,6 +12,7 @@
 // -EXECABORT, as Redis answers when a transaction is flagged. WATCH pins too.
 import { CROSS_SLOT } from '../commands/command-args.js';
 import type { CommandSpec } from '../commands/command-spec.js';
+import { ModeCommand } from '../commands/policy.js';
 import { Route } from '../commands/command-spec.js';
 import type { PendingCommand } from '../backend/node-connection.js';
 import * as errors from '../protocol/errors.js';
@@ -58,16 +59,16 @@ export class Transaction {
 
   /** The request to queue for `command`: answered here or sent on the lease. */
   handle(command: TransactionCommand): Request {
-    switch (command.spec.name) {
-      case 'multi':
+    switch (command.spec.mode) {
+      case ModeCommand.Multi:
         return this.#multi(command);
-      case 'exec':
+      case ModeCommand.Exec:
         return this.#exec(command);
-      case 'discard':
+      case ModeCommand.Discard:
         return this.#discard(command);
-      case 'watch':
+      case ModeCommand.Watch:
         return this.#watch(command);
-      case 'unwatch':
+      case ModeCommand.Unwatch:
         if (this.#inMulti) return this.#queue(command);
         return this.#lease !== null ? this.#forward(command, true) : this.#end(command, OK);
       default:
@@ -133,7 +134,7 @@ export class Transaction {
   #queue(command: TransactionCommand): Request {
     const spec = command.spec;
     if (spec.route === Route.Refused) return this.#flag(command, spec.refusal);
-    const forwardable = spec.route === Route.ByKey || spec.name === 'ping' || spec.name === 'echo' || spec.name === 'unwatch';
+    const forwardable = spec.route === Route.ByKey || spec.queuesInTransaction || spec.mode === ModeCommand.Unwatch;
     if (!forwardable) return this.#flag(command, errors.notInTransaction(spec.name.replace('|', ' ')));
     if (command.slot === CROSS_SLOT) return this.#flag(command, errors.CROSSSLOT);
     if (command.slot >= 0) {

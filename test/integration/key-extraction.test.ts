@@ -1,4 +1,4 @@
-// Slotway's key extraction (key specs + overlay) against the real Redis's own
+// Slotway's key extraction (key specs + policy table) against the real Redis's own
 // answer, COMMAND GETKEYS, for commands of every key-spec shape.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -20,6 +20,7 @@ import { test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Request } from '../../src/router/request.js';
+import type { Session } from '../../src/server/session.js';
 import { parsePrometheusText } from '../helpers/prometheus-text.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { keysPerMaster, leasedConnections, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
@@ -128,7 +129,7 @@ test('an exception while handling one client closes that client only, is logged 
     const victimSubscriber = await RespSocket.connect(env.port);
     const victimId = Number(/^:(\d+)/.exec(await victimSubscriber.call('CLIENT', 'ID'))?.[1]);
     assert.match(await victimSubscriber.call('SUBSCRIBE', 'iso:poisoned-ch'), /subscribe/);
-    const victimSession = [...stats.sessions].find((session) => session.id === victimId);
+    const victimSession = [...stats.sessions].find((session) => session.id === victimId) as Session | undefined;
     assert.ok(victimSession !== undefined, 'the victim subscriber has a session');
     const deliver = victimSession.deliver;
     victimSession.deliver = function (this: typeof victimSession, frame: Buffer): void {

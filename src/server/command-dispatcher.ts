@@ -1,0 +1,214 @@
+// Decides what happens to one framed command, following its policy row
+// (commands/policy-table.ts): refused, answered here, a mode change, sent to
+// every master, split across slots, or routed by its slot. The session only
+// frames, keeps reply order and writes; it knows no command names, and
+// neither does this file: it reads the spec's policy fields.
+//
+//   Session ──framer──> CommandDispatcher.dispatch(host, framer)
+//                          ├─ access (AUTH owed, user rules, admin only)
+//                          ├─ host.modes.intercept (MULTI, SUBSCRIBE, MONITOR in progress)
+//                          └─ by route: Local / Session / EveryMaster / OutOfBand / Scan / Refused / ByKey
+//
+// One dispatcher serves every session (it keeps no per-client state): the
+// host interface below is all it sees of a session.
+import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
+import { Route, type CommandSpec, type KeyIndices, type SplitPolicy } from '../commands/command-spec.js';
+import type { CommandTable } from '../commands/command-table.js';
+import { LocalAnswer, ScriptEffect } from '../commands/policy.js';
+import type { CommandFramer } from '../protocol/command-framer.js';
+import * as errors from '../protocol/errors.js';
+import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
+import { parseInteger } from '../protocol/stream-framer.js';
+import { FanOut } from '../router/fan-out.js';
+import { Request } from '../router/request.js';
+import type { Router } from '../router/router.js';
+import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts, type LocalHost } from './local-commands.js';
+import type { SessionModes } from './session-modes.js';
+
+/** What the dispatcher needs of a client session. */
+export interface DispatchHost extends LocalHost {
+  readonly modes: SessionModes;
+  /** AUTH is owed, or the user's rules may refuse a command: check each one. */
+  readonly checksAccess: boolean;
+  /** The previous command ran on a connection of its own: the next waits for it. */
+  barrier: boolean;
+  /** Holds the command at hand until every earlier reply is settled; false when it may run now. */
+  waitForIdle(): boolean;
+  /** Queues a reply Slotway gives itself, in order with the others. */
+  answer(spec: CommandSpec, reply: Buffer): void;
+  /** Queues a request in order and sends it (or settles it, when it is answered already). */
+  enqueue(request: Request): void;
+  /** Queues a request in order without sending it (a fan-out's parent, a reply Slotway waits for). */
+  queue(request: Request): void;
+}
+
+export interface DispatchContext {
+  readonly table: CommandTable;
+  readonly router: Router;
+  readonly facts: LocalFacts;
+  readonly maxWaitMs: number;
+  /** Scratch list of key indices; sessions run one at a time, so one suffices. */
+  readonly keys: KeyIndices;
+}
+
+export class CommandDispatcher {
+  readonly #context: DispatchContext;
+
+  constructor(context: DispatchContext) {
+    this.#context = context;
+  }
+
+  dispatch(host: DispatchHost, framer: CommandFramer): void {
+    const context = this.#context;
+    const spec = context.table.lookup(framer);
+    if (host.checksAccess && !spec.noAuth) {
+      const refusal = accessRefusal(host, spec, framer);
+      if (refusal !== null) {
+        host.modes.noteRefused();
+        return host.answer(spec, errorReply(refusal));
+      }
+    }
+    if (host.barrier) {
+      if (host.waitForIdle()) return;
+      host.barrier = false;
+    }
+    if (host.modes.intercept(spec, framer)) return;
+    switch (spec.route) {
+      case Route.Session:
+        return host.modes.enter(spec, framer);
+      case Route.Local:
+        return this.#local(host, spec, framer);
+      case Route.Refused:
+        return host.answer(spec, errorReply(refusalOf(spec, framer)));
+      case Route.EveryMaster:
+      case Route.OutOfBand:
+        return this.#everyMaster(host, spec, framer);
+      case Route.Scan: {
+        if (framer.argc < 2) return host.answer(spec, errorReply(errors.wrongArity('scan')));
+        const scan = FanOut.scan(host, spec, framer, context.router.masterAddresses());
+        if (scan instanceof FanOut) this.#queueFanOut(host, scan);
+        else host.answer(spec, scan);
+        return;
+      }
+    }
+    this.#byKey(host, spec, framer);
+  }
+
+  #local(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    if (spec.waitsForIdle && host.waitForIdle()) return;
+    const context = this.#context;
+    if (spec.local === LocalAnswer.Info && infoWantsKeyspace(framer)) {
+      const fanOut = FanOut.toMasters(host, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
+      fanOut.prefix = infoText(framer, context.facts);
+      return this.#queueFanOut(host, fanOut);
+    }
+    if (spec.local === LocalAnswer.Proxy) return this.#answerLater(host, spec, context.facts.admin(framer, host.resp3));
+    host.answer(spec, answerLocally(host, spec, framer, context.facts));
+  }
+
+  #everyMaster(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    if (spec.adminOnly && host.user?.isAdmin !== true) return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
+    const router = this.#context.router;
+    if (spec.scripts === ScriptEffect.Remember && framer.argc === 3) {
+      router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
+    } else if (spec.scripts === ScriptEffect.Forget) {
+      router.scripts.clear();
+    }
+    const fanOut = FanOut.toMasters(host, spec, this.#everyMasterPayload(spec, framer), router.masterAddresses(), spec.everyMaster);
+    if (spec.everyMaster === 'slowlog') fanOut.limit = slowlogLimit(framer);
+    this.#queueFanOut(host, fanOut);
+  }
+
+  /** Routed by the slot of its keys (keyless: any master); on a lease of its own when it blocks. */
+  #byKey(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    const blocks = spec.blockOption !== null ? hasArgument(framer, spec.blockOption) : spec.blocking;
+    // A blocking command runs on a connection of its own, after every earlier
+    // command of this client (LPUSH then BLPOP must see the push).
+    if (blocks && host.waitForIdle()) return;
+    const slot = commandSlot(spec, framer, this.#context.keys);
+    if (slot === CROSS_SLOT) {
+      if (spec.split === null) host.answer(spec, errorReply(errors.CROSSSLOT));
+      else this.#split(host, spec, framer);
+      return;
+    }
+    const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
+    const request = new Request(host, spec, payload, slot);
+    if (blocks) {
+      host.modes.block(request);
+      host.barrier = true;
+    }
+    host.enqueue(request);
+  }
+
+  /** Keys span slots and the command allows it: one child per slot, merged in the parent. */
+  #split(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    const split = spec.split as SplitPolicy;
+    if ((framer.argc - 1) % split.step !== 0) return host.answer(spec, errorReply(errors.wrongArity(spec.name)));
+    this.#queueFanOut(host, FanOut.split(host, spec, framer, this.#context.keys, split.step, split.merge));
+  }
+
+  /** The command as sent to each master: as received, but a capped timeout (WAIT's) lowered to --max-wait. */
+  #everyMasterPayload(spec: CommandSpec, framer: CommandFramer): Buffer {
+    const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
+    const at = spec.cappedTimeout;
+    if (at < 0 || framer.argc !== at + 1) return payload;
+    const timeout = parseInteger(framer.frameBuffer, framer.argStart[at] as number, framer.argEnd[at] as number);
+    const cap = this.#context.maxWaitMs;
+    if (!(timeout === 0 || timeout > cap)) return payload;
+    const parts: (string | Buffer)[] = [];
+    for (let i = 0; i < at; i++) parts.push(framer.frameBuffer.subarray(framer.argStart[i], framer.argEnd[i]));
+    parts.push(String(cap));
+    return encodeCommand(parts);
+  }
+
+  #queueFanOut(host: DispatchHost, fanOut: FanOut): void {
+    if (fanOut.children.length === 0) return host.answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
+    host.queue(fanOut.parent);
+    for (const child of fanOut.children) this.#context.router.dispatch(child);
+  }
+
+  /** A reply Slotway may have to wait for (PROXY REFRESH): queued now, in order, settled when it comes. */
+  #answerLater(host: DispatchHost, spec: CommandSpec, reply: Buffer | Promise<Buffer>): void {
+    if (!(reply instanceof Promise)) return host.answer(spec, reply);
+    const request = new Request(host, spec, EMPTY_PAYLOAD, -1);
+    host.queue(request);
+    void reply.then((bytes) => request.settle(bytes));
+  }
+}
+
+/** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse; null when the command may run. */
+function accessRefusal(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): string | null {
+  const user = host.user;
+  if (user === null) return errors.NOAUTH;
+  if (user.permits(spec)) return null;
+  // An unknown command is named as typed, as Redis names it.
+  return errors.noPermission(spec.name === '' ? argumentText(framer, 0).toLowerCase() : spec.name);
+}
+
+/** The error line of a refused command; a command Redis does not know is worded as Redis words it. */
+function refusalOf(spec: CommandSpec, framer: CommandFramer): string {
+  if (spec.refusal !== '') return spec.refusal;
+  return errors.unknownCommand(quoted(argumentText(framer, 0, 'utf8'), 128), unknownCommandArgs(framer));
+}
+
+/** Redis quotes the first arguments of an unknown command, up to 128 characters in all. */
+function unknownCommandArgs(framer: CommandFramer): string {
+  let args = '';
+  for (let i = 1; i < framer.argc && args.length < 128; i++) args += `'${quoted(argumentText(framer, i, 'utf8'), 128 - args.length)}' `;
+  return args;
+}
+
+/** At most `max` characters, newlines as spaces (a reply line must not break). */
+function quoted(text: string, max: number): string {
+  return text.slice(0, max).replace(/[\r\n]/g, ' ');
+}
+
+/** SLOWLOG GET [count]: 10 by default, every entry for a negative count, as Redis. */
+function slowlogLimit(framer: CommandFramer): number {
+  if (framer.argc < 3) return 10;
+  const count = parseInteger(framer.frameBuffer, framer.argStart[2] as number, framer.argEnd[2] as number);
+  return Number.isNaN(count) || count < 0 ? -1 : count;
+}
+
+const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
+const EMPTY_PAYLOAD = Buffer.alloc(0);
