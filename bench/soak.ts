@@ -175,7 +175,10 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   const first = cluster.nodes.find((node) => node.pid !== undefined);
   const direct = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master' });
   direct.on('error', () => {});
-  cleanups.push(async () => void direct.disconnect());
+  cleanups.push(() => {
+    direct.disconnect();
+    return Promise.resolve();
+  });
   const reports: Record<string, Record<string, number>> = {};
   for (const workload of workloads) reports[workload.name] = await workload.report(direct);
 
