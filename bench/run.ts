@@ -301,7 +301,7 @@ async function redisBenchmark(target: readonly string[], workload: Workload, tes
   } catch (error) {
     const { stderr, killed } = error as { stderr?: string; killed?: boolean };
     const why = killed === true ? `timed out after ${timeout} ms` : (stderr ?? String(error)).trim();
-    throw new Error(`redis-benchmark ${args.join(' ')}: ${why}`);
+    throw new Error(`redis-benchmark ${args.join(' ')}: ${why}`, { cause: error });
   }
   return parseCsv(stdout, test);
 }
@@ -564,7 +564,7 @@ async function main(): Promise<void> {
   };
 
   const sides: Side[] = [
-    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, peer: false, pids: async () => [] },
+    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, peer: false, pids: () => Promise.resolve([]) },
     { name: 'slotway', target: ['-h', '127.0.0.1', '-p', String(port)], host: '127.0.0.1', port, direct: false, peer: false, pids: () => processTree(slotwayPid) },
     ...options.peers.map(
       (peer): Side => ({ name: peer.name, target: ['-h', peer.host, '-p', String(peer.port)], host: peer.host, port: peer.port, direct: false, peer: true, pids: () => pidsListeningOn([peer.port]) }),

@@ -66,7 +66,7 @@ function looping(
   port: number,
   pauseMs: number,
   step: (client: Redis, caller: number, iteration: number) => Promise<void>,
-  report: Workload['report'] = async () => ({}),
+  report: Workload['report'] = () => Promise.resolve({}),
 ): Workload {
   let running = true;
   const clients = Array.from({ length: callers }, () => slotwayClient(port));
@@ -123,7 +123,7 @@ export function pipelines(port: number, tally: Tally, callers = 4, length = 100,
 export function fanOut(port: number, tally: Tally, callers = 2, keys = 10, pauseMs = 2): Workload {
   const name = 'fan-out';
   let mismatches = 0;
-  const report = async (): Promise<Record<string, number>> => ({ 'MGET after an acknowledged MSET read other values': mismatches });
+  const report = (): Promise<Record<string, number>> => Promise.resolve({ 'MGET after an acknowledged MSET read other values': mismatches });
   return looping(name, tally, callers, port, pauseMs, async (client, c, i) => {
     const names = Array.from({ length: keys }, (_, j) => `soak:f:${c}:${j}`);
     const value = `${c}:${i}`;
@@ -271,8 +271,8 @@ export function pubSub(port: number, tally: Tally, subscribers = 4, pauseMs = 5)
       publisher.disconnect();
       for (const client of listeners) client.disconnect();
     },
-    async report() {
-      return { 'messages sent': sent, subscribers, 'messages received': received, 'expected (sent x subscribers)': sent * subscribers };
+    report() {
+      return Promise.resolve({ 'messages sent': sent, subscribers, 'messages received': received, 'expected (sent x subscribers)': sent * subscribers });
     },
   };
 }
@@ -304,8 +304,8 @@ export function pingProbe(port: number, tally: Tally, everyMs = 100): Workload &
       await loop;
       client.disconnect();
     },
-    async report() {
-      return {};
+    report() {
+      return Promise.resolve({});
     },
   };
 }

@@ -17,8 +17,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
-import { LocalCluster, type LocalClusterNode } from '../src/demo/local-cluster.js';
+import { Cluster } from 'ioredis';
+import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { cpuSeconds, rssMb, scrapeMetrics, startSlotway, stopProcess, type SlotwayProcess } from './slotway-process.js';
 import { Tally, ackedWriters, blocking, fanOut, percentile, pingProbe, pipelines, pubSub, type Workload } from './soak-workloads.js';
@@ -175,7 +175,10 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   const first = cluster.nodes.find((node) => node.pid !== undefined);
   const direct = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master' });
   direct.on('error', () => {});
-  cleanups.push(async () => void direct.disconnect());
+  cleanups.push(() => {
+    direct.disconnect();
+    return Promise.resolve();
+  });
   const reports: Record<string, Record<string, number>> = {};
   for (const workload of workloads) reports[workload.name] = await workload.report(direct);
 

@@ -240,7 +240,7 @@ function latencyHistogram(stats: ServerStats): Metric {
     help,
     type: 'histogram',
     aggregator: 'sum',
-    get: async () => ({ name: LATENCY_NAME, help, type: 'histogram', aggregator: 'sum', values: collect() }),
+    get: () => Promise.resolve({ name: LATENCY_NAME, help, type: 'histogram', aggregator: 'sum', values: collect() }),
     reset(): void {},
   };
   return metric as unknown as Metric;

@@ -104,7 +104,7 @@ function readFlags(argv: readonly string[], command: { value: CliCommand }, posi
       else {
         // A bare boolean flag means true; a following true/false word is its value.
         const next = (argv[i + 1] ?? '').toLowerCase();
-        text = TRUE_WORDS.includes(next) || FALSE_WORDS.includes(next) ? (argv[++i] as string) : 'true';
+        text = TRUE_WORDS.includes(next) || FALSE_WORDS.includes(next) ? argv[++i] : 'true';
       }
       if (text === undefined) errors.push(`--${flag} needs a value`);
       else texts.set(flag, text);
@@ -152,8 +152,9 @@ function readConfigFile(path: string, errors: string[]): SourceValues {
       continue;
     }
     if (Array.isArray(value)) texts.set(key, value.map(String).join(','));
-    else if (value === null || typeof value === 'object') errors.push(`${label(key)}: must be a single value or a list`);
-    else texts.set(key, String(value));
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      texts.set(key, String(value));
+    } else errors.push(`${label(key)}: must be a single value or a list`);
   }
   return { label, texts };
 }

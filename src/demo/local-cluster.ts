@@ -193,7 +193,7 @@ class Node implements LocalClusterNode {
 }
 
 export class LocalCluster {
-  static #instances = new Set<LocalCluster>();
+  static readonly #instances = new Set<LocalCluster>();
   readonly nodes: LocalClusterNode[];
   readonly #nodes: Node[] = [];
   readonly #root: string;

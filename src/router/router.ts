@@ -87,7 +87,7 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #options: RouterOptions;
   readonly #log: Logger;
   #refresh: RefreshTrigger;
-  #sweepTimer: NodeJS.Timeout;
+  readonly #sweepTimer: NodeJS.Timeout;
   #closed = false;
   /** Counters for INFO and metrics. */
   readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0 };

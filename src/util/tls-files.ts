@@ -31,7 +31,7 @@ export function loadPem(files: PemFiles): LoadedPem {
     try {
       new X509Certificate(options.ca as Buffer);
     } catch (error) {
-      throw new Error(`${files.ca} holds no PEM certificate (${(error as Error).message})`);
+      throw new Error(`${files.ca} holds no PEM certificate (${(error as Error).message})`, { cause: error });
     }
   }
   return { options, context: createSecureContext(options) };

@@ -22,7 +22,7 @@ export function openFds(): number {
 export function describeFds(): Map<string, number> {
   const tcp = new Map<string, string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(table, 'utf8');
     } catch {
@@ -82,7 +82,7 @@ export async function nodeClients(node: LocalClusterNode): Promise<number> {
   client.on('error', () => {});
   try {
     await client.connect();
-    const self = Number(await client.client('ID'));
+    const self = await client.client('ID');
     const lines = String(await client.client('LIST')).trim().split('\n');
     return lines.filter((line) => {
       const id = Number(/(?:^|\s)id=(\d+)/.exec(line)?.[1]);

@@ -32,6 +32,7 @@ export class HostsEntry {
     } catch (error) {
       throw new Error(
         `this test resolves a seed name through ${HOSTS} and must append "${name}" to it, but cannot write it (${(error as Error).message}): run the tests as root (as CI does) or make ${HOSTS} writable`,
+        { cause: error },
       );
     }
     const entry = new HostsEntry(name);

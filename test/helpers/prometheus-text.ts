@@ -105,10 +105,10 @@ function parseSample(line: string, fail: (problem: string) => never): Sample {
     while (line[at] !== '}') {
       const labelMatch = /^([^=]*)="/.exec(line.slice(at));
       if (labelMatch === null) fail('malformed label');
-      const labelName = (labelMatch as RegExpExecArray)[1] as string;
+      const labelName = labelMatch[1] as string;
       if (!LABEL_NAME.test(labelName)) fail(`invalid label name ${JSON.stringify(labelName)}`);
       if (labelName in labels) fail(`label ${labelName} repeated`);
-      at += (labelMatch as RegExpExecArray)[0].length;
+      at += labelMatch[0].length;
       let value = '';
       for (;;) {
         const c = line[at++];
@@ -136,7 +136,7 @@ function parseSample(line: string, fail: (problem: string) => never): Sample {
   const value = parseValue(valueText);
   if (value === null) fail(`invalid value ${JSON.stringify(valueText)}`);
   if (parts.length === 2 && !/^-?\d+$/.test(parts[1] as string)) fail('invalid timestamp');
-  return { name, labels, value: value as number };
+  return { name, labels, value };
 }
 
 /** A float as Go's strconv.ParseFloat reads it (what Prometheus uses): special values in any case. */

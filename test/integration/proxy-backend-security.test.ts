@@ -120,7 +120,7 @@ describe('backend AUTH as an ACL user, on a cluster with requirepass', () => {
 
     const error = await client.get(key).then(
       () => null,
-      (failure: Error) => failure.message,
+      (failure: unknown) => (failure as Error).message,
     );
     // The retries ran into the refused connection, or into its absence while it waits to reconnect.
     const unreachable = /^CLUSTERDOWN node 127\.0\.0\.1:\d+ is unreachable \((no connection to 127\.0\.0\.1:\d+ \()?AUTH refused: /;
@@ -165,7 +165,7 @@ describe('backend AUTH as an ACL user, on a cluster with requirepass', () => {
       const plain = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
       const error = await plain.get('any-key').then(
         () => null,
-        (failure: Error) => failure.message,
+        (failure: unknown) => (failure as Error).message,
       );
       plain.disconnect();
       assert.match(error ?? 'GET succeeded', /^CLUSTERDOWN /);
@@ -286,7 +286,10 @@ describe('TLS to the cluster and a TLS listener, with certificate reload', () =>
   test('the TLS listener refuses a client without a certificate (--tls-ca given)', { timeout: 30000 }, async () => {
     const outcome = await run('redis-cli', ['--tls', '--cacert', ca.certFile, '-h', '127.0.0.1', '-p', String(env.tlsPort), 'PING']).then(
       ({ stdout }) => stdout.trim(),
-      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`.trim(),
+      (error: unknown) => {
+        const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+        return `${stdout ?? ''}${stderr ?? ''}`.trim();
+      },
     );
     assert.notEqual(outcome, 'PONG');
   });
@@ -414,7 +417,10 @@ describe('TLS to the cluster and a TLS listener, with certificate reload', () =>
   test('the slotway command exits 2 with one line per bad combination', { timeout: 30000 }, async () => {
     const outcome = await run(process.execPath, [CLI, '--cluster', '127.0.0.1:7000', '--tls-port', '7001', '--cluster-user', 'app']).then(
       () => ({ code: 0, stderr: '' }),
-      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
+      (error: unknown) => {
+        const { code, stderr } = error as { code?: number; stderr?: string };
+        return { code, stderr: stderr ?? '' };
+      },
     );
     assert.equal(outcome.code, 2);
     assert.deepEqual(outcome.stderr.trim().split('\n'), ['slotway: --tls-port 7001 needs --tls-cert and --tls-key', 'slotway: --cluster-user needs --cluster-password']);

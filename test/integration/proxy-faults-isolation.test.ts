@@ -96,27 +96,27 @@ test('an exception while handling one client closes that client only, is logged 
     assert.equal(leasedConnections(env.proxy), 2, 'the blocked client and the subscriber hold a lease each');
 
     // 1. Reading the client's input: dispatch throws for one key.
-    const dispatch = router.dispatch;
-    router.dispatch = function (this: typeof router, request: Request): void {
+    const dispatch = router.dispatch.bind(router);
+    router.dispatch = (request: Request): void => {
       if (includes(request, 'iso:input')) throw new Error('injected failure in dispatch');
-      dispatch.call(this, request);
+      dispatch(request);
     };
     const inputReplies = await poisonedClient(env, [['SET', 'iso:x', '1'], ['GET', 'iso:input'], ['PING']]);
     assert.equal(stats.internalErrors, 1);
     // 2. A node's reply to the client's command: handleReply throws, for a plain GET and for one child of a fan-out MGET.
-    const handleReply = router.handleReply;
-    router.handleReply = function (this: typeof router, request: Request, buffer: Buffer, start: number, end: number): void {
+    const handleReply = router.handleReply.bind(router);
+    router.handleReply = (request: Request, buffer: Buffer, start: number, end: number): void => {
       if (includes(request, 'iso:reply')) throw new Error('injected failure in handleReply');
-      handleReply.call(this, request, buffer, start, end);
+      handleReply(request, buffer, start, end);
     };
     const replyReplies = await poisonedClient(env, [['GET', 'iso:reply'], ['PING']]);
     const fanOutReplies = await poisonedClient(env, [['MGET', keys[0] as string, 'iso:reply:{x}', keys[5] as string]]);
     assert.equal(stats.internalErrors, 3);
     // 3. Writing replies to the client: the reply accounting throws.
-    const onReply = stats.onReply;
-    stats.onReply = function (this: typeof stats, request: Request, reply: Buffer, now: number): void {
+    const onReply = stats.onReply.bind(stats);
+    stats.onReply = (request: Request, reply: Buffer, now: number): void => {
       if (includes(request, 'iso:flush')) throw new Error('injected failure in onReply');
-      onReply.call(this, request, reply, now);
+      onReply(request, reply, now);
     };
     const flushReplies = await poisonedClient(env, [['GET', 'iso:flush']]);
     assert.equal(stats.internalErrors, 4);
@@ -131,10 +131,10 @@ test('an exception while handling one client closes that client only, is logged 
     assert.match(await victimSubscriber.call('SUBSCRIBE', 'iso:poisoned-ch'), /subscribe/);
     const victimSession = [...stats.sessions].find((session) => session.id === victimId) as Session | undefined;
     assert.ok(victimSession !== undefined, 'the victim subscriber has a session');
-    const deliver = victimSession.deliver;
-    victimSession.deliver = function (this: typeof victimSession, frame: Buffer): void {
+    const deliver = victimSession.deliver.bind(victimSession);
+    victimSession.deliver = (frame: Buffer): void => {
       if (frame.includes('iso:poison')) throw new Error('injected failure in deliver');
-      deliver.call(this, frame);
+      deliver(frame);
     };
     await pusher.publish('iso:poisoned-ch', 'iso:poison');
     await assert.rejects(victimSubscriber.next(5000), /connection closed/, 'Slotway closed the subscriber');
@@ -171,7 +171,7 @@ test('an exception while handling one client closes that client only, is logged 
     for (const socket of raw) socket.close();
     for (let i = 0; i < 100 && leasedConnections(env.proxy) > 0; i++) await sleep(50);
     assert.equal(leasedConnections(env.proxy), 0);
-    process.stdout.write(`# isolation: ${bystanderCommands} commands of ${BYSTANDERS} other clients, 0 errors; internal errors counted ${stats.internalErrors}, /metrics ${metric}\n`);
+    process.stdout.write(`# isolation: ${bystanderCommands} commands of ${BYSTANDERS} other clients, 0 errors; internal errors counted ${stats.internalErrors as number}, /metrics ${metric}\n`);
   } finally {
     running = false;
     for (const socket of raw) socket.close();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { LocalCluster, LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 

@@ -21,11 +21,11 @@ test('CLUSTER FAILOVER while 30 clients are blocked and 6 are subscribed: all re
   // Blocked clients on keys of every master (so some are on the master that fails over).
   const keys = (await keysPerMaster(env.direct(), 10, 'held')).flat();
   const blocked = keys.map(() => env.client());
-  const outcomes: string[] = new Array(keys.length).fill('pending');
+  const outcomes = keys.map(() => 'pending');
   const waits = keys.map((key, i) =>
     (blocked[i] as Redis).blpop(key, 0).then(
       (value) => (outcomes[i] = value?.[1] ?? 'nil'),
-      (error: Error) => (outcomes[i] = `error: ${error.message}`),
+      (error: unknown) => (outcomes[i] = `error: ${(error as Error).message}`),
     ),
   );
 

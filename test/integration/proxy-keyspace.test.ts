@@ -111,12 +111,9 @@ test('cluster-mode clients pointed at Slotway: ioredis Cluster and redis-py Redi
 
 test('redis-benchmark -t mset -r 100000 through Slotway: no errors', { timeout: 120000 }, async () => {
   const { execFile } = await import('node:child_process');
-  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    execFile('redis-benchmark', ['-p', String(env.port), '-t', 'mset', '-c', '50', '-n', '20000', '-r', '100000', '--csv'], (error, out, err) => {
-      if (error) reject(error);
-      else resolve({ stdout: out, stderr: err });
-    });
-  });
+  const { promisify } = await import('node:util');
+  const args = ['-p', String(env.port), '-t', 'mset', '-c', '50', '-n', '20000', '-r', '100000', '--csv'];
+  const { stdout, stderr } = await promisify(execFile)('redis-benchmark', args);
   assert.doesNotMatch(stdout + stderr, /error|ERR/i);
   assert.match(stdout, /"MSET \(10 keys\)","\d/);
 });

@@ -37,7 +37,8 @@ test('seed given as a host name; every node restarts on a new IP: prompt errors 
 
     // Every pod goes away.
     const nodes = [...env.cluster.nodes];
-    await Promise.all(nodes.map((node) => env?.cluster.killNode(node)));
+    const cluster = env.cluster;
+    await Promise.all(nodes.map((node) => cluster.killNode(node)));
     const downAt = Date.now();
 
     // While nothing is reachable: every command is answered with an error, within the retry budget.

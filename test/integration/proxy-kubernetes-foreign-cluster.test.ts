@@ -147,7 +147,7 @@ test('a node of another cluster is met: Slotway refuses the merged topology, kee
     const lostId = (rangesA.get(r0) as NodeLine).id;
     for (const node of a.nodes) {
       for (const id of idsB) {
-        const answer = await call(node, 'CLUSTER', 'FORGET', id).catch((error: Error) => error.message);
+        const answer = await call(node, 'CLUSTER', 'FORGET', id).catch((error: unknown) => (error as Error).message);
         assert.ok(answer === 'OK' || /Unknown node|forget my master/i.test(String(answer)), `${node.address} FORGET: ${String(answer)}`);
       }
     }

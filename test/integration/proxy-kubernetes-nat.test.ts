@@ -144,7 +144,7 @@ async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (h
     const key = (await keysOfMasters(from, [from], 1, 'moved'))[0]?.[0] as string;
     const slot = calculateSlot(key);
     await moveEmptySlot(cluster, slot, to);
-    const redirect = String(await call(from, 'GET', key).catch((error: Error) => error.message));
+    const redirect = String(await call(from, 'GET', key).catch((error: unknown) => (error as Error).message));
     assert.ok(redirect.startsWith(`MOVED ${slot} `) && isAnnounced(redirect.split(' ')[2] ?? ''), `the node answered ${redirect}`);
     const movedBefore = mapped.proxy.router.stats.moved;
     assert.equal(await mapped.client.set(key, 'moved'), 'OK');

@@ -146,7 +146,9 @@ test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () =
   assert.match(info, /\r\nredirects_moved:1\r\n/);
 
   const nodes = (await client.call('PROXY', 'NODES')) as (string | number)[][];
-  const entries = nodes.map((fields) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]])));
+  // PROXY NODES: one flat [field, value, field, value ...] list per node.
+  type Field = string | number | undefined;
+  const entries = nodes.map((fields) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i): [string, Field] => [String(fields[2 * i]), fields[2 * i + 1]])));
   const masters = (await cluster.cluster.masters()).map((m) => m.address).sort();
   const replicas = (await cluster.cluster.replicas()).map((r) => r.address).sort();
   assert.deepEqual(entries.filter((e) => e.role === 'master').map((e) => e.address).sort(), masters);
@@ -164,7 +166,7 @@ test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () =
   }
   assert.equal(slots, 16384);
   for (const entry of entries.filter((e) => e.role === 'replica')) {
-    assert.ok(masters.includes(String(entry.master)), `replica ${entry.address} of ${entry.master}`);
+    assert.ok(masters.includes(String(entry.master)), `replica ${String(entry.address)} of ${String(entry.master)}`);
     assert.equal(entry.slots, '');
   }
 

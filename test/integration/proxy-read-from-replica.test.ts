@@ -189,7 +189,7 @@ test('--read-from replica: a -MOVED from a replica (slot moved) is followed to t
     for (const deadline = Date.now() + 20000; ; await sleep(100)) {
       const answer = await probe.get(key).then(
         () => '',
-        (error: Error) => error.message,
+        (error: unknown) => (error as Error).message,
       );
       if (answer.startsWith('MOVED')) break;
       if (Date.now() > deadline) throw new Error(`${fromReplica.address} never answered MOVED for slot ${slot} (last: "${answer}")`);
@@ -239,7 +239,7 @@ test('--read-from replica through a CLUSTER FAILOVER: reads keep their values, t
     const reader = (async () => {
       for (let i = 0; running; i++) {
         const key = keys[i % keys.length] as string;
-        const value = await client.get(key).catch((error: Error) => `error: ${error.message}`);
+        const value = await client.get(key).catch((error: unknown) => `error: ${(error as Error).message}`);
         if (value === `v-${key}`) reads++;
         else errors.push(`${key}: ${String(value)}`);
       }

@@ -194,6 +194,7 @@ function writeDoubleQuoted(rng: Rng, arg: Buffer, out: number[]): void {
       else hex();
     } else if (named !== undefined && rng.chance(0.5)) out.push(92, named);
     else if (rng.chance(0.1)) hex();
+    // eslint-disable-next-line no-dupe-else-if -- rng.chance() draws anew on each call; this is a second draw
     else if (isDefaultEscapable(b) && rng.chance(0.1)) out.push(92, b); // `\q` is `q`
     else out.push(b);
   }

@@ -1,5 +1,6 @@
 // redis-parser (the RESP2 parser ioredis uses) as an independent judge of valid
 // streams: the values it reads, in a form that compares as a string.
+import { inspect } from 'node:util';
 import RedisParser from 'redis-parser';
 
 /** A value redis-parser returned (Buffers, strings of digits, nulls, errors, arrays) as one string. */
@@ -10,7 +11,7 @@ export function canonical(value: unknown): string {
   if (typeof value === 'number') return `n${value}`;
   if (value instanceof Error) return `e${value.message}`;
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  return `?${String(value)}`;
+  return `?${inspect(value)}`;
 }
 
 /** Every value redis-parser reads from `bytes` (returnBuffers, stringNumbers), canonical; a parser error as `fatal:`. */

@@ -46,7 +46,7 @@ export function generateReplyStream(rng: Rng, options: ReplyStreamOptions): Repl
 function text(rng: Rng, max: number): string {
   let s = '';
   const length = rng.int(max + 1);
-  for (let i = 0; i < length; i++) s += TEXT[rng.int(TEXT.length)];
+  for (let i = 0; i < length; i++) s += TEXT.charAt(rng.int(TEXT.length));
   return s;
 }
 

@@ -176,7 +176,7 @@ export function runReplyCase(stream: Buffer, cuts: readonly number[], ref: Refer
   const cursor = { i: 0 };
   let index = 0;
   let maxHint = 0;
-  const bytesOf = (i: number): Buffer => stream.subarray(i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number);
+  const bytesOf = (i: number): Buffer => stream.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
   for (let c = 0; c <= cuts.length; c++) {
     const [from, to] = reads(stream.length, cuts, c);
     const window = framer.pendingBytes + (to - from);

@@ -20,7 +20,7 @@ function run(...words: string[]): string {
     options: withDefaults({ seeds: ['127.0.0.1:1'] }),
     stats: proxy.stats,
     router: proxy.router,
-    refresher: { refresh: async () => false, refreshing: false, stats: { refreshes: 0, failures: 0 } },
+    refresher: { refresh: () => Promise.resolve(false), refreshing: false, stats: { refreshes: 0, failures: 0 } },
     readiness: () => proxy.readiness(),
     topologyRefusal: () => null,
     tcpPort: () => 7777,

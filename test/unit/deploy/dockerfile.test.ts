@@ -72,7 +72,7 @@ function execForm(args: string): string[] | null {
   if (!args.startsWith('[')) return null;
   const parsed: unknown = JSON.parse(args);
   assert.ok(Array.isArray(parsed) && parsed.every((p) => typeof p === 'string'), `not a JSON array of strings: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 /** COPY/ADD: its --flags, sources and destination. */

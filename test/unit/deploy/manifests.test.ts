@@ -96,23 +96,23 @@ for (const file of manifestFiles) {
   for (const document of parseAllDocuments(readFileSync(new URL(file, folder), 'utf8'))) {
     for (const error of document.errors) parseErrors.push(`${file}: ${error.message}`);
     const value: unknown = document.toJS();
-    if (value !== null && value !== undefined) documents.push({ file, manifest: value as Manifest });
+    if (value !== null && value !== undefined) documents.push({ file, manifest: value });
   }
 }
 
 /** The one manifest of a kind; applied files only unless `examples` is set. */
-function only<T extends Manifest>(kind: string, examples = false): T {
+function only(kind: string, examples = false): Manifest {
   const found = documents.filter((d) => d.manifest.kind === kind && isExample(d.file) === examples);
   assert.equal(found.length, 1, `expected one ${kind} in deploy/kubernetes/, found ${found.length}`);
-  return (found[0] as { manifest: Manifest }).manifest as T;
+  return (found[0] as { manifest: Manifest }).manifest;
 }
 
-const deployment = only<Deployment>('Deployment');
+const deployment = only('Deployment') as Deployment;
 const pod = deployment.spec.template.spec;
 const podLabels: Labels = deployment.spec.template.metadata.labels ?? {};
 const container = pod.containers[0] as Container;
-const configMap = only<ConfigMap>('ConfigMap');
-const service = only<Service>('Service');
+const configMap = only('ConfigMap') as ConfigMap;
+const service = only('Service') as Service;
 
 /** Every label of `selector` is on `labels` with the same value; an empty selector matches too much. */
 function assertSelects(selector: Labels | undefined, labels: Labels, what: string): void {
@@ -159,7 +159,7 @@ test('every manifest parses, and names its apiVersion, kind and name', () => {
 });
 
 test('kustomization.yaml lists every manifest of the folder but the examples, and nothing else', () => {
-  const kustomization = only<Kustomization>('Kustomization');
+  const kustomization = only('Kustomization') as Kustomization;
   const listed = [...(kustomization.resources ?? [])].sort();
   for (const file of listed) assert.ok(existsSync(new URL(file, folder)), `kustomization lists missing ${file}`);
   const expected = manifestFiles.filter((f) => f !== 'kustomization.yaml' && !isExample(f));
@@ -169,7 +169,7 @@ test('kustomization.yaml lists every manifest of the folder but the examples, an
 });
 
 test('the kustomization sets the Deployment image to the package version', () => {
-  const kustomization = only<Kustomization>('Kustomization');
+  const kustomization = only('Kustomization') as Kustomization;
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
   const image = kustomization.images?.find((i) => i.name === container.image);
   assert.ok(image, `kustomization images has no entry for image "${String(container.image)}"`);
@@ -260,7 +260,7 @@ test('Deployment: options from the ConfigMap, the cluster password from a mounte
   const key = item?.key ?? path.slice(mount.mountPath.length + 1);
 
   // The example Secret shows the shape the Deployment expects.
-  const example = only<Secret>('Secret', true);
+  const example = only('Secret', true) as Secret;
   assert.equal(example.metadata?.name, secret.secretName);
   assert.ok(key in { ...example.data, ...example.stringData }, `the example Secret has no key "${key}"`);
   assert.equal(documents.filter((d) => d.manifest.kind === 'Secret' && !isExample(d.file)).length, 0, 'no Secret is applied from the repository');
@@ -304,7 +304,7 @@ test('Service: ClusterIP on 7777 (redis) and 9121 (metrics), selecting the pods'
 });
 
 test('NetworkPolicy: applies to the pods; in from labelled clients and monitoring; out to Redis and DNS only', () => {
-  const policy = only<NetworkPolicy>('NetworkPolicy').spec;
+  const policy = (only('NetworkPolicy') as NetworkPolicy).spec;
   assertSelects(policy.podSelector.matchLabels, podLabels, 'NetworkPolicy podSelector');
   assert.deepEqual([...(policy.policyTypes ?? [])].sort(), ['Egress', 'Ingress']);
 
@@ -331,14 +331,14 @@ test('NetworkPolicy: applies to the pods; in from labelled clients and monitorin
 });
 
 test('PodDisruptionBudget: minAvailable 1 of the 2 pods it selects', () => {
-  const pdb = only<PodDisruptionBudget>('PodDisruptionBudget').spec;
+  const pdb = (only('PodDisruptionBudget') as PodDisruptionBudget).spec;
   assert.equal(pdb.minAvailable, 1);
   assert.ok((deployment.spec.replicas ?? 1) > 1, 'a budget of 1 with 1 replica blocks every drain');
   assertSelects(pdb.selector.matchLabels, podLabels, 'PodDisruptionBudget selector');
 });
 
 test('ServiceMonitor: selects the Service and scrapes its metrics port', () => {
-  const monitor = only<ServiceMonitor>('ServiceMonitor');
+  const monitor = only('ServiceMonitor') as ServiceMonitor;
   assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
   assertSelects(monitor.spec.selector.matchLabels, service.metadata?.labels ?? {}, 'ServiceMonitor selector');
   assert.ok(monitor.spec.endpoints.length > 0);
