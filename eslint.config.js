@@ -42,6 +42,9 @@ export default tseslint.config(
       // after #guarded(), topology-refresher.ts #stopped after an await, `running` flags cleared by
       // callbacks, `env` assigned in before()); "fixing" what it reports would delete real guards.
       '@typescript-eslint/no-unnecessary-condition': 'off',
+      // A switch over a policy enum or union must name every case, or say `default` on purpose:
+      // a new Route or LocalAnswer must not fall through to forwarding unnoticed.
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
     },
   },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },

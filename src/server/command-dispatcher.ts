@@ -90,8 +90,9 @@ export class CommandDispatcher {
         else host.answer(spec, scan);
         return;
       }
+      case Route.ByKey:
+        return this.#byKey(host, spec, framer);
     }
-    this.#byKey(host, spec, framer);
   }
 
   #local(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
