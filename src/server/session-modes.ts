@@ -88,10 +88,7 @@ export class SessionModes {
 
   /** A command in the mode the client is in; false when it goes the usual way. */
   intercept(spec: CommandSpec, framer: CommandFramer): boolean {
-    if (this.#monitor !== null) {
-      this.#monitoring(spec);
-      return true;
-    }
+    if (this.#monitor !== null) return this.#monitoring(spec);
     if (this.#subscriber !== null && !this.#host.resp3 && this.#subscribed(spec, framer)) return true;
     return this.#transaction !== null && this.#inTransaction(spec, framer);
   }
@@ -212,22 +209,21 @@ export class SessionModes {
     }
   }
 
-  /** A MONITOR client may only leave: QUIT or RESET. */
-  #monitoring(spec: CommandSpec): void {
+  /** A MONITOR client may only leave: QUIT, or RESET (which goes the usual way: it also forgets the user and name). */
+  #monitoring(spec: CommandSpec): boolean {
     const host = this.#host;
+    if (spec.local === LocalAnswer.Reset) return false;
     if (spec.local === LocalAnswer.Quit) {
       host.answer(spec, OK);
       host.closeAfterReplies();
-    } else if (spec.local === LocalAnswer.Reset) {
-      this.leave();
-      host.answer(spec, RESET);
     } else {
       host.answer(spec, errorReply(errors.MONITORING));
     }
+    return true;
   }
+
 }
 
-const RESET = Buffer.from('+RESET\r\n');
 /** Subscription commands answered on the main pub/sub link, in order with each other. */
 function onMainLink(mode: ModeCommand): boolean {
   return mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Unsubscribe || mode === ModeCommand.Punsubscribe;
