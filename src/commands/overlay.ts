@@ -78,6 +78,7 @@ const policies: [string, Policy][] = [
   ...['setname', 'getname', 'setinfo', 'id'].map((sub): [string, Policy] => [`client|${sub}`, LOCAL]),
   // Client-side caching needs invalidations from every master routed to the right client: later.
   ...['tracking', 'trackinginfo', 'caching', 'getredir'].map((sub): [string, Policy] => [`client|${sub}`, notYet(`client ${sub}`)]),
+  ['acl', LOCAL], // from the users file (server/acl-command.ts); changes refused there
   ['cluster', notYet('cluster')],
   ...['keyslot', 'info', 'slots', 'shards', 'nodes', 'myid'].map((sub): [string, Policy] => [`cluster|${sub}`, LOCAL]),
 

@@ -21,6 +21,16 @@ export function noPermission(name: string): string {
   return `NOPERM this user has no permissions to run the '${name}' command`;
 }
 
+/** A key of the command is outside the user's key patterns (or lacks the read/write access it needs). */
+export const NOPERM_KEY = 'NOPERM this user has no permissions to access one of the keys used as arguments';
+/** A channel (or, for PSUBSCRIBE, a pattern) of the command is outside the user's channel patterns. */
+export const NOPERM_CHANNEL = 'NOPERM this user has no permissions to access one of the channels used as arguments';
+
+/** ACL changes are not made through the protocol: Slotway's users come from its --users-file. */
+export function aclChangeRefused(sub: string): string {
+  return `ERR ACL ${sub.toUpperCase()} is not available through Slotway: users and their rules come from its --users-file (edit it and restart Slotway)`;
+}
+
 /** An operator turned the command off with --deny-commands. */
 export function deniedCommand(name: string): string {
   return `ERR the ${name.toUpperCase()} command is disabled on this Slotway (--deny-commands)`;

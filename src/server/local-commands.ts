@@ -19,6 +19,7 @@ import {
   simpleString,
 } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
+import { aclCommand } from './acl-command.js';
 import type { Session } from './session.js';
 import type { ServerStats } from './server-stats.js';
 
@@ -99,6 +100,21 @@ export function answerLocally(session: Session, spec: CommandSpec, args: Command
       return integerReply(session.id);
     case 'client|setinfo':
       return setInfo(session, argumentText(args, 2), argumentText(args, 3));
+    case 'acl':
+    case 'acl|whoami':
+    case 'acl|cat':
+    case 'acl|users':
+    case 'acl|getuser':
+    case 'acl|list':
+    case 'acl|dryrun':
+    case 'acl|genpass':
+    case 'acl|help':
+    case 'acl|setuser':
+    case 'acl|deluser':
+    case 'acl|load':
+    case 'acl|save':
+    case 'acl|log':
+      return aclCommand(session.user, session.users, args, session.resp3);
     case 'cluster|keyslot':
       return integerReply(calculateSlot(argument(args, 2)));
     case 'cluster|info':

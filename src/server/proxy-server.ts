@@ -23,6 +23,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly maxWaitMs: number;
   readonly pubsubOutputLimit: number;
   readonly allowMonitor: boolean;
+  readonly maxAuthFailures: number;
 }
 
 export class ProxyServer {
@@ -55,6 +56,7 @@ export class ProxyServer {
       keys: new KeyIndices(),
       batch: [],
       users: access.users,
+      maxAuthFailures: options.maxAuthFailures,
       clientOutputLimit: options.clientOutputLimit,
       clock: { now: 0 },
     };
