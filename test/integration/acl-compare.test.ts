@@ -204,3 +204,60 @@ test('the glob matcher agrees with redis-server KEYS on the same keys and patter
     socket.close();
   }
 });
+
+/** The same command as `admin` on both, exact bytes. */
+async function asAdmin(port: number, command: string[]): Promise<string> {
+  const socket = await RespSocket.connect(port);
+  try {
+    assert.equal(await socket.call('AUTH', 'admin', 'pw'), '+OK\r\n');
+    return await socket.call(...command);
+  } finally {
+    socket.close();
+  }
+}
+
+test('ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with redis-server\'s bytes', async () => {
+  let compared = 0;
+  const differences: string[] = [];
+  const compare = async (command: string[]): Promise<void> => {
+    const direct = await asAdmin(redisPort, command);
+    const proxied = await asAdmin(env.port, command);
+    compared++;
+    if (direct !== proxied) differences.push(`${command.join(' ')}\n    redis:   ${JSON.stringify(direct)}\n    slotway: ${JSON.stringify(proxied)}`);
+  };
+  // Users whose rules Redis 7.0 prints as written (it re-derives command rules from a bitmap).
+  for (const user of ['prefix', 'rw', 'nokeys', 'chan', 'admin', 'getonly', 'nosuchuser']) await compare(['ACL', 'GETUSER', user]);
+  for (const user of Object.keys(USERS)) {
+    for (const command of COMMANDS) await compare(['ACL', 'DRYRUN', user, ...command.map((word) => (word === '$USER' ? user : word))]);
+  }
+  await compare(['ACL', 'DRYRUN', 'nosuchuser', 'GET', 'x']);
+  await compare(['ACL', 'DRYRUN', 'prefix', 'NOSUCHCOMMAND']);
+  await compare(['ACL', 'DRYRUN', 'prefix', 'GET']);
+  await compare(['ACL', 'WHOAMI']);
+  await compare(['ACL', 'CAT']);
+  await compare(['ACL', 'CAT', 'nosuchcategory']);
+  await compare(['ACL', 'USERS']);
+  await compare(['ACL', 'NOSUCH']);
+  await compare(['ACL', 'GETUSER']);
+  console.log(`ACL replies: ${compared} commands compared, ${differences.length} differences${differences.length > 0 ? `\n  ${differences.join('\n  ')}` : ''}`);
+  assert.deepEqual(differences, []);
+});
+
+test('ACL changes are refused with a pointer to the users file; other users\' rules are an admin\'s to read', async () => {
+  assert.match(
+    await asAdmin(env.port, ['ACL', 'SETUSER', 'x', 'on']),
+    /^-ERR ACL SETUSER is not available through Slotway: users and their rules come from its --users-file/,
+  );
+  assert.match(await asAdmin(env.port, ['ACL', 'DELUSER', 'prefix']), /^-ERR ACL DELUSER is not available through Slotway/);
+  const socket = await RespSocket.connect(env.port);
+  try {
+    assert.equal(await socket.call('AUTH', 'clientid', 'pw'), '+OK\r\n');
+    assert.equal(await socket.call('ACL', 'WHOAMI'), '$8\r\nclientid\r\n');
+    assert.equal(await socket.call('ACL', 'GETUSER', 'clientid'), "-NOPERM this user has no permissions to run the 'acl|getuser' command\r\n");
+  } finally {
+    socket.close();
+  }
+  const list = await asAdmin(env.port, ['ACL', 'LIST']);
+  assert.ok(list.includes('user prefix on #'), list);
+  assert.ok(list.includes(' ~app:* resetchannels &app:* +@all -@dangerous\r\n'), list);
+});
