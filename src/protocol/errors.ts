@@ -31,6 +31,10 @@ export function aclChangeRefused(sub: string): string {
   return `ERR ACL ${sub.toUpperCase()} is not available through Slotway: users and their rules come from its --users-file (edit it and restart Slotway)`;
 }
 
+/** Slotway keeps no ACL log: refusals are its clients' replies (and AUTH failures its log lines). */
+export const ACL_LOG_NOT_KEPT =
+  'ERR ACL LOG is not available through Slotway: it keeps no ACL log (failed AUTHs are in its log and the slotway_client_auth_failures_total metric)';
+
 /** An operator turned the command off with --deny-commands. */
 export function deniedCommand(name: string): string {
   return `ERR the ${name.toUpperCase()} command is disabled on this Slotway (--deny-commands)`;

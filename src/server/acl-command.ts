@@ -1,6 +1,7 @@
 // ACL subcommands Slotway answers from its users file, in Redis 7.0's reply
 // shapes: WHOAMI, CAT, USERS, GETUSER, LIST, DRYRUN, GENPASS, HELP. Changes
-// (SETUSER, DELUSER, LOAD, SAVE) are refused: users come from --users-file.
+// (SETUSER, DELUSER, LOAD, SAVE) are refused: users come from --users-file;
+// so is LOG: Slotway keeps none.
 //
 // The session has checked the command rules already (ACL LIST needs +@admin
 // or +acl|list, as in Redis). On top of Redis: a user may always read its own
@@ -75,8 +76,9 @@ export function aclCommand(user: User | null, directory: UserDirectory, args: Co
     case 'deluser':
     case 'load':
     case 'save':
-    case 'log':
       return errorReply(errors.aclChangeRefused(sub));
+    case 'log':
+      return errorReply(errors.ACL_LOG_NOT_KEPT);
     default:
       return errorReply(errors.unknownSubcommand('acl', argumentText(args, 1, 'utf8')));
   }

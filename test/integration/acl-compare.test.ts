@@ -205,11 +205,12 @@ test('the glob matcher agrees with redis-server KEYS on the same keys and patter
   }
 });
 
-/** The same command as `admin` on both, exact bytes. */
-async function asAdmin(port: number, command: string[]): Promise<string> {
+/** The same command as `admin` on both, exact bytes (after HELLO 3 when `resp3`). */
+async function asAdmin(port: number, command: string[], resp3 = false): Promise<string> {
   const socket = await RespSocket.connect(port);
   try {
     assert.equal(await socket.call('AUTH', 'admin', 'pw'), '+OK\r\n');
+    if (resp3) assert.match(await socket.call('HELLO', '3'), /^%/);
     return await socket.call(...command);
   } finally {
     socket.close();
@@ -219,9 +220,9 @@ async function asAdmin(port: number, command: string[]): Promise<string> {
 test('ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with redis-server\'s bytes', async () => {
   let compared = 0;
   const differences: string[] = [];
-  const compare = async (command: string[]): Promise<void> => {
-    const direct = await asAdmin(redisPort, command);
-    const proxied = await asAdmin(env.port, command);
+  const compare = async (command: string[], resp3 = false): Promise<void> => {
+    const direct = await asAdmin(redisPort, command, resp3);
+    const proxied = await asAdmin(env.port, command, resp3);
     compared++;
     if (direct !== proxied) differences.push(`${command.join(' ')}\n    redis:   ${JSON.stringify(direct)}\n    slotway: ${JSON.stringify(proxied)}`);
   };
@@ -230,6 +231,7 @@ test('ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with red
   for (const user of Object.keys(USERS)) {
     for (const command of COMMANDS) await compare(['ACL', 'DRYRUN', user, ...command.map((word) => (word === '$USER' ? user : word))]);
   }
+  for (const user of ['prefix', 'nokeys', 'nosuchuser']) await compare(['ACL', 'GETUSER', user], true);
   await compare(['ACL', 'DRYRUN', 'nosuchuser', 'GET', 'x']);
   await compare(['ACL', 'DRYRUN', 'prefix', 'NOSUCHCOMMAND']);
   await compare(['ACL', 'DRYRUN', 'prefix', 'GET']);
@@ -249,6 +251,7 @@ test('ACL changes are refused with a pointer to the users file; other users\' ru
     /^-ERR ACL SETUSER is not available through Slotway: users and their rules come from its --users-file/,
   );
   assert.match(await asAdmin(env.port, ['ACL', 'DELUSER', 'prefix']), /^-ERR ACL DELUSER is not available through Slotway/);
+  assert.match(await asAdmin(env.port, ['ACL', 'LOG']), /^-ERR ACL LOG is not available through Slotway: it keeps no ACL log/);
   const socket = await RespSocket.connect(env.port);
   try {
     assert.equal(await socket.call('AUTH', 'clientid', 'pw'), '+OK\r\n');
