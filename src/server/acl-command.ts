@@ -4,9 +4,9 @@
 // so is LOG: Slotway keeps none.
 //
 // The session has checked the command rules already (ACL LIST needs +@admin
-// or +acl|list, as in Redis). On top of Redis: a user may always read its own
-// ACL GETUSER when its rules allow the command; another user's only an admin
-// (User.isAdmin) may read.
+// or +acl|list, as in Redis). On top of Redis, what shows other users (ACL
+// LIST, USERS, DRYRUN, another user's GETUSER) needs an admin (User.isAdmin):
+// a user whose rules allow just `+acl|getuser` reads only its own rules.
 import { randomBytes } from 'node:crypto';
 import { argumentText, argument } from '../commands/command-args.js';
 import type { CommandArgs } from '../commands/command-spec.js';
@@ -61,10 +61,12 @@ export function aclCommand(user: User | null, directory: UserDirectory, args: Co
     case 'cat':
       return args.argc === 2 ? arrayReply(CATEGORIES.map((c) => bulkString(c))) : category(argumentText(args, 2));
     case 'users':
+      if (user === null || !user.isAdmin) return errorReply(adminOnly('USERS'));
       return arrayReply(directory.list().map((u) => bulkString(u.name)));
     case 'getuser':
       return getUser(user, directory, argumentText(args, 2, 'utf8'), resp3);
     case 'list':
+      if (user === null || !user.isAdmin) return errorReply(adminOnly('LIST'));
       return arrayReply(directory.list().map((u) => bulkString(`user ${u.name} ${u.aclRulesText()}`)));
     case 'dryrun':
       return dryRun(user, directory, args);
@@ -96,10 +98,13 @@ function category(name: string): Buffer {
   return arrayReply(names);
 }
 
+/** What a user whose rules allow the subcommand, but who is no admin (User.isAdmin), is told. */
+function adminOnly(what: string): string {
+  return `NOPERM ACL ${what} through Slotway needs an admin user (one whose rules allow every @admin command)`;
+}
+
 function getUser(user: User | null, directory: UserDirectory, name: string, resp3: boolean): Buffer {
-  if (user === null || (name !== user.name && !user.isAdmin)) {
-    return errorReply(`NOPERM only an admin user may read another user's rules (this user is '${user?.name ?? ''}')`);
-  }
+  if (user === null || (name !== user.name && !user.isAdmin)) return errorReply(adminOnly("GETUSER of another user"));
   const target = directory.get(name);
   if (target === undefined) return resp3 ? NULL_RESP3 : NULL_BULK;
   const flags = target.flags().map((flag) => bulkString(flag));
@@ -126,7 +131,7 @@ function setReply(elements: readonly Buffer[]): Buffer {
 
 /** ACL DRYRUN <user> <command> [args]: +OK, or why not as a bulk string in Redis's words. */
 function dryRun(user: User | null, directory: UserDirectory, args: CommandArgs): Buffer {
-  if (user === null || !user.isAdmin) return errorReply("NOPERM only an admin user may run ACL DRYRUN through Slotway");
+  if (user === null || !user.isAdmin) return errorReply(adminOnly('DRYRUN'));
   const name = argumentText(args, 2, 'utf8');
   const target = directory.get(name);
   if (target === undefined) return errorReply(`ERR User '${name}' not found`);

@@ -33,6 +33,9 @@ const USERS: Record<string, string> = {
   writer: 'on >pw %W~* %R~ro:* allchannels -@all +@write +@read +@pubsub -publish',
 };
 
+/** Slotway only: may run ACL GETUSER and ACL LIST by its command rules, but is no admin. */
+const SELF = 'on >pw ~* &* -@all +acl|getuser +acl|list +acl|dryrun +acl|users';
+
 /** Commands run by every user; `$USER` is replaced by the user's name. */
 const COMMANDS: string[][] = [
   ['GET', 'app:{t}1'],
@@ -108,12 +111,14 @@ before(async () => {
     stdio: 'ignore',
   });
   const usersFile = join(dir, 'users.acl');
-  writeFileSync(usersFile, Object.entries(USERS).map(([name, rules]) => `user ${name} ${rules}`).join('\n'));
+  // One more user, not in the table: what Slotway adds to Redis (admin-only views) is tested apart.
+  const lines = [...Object.entries(USERS).map(([name, rules]) => `user ${name} ${rules}`), `user self ${SELF}`];
+  writeFileSync(usersFile, lines.join('\n'));
   env = await startProxyCluster({ usersFile, denyCommands: [] });
   for (let i = 0; ; i++) {
     try {
       const admin = await RespSocket.connect(redisPort);
-      for (const [name, rules] of Object.entries(USERS)) {
+      for (const [name, rules] of [...Object.entries(USERS), ['self', SELF]] as const) {
         assert.equal(await admin.call('ACL', 'SETUSER', name, ...rules.split(' ')), '+OK\r\n', `${name} on redis-server`);
       }
       admin.close();
@@ -259,6 +264,16 @@ test('ACL changes are refused with a pointer to the users file; other users\' ru
     assert.equal(await socket.call('ACL', 'GETUSER', 'clientid'), "-NOPERM this user has no permissions to run the 'acl|getuser' command\r\n");
   } finally {
     socket.close();
+  }
+  const self = await RespSocket.connect(env.port);
+  try {
+    assert.equal(await self.call('AUTH', 'self', 'pw'), '+OK\r\n');
+    assert.match(await self.call('ACL', 'GETUSER', 'self'), /^\*12\r\n\$5\r\nflags\r\n/, 'its own rules');
+    for (const command of [['GETUSER', 'admin'], ['LIST'], ['USERS'], ['DRYRUN', 'admin', 'GET', 'x']]) {
+      assert.match(await self.call('ACL', ...command), /^-NOPERM ACL .* through Slotway needs an admin user/, command.join(' '));
+    }
+  } finally {
+    self.close();
   }
   const list = await asAdmin(env.port, ['ACL', 'LIST']);
   assert.ok(list.includes('user prefix on #'), list);
