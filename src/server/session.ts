@@ -392,6 +392,8 @@ export class Session implements ModesHost {
     if (this.#checkAccess && !spec.noAuth) {
       const refusal = this.#accessRefusal(spec, framer);
       if (refusal !== null) {
+        // Pub/sub confirmations bypass the reply queue: a refusal must not overtake one still owed.
+        if (!this.#modes.subscriptionsSettled && this.waitForIdle()) return;
         this.#modes.noteRefused();
         return this.answer(spec, errorReply(refusal));
       }

@@ -279,3 +279,26 @@ test('ACL changes are refused with a pointer to the users file; other users\' ru
   assert.ok(list.includes('user prefix on #'), list);
   assert.ok(list.includes(' ~app:* resetchannels &app:* +@all -@dangerous\r\n'), list);
 });
+
+test('pipelined subscriptions with refused channels: the same frames, in the same order, as redis-server', async () => {
+  const frames = async (port: number): Promise<string[]> => {
+    const socket = await RespSocket.connect(port);
+    try {
+      assert.equal(await socket.call('AUTH', 'chan', 'pw'), '+OK\r\n');
+      const out: string[] = [];
+      const round = async (commands: string[][]): Promise<void> => {
+        for (const command of commands) socket.send(...command);
+        for (let i = 0; i < commands.length; i++) out.push((await socket.next()).toString());
+      };
+      await round([['SUBSCRIBE', 'news:1'], ['SUBSCRIBE', 'other'], ['PSUBSCRIBE', 'news:*'], ['PSUBSCRIBE', '*'], ['PING']]);
+      // Subscribed now (RESP2): refusals keep their place among confirmations.
+      await round([['SUBSCRIBE', 'news:2'], ['SUBSCRIBE', 'alerts', 'nope'], ['SUBSCRIBE', 'news:3'], ['UNSUBSCRIBE', 'other'], ['PING']]);
+      return out;
+    } finally {
+      socket.close();
+    }
+  };
+  const direct = await frames(redisPort);
+  assert.ok(direct.some((frame) => frame.startsWith('-NOPERM')), 'the sequence has refusals');
+  assert.deepEqual(await frames(env.port), direct);
+});
