@@ -20,6 +20,7 @@ import { CommandFramer } from '../src/protocol/command-framer.js';
 import { ReplyFramer } from '../src/protocol/reply-framer.js';
 import { Frame } from '../src/protocol/stream-framer.js';
 import { FanOut } from '../src/router/fan-out.js';
+import { UserDirectory, type User } from '../src/server/client-auth.js';
 import type { Request, RequestOwner } from '../src/router/request.js';
 
 const exec = promisify(execFile);
@@ -370,6 +371,46 @@ class Owner implements RequestOwner {
   }
 }
 
+// ---------------------------------------------------------------- ACL
+
+/**
+ * User.check, the per-command ACL cost for users whose rules may refuse
+ * something (a user with ~* &* +@all is never checked): the cached command
+ * verdict, the keys with their access, matched against the key patterns.
+ */
+function aclCases(): Case[] {
+  const table = new CommandTable();
+  const keys = new KeyIndices();
+  const sets = frameCommands(SET_CHUNK);
+  const { directory, errors } = UserDirectory.create(
+    '',
+    ['user prefix on nopass ~key:* %R~ro:* &* +@all -@dangerous', 'user commands on nopass ~* &* +@all -@dangerous'].join('\n'),
+    table,
+  );
+  check(errors.length === 0, `users parse: ${errors.join('; ')}`);
+  const userCase = (name: string, user: User | undefined): Case => {
+    check(user !== undefined, `user for ${name}`);
+    const checked = user as User;
+    return {
+      name,
+      opsPerIteration: sets.length,
+      run: () => {
+        let allowed = 0;
+        for (let i = 0; i < sets.length; i++) {
+          const args = sets[i] as CommandArgs;
+          if (checked.check(table.lookup(args), args, keys) === null) allowed++;
+        }
+        return allowed;
+      },
+      check: () => check(sets.every((args) => checked.check(table.lookup(args), args, keys) === null), `${name}: every SET key:NNN is allowed`),
+    };
+  };
+  return [
+    userCase('lookup + User.check SET, command rules only', directory.get('commands')),
+    userCase('lookup + User.check SET, key pattern ~key:*', directory.get('prefix')),
+  ];
+}
+
 function fanOutCases(): Case[] {
   const table = new CommandTable();
   const keys = new KeyIndices();
@@ -467,7 +508,7 @@ function argument(name: string): string | undefined {
  * change the next case's numbers, and with them the comparison between runs.
  */
 async function main(): Promise<void> {
-  const cases = [...commandFramerCases(), ...routingCases(), ...replyFramerCases(), ...fanOutCases()];
+  const cases = [...commandFramerCases(), ...routingCases(), ...aclCases(), ...replyFramerCases(), ...fanOutCases()];
   const caseIndex = argument('--case');
   if (caseIndex !== undefined) {
     const benchCase = cases[Number(caseIndex)];

@@ -46,7 +46,8 @@ function beginIndex(keySpec: KeySpecData, args: CommandArgs): number {
   return -1;
 }
 
-function walkKeySpec(keySpec: KeySpecData, args: CommandArgs, keys: KeyIndices): number {
+/** Pushes the key indices one key spec finds (none for an unknown spec); INVALID_KEYS when the arguments contradict it. */
+export function walkKeySpec(keySpec: KeySpecData, args: CommandArgs, keys: KeyIndices): number {
   let first = beginIndex(keySpec, args);
   if (first < 0) return 0; // keyword absent or unknown spec: no keys from this spec
   const argc = args.argc;

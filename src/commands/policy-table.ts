@@ -134,7 +134,7 @@ const ANY_MASTER_COMMANDS = [
   'command', 'command|count', 'command|docs', 'command|getkeys', 'command|getkeysandflags', 'command|help',
   'command|info', 'command|list',
   'client|help', 'cluster|help', 'config|help', 'latency|help', 'memory|help', 'module|help', 'module|list',
-  'object|help', 'script|help', 'slowlog|help', 'xgroup|help', 'xinfo|help', 'acl|help', 'function|help',
+  'object|help', 'script|help', 'slowlog|help', 'xgroup|help', 'xinfo|help', 'function|help',
   // Functions are loaded on every master alike (FUNCTION LOAD goes to all).
   'function|dump', 'function|list', 'function|stats',
   // Pub/sub introspection of one master; merged over the cluster in a later version.
@@ -223,6 +223,7 @@ const policyRows: Row[] = [
   ['acl|users', local(LocalAnswer.AclUsers)],
   ['acl|dryrun', local(LocalAnswer.AclDryRun)],
   ['acl|genpass', local(LocalAnswer.AclGenPass)],
+  ['acl|help', local(LocalAnswer.AclHelp)],
 
   // Connection modes: the session leases a connection of its own.
   ['multi', { kind: 'mode', mode: ModeCommand.Multi }],
@@ -249,7 +250,8 @@ const policyRows: Row[] = [
     'cluster|countkeysinslot', 'cluster|getkeysinslot', 'waitaof',
   ]),
   // Refused: ACL users of Slotway live in its users file; the nodes' ACLs are the operator's.
-  ...refusedEach(errors.aclInUsersFile, ['acl|setuser', 'acl|deluser', 'acl|save', 'acl|load', 'acl|log']),
+  ...['acl|setuser', 'acl|deluser', 'acl|save', 'acl|load'].map((name): Row => [name, refused(errors.aclChangeRefused(name.slice(4)))]),
+  ['acl|log', refused(errors.ACL_LOG_NOT_KEPT)],
   // Refused: they act on one node behind one address, or administer the cluster itself.
   ...refusedEach(errors.notThroughProxy, [
     'sync', 'psync', 'replconf', 'replicaof', 'slaveof', 'shutdown', 'debug', 'failover', 'migrate', 'asking',

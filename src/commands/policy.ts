@@ -36,6 +36,7 @@ export const enum LocalAnswer {
   AclUsers,
   AclDryRun,
   AclGenPass,
+  AclHelp,
   /** Slotway's own PROXY command (admin/proxy-command.ts). */
   Proxy,
   /** A container (CLIENT, CONFIG ...) without a subcommand, or with one this Redis does not have. */

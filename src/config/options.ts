@@ -52,6 +52,7 @@ export interface ProxyOptions {
   readonly requirepass: string;
   readonly usersFile: string;
   readonly denyCommands: readonly string[];
+  readonly maxAuthFailures: number;
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly clientOutputLimit: number;
@@ -132,7 +133,8 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'maxInlineLength', flag: 'max-inline-length', kind: 'integer', defaultValue: 64 * 1024, min: 16, description: 'longest inline command or header line in bytes (Redis: 64 KB)' },
   { key: 'maxQueryBuffer', flag: 'max-query-buffer', kind: 'integer', defaultValue: 1024 * MB, min: 1024, description: 'most bytes held for one incomplete command (Redis client-query-buffer-limit)' },
   { key: 'requirepass', flag: 'requirepass', kind: 'secret', defaultValue: '', description: 'password of the default user: clients must AUTH before any other command (secret)' },
-  { key: 'usersFile', flag: 'users-file', kind: 'file', defaultValue: '', description: 'ACL-style users, one per line: user <name> on|off >password|#sha256 ~* +@category +command -command ...' },
+  { key: 'usersFile', flag: 'users-file', kind: 'file', defaultValue: '', description: 'users with Redis ACL rules, one per line: user <name> on|off >password|#sha256 ~keys* %R~keys* &channels* +@category -command ... (Redis 7.0 semantics)' },
+  { key: 'maxAuthFailures', flag: 'max-auth-failures', kind: 'integer', defaultValue: 10, min: 0, description: 'failed AUTH (or HELLO AUTH) attempts after which a connection is closed, once the last -WRONGPASS is written (0: never)' },
   { key: 'denyCommands', flag: 'deny-commands', kind: 'list', defaultValue: ['flushall', 'flushdb', 'config', 'debug', 'shutdown', 'keys'], description: 'commands refused to every client (comma-separated; give an empty value to allow all)' },
   { key: 'maxClients', flag: 'maxclients', kind: 'integer', defaultValue: 10000, min: 1, description: 'client connections at once; more are told "max number of clients reached" and closed (Redis maxclients)' },
   { key: 'idleTimeoutSeconds', flag: 'timeout', kind: 'integer', defaultValue: 0, min: 0, description: 'seconds a client may stay idle before Slotway closes it; 0 never (Redis timeout; blocked and subscribed clients are exempt)' },

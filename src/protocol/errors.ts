@@ -21,6 +21,20 @@ export function noPermission(name: string): string {
   return `NOPERM this user has no permissions to run the '${name}' command`;
 }
 
+/** A key of the command is outside the user's key patterns (or lacks the read/write access it needs). */
+export const NOPERM_KEY = 'NOPERM this user has no permissions to access one of the keys used as arguments';
+/** A channel (or, for PSUBSCRIBE, a pattern) of the command is outside the user's channel patterns. */
+export const NOPERM_CHANNEL = 'NOPERM this user has no permissions to access one of the channels used as arguments';
+
+/** ACL changes are not made through the protocol: Slotway's users come from its --users-file. */
+export function aclChangeRefused(sub: string): string {
+  return `ERR ACL ${sub.toUpperCase()} is not available through Slotway: users and their rules come from its --users-file (edit it and restart Slotway)`;
+}
+
+/** Slotway keeps no ACL log: refusals are its clients' replies (and AUTH failures its log lines). */
+export const ACL_LOG_NOT_KEPT =
+  'ERR ACL LOG is not available through Slotway: it keeps no ACL log (failed AUTHs are in its log and the slotway_client_auth_failures_total metric)';
+
 /** An operator turned the command off with --deny-commands. */
 export function deniedCommand(name: string): string {
   return `ERR the ${name.toUpperCase()} command is disabled on this Slotway (--deny-commands)`;
@@ -111,11 +125,6 @@ export const MONITORING = 'ERR Slotway: a MONITOR connection accepts only QUIT a
 /** A command that would change a node connection every client shares (SCRIPT DEBUG, CLIENT REPLY). */
 export function changesSharedConnection(command: string): string {
   return `ERR ${command.toUpperCase()} is not available through Slotway: it would change a node connection that other clients share`;
-}
-
-/** ACL changes: Slotway's users come from its users file, the nodes' ACLs are the operator's. */
-export function aclInUsersFile(command: string): string {
-  return `ERR ${command.toUpperCase()} is not available through Slotway: its users are defined in its --users-file, and the nodes' ACLs on the nodes`;
 }
 
 /** Node administration Slotway runs on every master, but only for an admin of its users file. */

@@ -1,104 +1,39 @@
-// Who may talk to Slotway, and what each may run: `--requirepass` (the
-// default user's password) and ACL-style users from `--users-file`, in the
-// syntax of Redis's ACL file:
+// Who may talk to Slotway: `--requirepass` (the default user's password) and
+// the users of `--users-file`, in the syntax of Redis's ACL file, checked with
+// Redis 7.0's ACL semantics (acl-user.ts, rules in acl-rules.ts):
 //
-//   user app    on >s3cret ~* &* +@all -@dangerous
-//   user reader on #<sha256 of the password> ~* +@read +@connection
+//   user app    on >s3cret ~app:* &app:* +@all -@dangerous
+//   user reader on #<sha256 of the password> %R~* +@read +@connection
 //   user ops    off
+//   node-user app app-scripts <password of app-scripts on the nodes>
 //
-// Rules apply left to right as in Redis (the last one that matches a command
-// wins). Key and channel patterns other than "all" are refused at start:
-// Slotway does not check keys against patterns; the cluster's own ACL can.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// A `node-user` line names the node ACL user (and its password) whose rights
+// a Slotway user's scripts run with (User.nodeUser); its words are not ACL
+// rules, so it cannot be mistaken for one.
 import { readFileSync } from 'node:fs';
-import type { CommandSpec } from '../commands/command-spec.js';
 import type { CommandTable } from '../commands/command-table.js';
+import { COMMAND_DATA } from '../commands/command-table.generated.js';
+import type { CommandSpec } from '../commands/command-spec.js';
 import { deniedCommand } from '../protocol/errors.js';
+import { SELECTORS, applyRule, type RuleTable } from './acl-rules.js';
+import { User, matchesDigest, sha256, type AdminCommands } from './acl-user.js';
 
-interface CommandRule {
-  readonly allow: boolean;
-  /** 'all', a category ('@read'), a command ('client') or a subcommand ('client|kill'). */
-  readonly target: string;
-}
+export { User } from './acl-user.js';
 
-export class User {
-  readonly name: string;
-  enabled = false;
-  /** SHA-256 digests of its passwords. */
-  readonly passwords: Buffer[] = [];
-  noPassword = false;
-  rules: CommandRule[] = [];
-  /** Defined in the users file (not the implicit default user of --requirepass or of no option). */
-  fromUsersFile = false;
-  /** Per command spec: allowed or not, worked out once. */
-  readonly #verdicts = new Map<CommandSpec, boolean>();
-
-  constructor(name: string) {
-    this.name = name;
-  }
-
-  /** True when no rule can refuse anything (the common case skips the check on the hot path). */
-  get allowsEverything(): boolean {
-    let everything = false;
-    for (const rule of this.rules) {
-      if (rule.target === 'all') everything = rule.allow;
-      else if (!rule.allow) everything = false;
-    }
-    return everything;
-  }
-
-  /**
-   * May run node administration through Slotway (CONFIG SET, SAVE ... on
-   * every master): a users-file user whose rules allow every @admin command.
-   */
-  get isAdmin(): boolean {
-    if (!this.fromUsersFile) return false;
-    let admin = false;
-    for (const rule of this.rules) {
-      if (rule.target === 'all' || rule.target === '@admin') admin = rule.allow;
-      else if (!rule.allow) admin = false;
-    }
-    return admin;
-  }
-
-  permits(spec: CommandSpec): boolean {
-    let verdict = this.#verdicts.get(spec);
-    if (verdict === undefined) {
-      verdict = this.#evaluate(spec);
-      this.#verdicts.set(spec, verdict);
-    }
-    return verdict;
-  }
-
-  checkPassword(password: string): boolean {
-    if (this.noPassword) return true;
-    const digest = sha256(password);
-    return this.passwords.some((stored) => timingSafeEqual(stored, digest));
-  }
-
-  #evaluate(spec: CommandSpec): boolean {
-    const command = spec.name.split('|')[0] as string;
-    let allowed = false;
-    for (const rule of this.rules) {
-      const target = rule.target;
-      const matches =
-        target === 'all' ||
-        target === spec.name ||
-        target === command ||
-        (target.startsWith('@') && spec.categories.includes(target.slice(1)));
-      if (matches) allowed = rule.allow;
-    }
-    return allowed;
-  }
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
+/** Compared against when the user is unknown or off, so that costs what a wrong password costs. */
+const DUMMY_DIGEST = sha256('slotway: no such user');
 
 /** Everyone Slotway knows; `required` is false when no password is configured at all. */
-export class UserDirectory {
+export class UserDirectory implements AdminCommands {
   readonly #users = new Map<string, User>();
+  readonly adminCommands: readonly CommandSpec[];
+  /** The command table the rules were read against (ACL DRYRUN looks commands up in it). */
+  readonly table: RuleTable & Pick<CommandTable, 'lookup'>;
+
+  private constructor(table: RuleTable & Pick<CommandTable, 'lookup'>) {
+    this.table = table;
+    this.adminCommands = adminCommandsOf(table);
+  }
 
   get required(): boolean {
     const defaultUser = this.#users.get('default');
@@ -114,11 +49,25 @@ export class UserDirectory {
     return this.#users.get(name);
   }
 
-  /** The user `name` authenticated by `password`, or null (unknown, disabled or wrong password alike). */
+  /** Every user, in name order (as ACL LIST and ACL USERS list them). */
+  list(): User[] {
+    return [...this.#users.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * The user `name` authenticated by `password`, or null (unknown, disabled
+   * or wrong password alike). Both are bytes as received (latin1 strings:
+   * one character per byte). An unknown or disabled user's password is
+   * hashed and compared all the same, so the answer takes as long.
+   */
   authenticate(name: string, password: string): User | null {
-    const user = this.#users.get(name);
-    if (user === undefined || !user.enabled || !user.checkPassword(password)) return null;
-    return user;
+    const user = this.#users.get(Buffer.from(name, 'latin1').toString('utf8'));
+    const bytes = Buffer.from(password, 'latin1');
+    if (user === undefined || !user.enabled) {
+      matchesDigest([DUMMY_DIGEST], sha256(bytes));
+      return null;
+    }
+    return user.checkPassword(bytes) ? user : null;
   }
 
   /**
@@ -129,104 +78,77 @@ export class UserDirectory {
   static create(
     requirepass: string,
     usersText: string | null,
-    knowsTarget: (target: string) => boolean,
+    table: RuleTable & Pick<CommandTable, 'lookup'>,
     usersLabel = 'users file',
   ): { directory: UserDirectory; errors: string[] } {
-    const directory = new UserDirectory();
+    const directory = new UserDirectory(table);
     const errors: string[] = [];
-    const defaultUser = new User('default');
-    defaultUser.enabled = true;
-    defaultUser.rules = [{ allow: true, target: 'all' }];
-    if (requirepass === '') defaultUser.noPassword = true;
-    else defaultUser.passwords.push(sha256(requirepass));
+    const defaultUser = new User('default', directory);
+    for (const rule of ['on', '~*', '&*', '+@all', requirepass === '' ? 'nopass' : `>${requirepass}`]) applyRule(defaultUser, rule, table);
     directory.#users.set('default', defaultUser);
     if (usersText === null) return { directory, errors };
 
+    const named = new Set<string>();
+    const nodeUsers: { where: string; words: string[] }[] = [];
     const lines = usersText.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
       const words = (lines[i] as string).trim().split(/\s+/).filter((word) => word !== '');
       if (words.length === 0 || (words[0] as string).startsWith('#')) continue;
       const where = `${usersLabel} line ${i + 1}`;
+      if (words[0] === 'node-user') {
+        nodeUsers.push({ where, words });
+        continue;
+      }
       if (words[0] !== 'user' || words.length < 2) {
-        errors.push(`${where}: expected "user <name> [rules...]"`);
+        errors.push(`${where}: expected "user <name> [rules...]" or "node-user <user> <node ACL user> <password>"`);
         continue;
       }
       const name = words[1] as string;
+      if (named.has(name)) {
+        errors.push(`${where}: Duplicate user '${name}' found`);
+        continue;
+      }
+      named.add(name);
       // A file that names the default user replaces what --requirepass said about it.
-      const user = new User(name);
+      const user = new User(name, directory);
       user.fromUsersFile = true;
       for (const word of words.slice(2)) {
-        const problem = applyRule(user, word, knowsTarget);
-        if (problem !== null) errors.push(`${where}: ${problem}`);
+        const problem = applyRule(user, word, table);
+        if (problem === null) continue;
+        errors.push(`${where}: Error in ACL rule '${word}': ${problem}`);
+        if (problem === SELECTORS) break; // the rest of the line is the selector's
       }
       directory.#users.set(name, user);
     }
+    for (const { where, words } of nodeUsers) {
+      const problem = directory.#mapNodeUser(words);
+      if (problem !== null) errors.push(`${where}: ${problem}`);
+    }
     return { directory, errors };
+  }
+
+  /** `node-user <user> <node ACL user> <password>`. */
+  #mapNodeUser(words: readonly string[]): string | null {
+    if (words.length !== 4) return 'expected "node-user <user> <node ACL user> <password>"';
+    const user = this.#users.get(words[1] as string);
+    if (user === undefined) return `node-user: no user '${words[1]}' in this file`;
+    if (user.nodeUser !== null) return `node-user: '${words[1]}' is mapped twice`;
+    user.nodeUser = { name: words[2] as string, password: words[3] as string };
+    return null;
   }
 }
 
-/** Applies one ACL rule word to `user`; an error sentence if Slotway cannot honour it. */
-function applyRule(user: User, word: string, knowsTarget: (target: string) => boolean): string | null {
-  const lower = word.toLowerCase();
-  switch (lower) {
-    case 'on':
-      user.enabled = true;
-      return null;
-    case 'off':
-      user.enabled = false;
-      return null;
-    case 'nopass':
-      user.noPassword = true;
-      user.passwords.length = 0;
-      return null;
-    case 'resetpass':
-      user.noPassword = false;
-      user.passwords.length = 0;
-      return null;
-    case 'allcommands':
-    case '+@all':
-      user.rules = [{ allow: true, target: 'all' }];
-      return null;
-    case 'nocommands':
-    case '-@all':
-      user.rules = [{ allow: false, target: 'all' }];
-      return null;
-    case 'allkeys':
-    case '~*':
-    case 'allchannels':
-    case '&*':
-    case 'resetkeys':
-    case 'resetchannels':
-      return null;
-    case 'reset':
-      user.enabled = false;
-      user.noPassword = false;
-      user.passwords.length = 0;
-      user.rules = [];
-      return null;
+/** The specs of every @admin command and subcommand (an admin may run them all). */
+function adminCommandsOf(table: RuleTable): CommandSpec[] {
+  const specs: CommandSpec[] = [];
+  for (const command of COMMAND_DATA) {
+    for (const data of [command, ...command.subcommands]) {
+      if (!data.categories.includes('admin')) continue;
+      const spec = table.get(data.name);
+      if (spec !== undefined) specs.push(spec);
+    }
   }
-  const first = word[0];
-  if (first === '>') {
-    user.passwords.push(sha256(word.slice(1)));
-    user.noPassword = false;
-    return null;
-  }
-  if (first === '#') {
-    if (!/^#[0-9a-fA-F]{64}$/.test(word)) return `"${word}": a password hash is # and 64 hex digits (SHA-256)`;
-    user.passwords.push(Buffer.from(word.slice(1), 'hex'));
-    user.noPassword = false;
-    return null;
-  }
-  if (first === '+' || first === '-') {
-    const target = lower.slice(1);
-    if (!knowsTarget(target)) return `"${word}": unknown ${target.startsWith('@') ? 'command category' : 'command'}`;
-    user.rules.push({ allow: first === '+', target });
-    return null;
-  }
-  if (first === '~' || first === '%' || first === '&') {
-    return `"${word}": key and channel patterns other than ~* and &* are not supported by Slotway (let the cluster's ACL enforce them)`;
-  }
-  return `unknown ACL rule "${word}"`;
+  return specs;
 }
 
 export interface ClientAccessOptions {
@@ -250,7 +172,7 @@ export function loadClientAccess(options: ClientAccessOptions, table: CommandTab
       errors.push(`--users-file: cannot read "${options.usersFile}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
   }
-  const created = UserDirectory.create(options.requirepass, usersText, (target) => table.knowsRuleTarget(target), options.usersFile);
+  const created = UserDirectory.create(options.requirepass, usersText, table, options.usersFile);
   errors.push(...created.errors);
   for (const name of table.deny(options.denyCommands, deniedCommand)) errors.push(`--deny-commands: unknown command "${name}"`);
   return { users: created.directory, errors };

@@ -13,7 +13,7 @@
 // host interface below is all it sees of a session.
 import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
 import { Route, type CommandSpec, type KeyIndices, type SplitPolicy } from '../commands/command-spec.js';
-import type { CommandTable } from '../commands/command-table.js';
+import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
 import { LocalAnswer, ScriptEffect } from '../commands/policy.js';
 import type { CommandFramer } from '../protocol/command-framer.js';
 import * as errors from '../protocol/errors.js';
@@ -61,9 +61,16 @@ export class CommandDispatcher {
   dispatch(host: DispatchHost, framer: CommandFramer): void {
     const context = this.#context;
     const spec = context.table.lookup(framer);
+    // Redis names an unknown command or subcommand before it asks for AUTH or checks ACL rules.
+    if (spec === UNKNOWN_COMMAND || spec.local === LocalAnswer.Container) {
+      host.modes.noteRefused();
+      return host.answer(spec, spec === UNKNOWN_COMMAND ? errorReply(refusalOf(spec, framer)) : answerLocally(host, spec, framer, context.facts));
+    }
     if (host.checksAccess && !spec.noAuth) {
-      const refusal = accessRefusal(host, spec, framer);
+      const refusal = accessRefusal(host, spec, framer, context.keys);
       if (refusal !== null) {
+        // Pub/sub confirmations bypass the reply queue: a refusal must not overtake one still owed.
+        if (!host.modes.subscriptionsSettled && host.waitForIdle()) return;
         host.modes.noteRefused();
         return host.answer(spec, errorReply(refusal));
       }
@@ -108,7 +115,7 @@ export class CommandDispatcher {
   }
 
   #everyMaster(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
-    if (spec.adminOnly && host.user?.isAdmin !== true) return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
+    if (spec.adminOnly && host.user?.administersNodes !== true) return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
     const router = this.#context.router;
     if (spec.scripts === ScriptEffect.Remember && framer.argc === 3) {
       router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
@@ -177,13 +184,11 @@ export class CommandDispatcher {
   }
 }
 
-/** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse; null when the command may run. */
-function accessRefusal(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): string | null {
+/** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse (command, keys, channels); null when the command may run. */
+function accessRefusal(host: DispatchHost, spec: CommandSpec, framer: CommandFramer, keys: KeyIndices): string | null {
   const user = host.user;
   if (user === null) return errors.NOAUTH;
-  if (user.permits(spec)) return null;
-  // An unknown command is named as typed, as Redis names it.
-  return errors.noPermission(spec.name === '' ? argumentText(framer, 0).toLowerCase() : spec.name);
+  return user.check(spec, framer, keys);
 }
 
 /** The error line of a refused command; a command Redis does not know is worded as Redis words it. */

@@ -21,7 +21,8 @@ import {
 } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
-import type { User } from './client-auth.js';
+import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
+import type { User, UserDirectory } from './client-auth.js';
 import type { ServerStats } from './server-stats.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
@@ -33,6 +34,8 @@ export interface LocalHost extends RequestOwner {
   libVersion: string;
   /** Who the client is: null until it authenticates, when a password is required. */
   readonly user: User | null;
+  /** Every user of the users file (ACL GETUSER, LIST ...). */
+  readonly users: UserDirectory;
   /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
   readonly anonymousAllowed: boolean;
   /** The address and port this client reached Slotway at (what cluster-mode clients are told to use). */
@@ -136,7 +139,21 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
     case LocalAnswer.ClusterNodes:
       return clusterNodes(announced(session, facts));
     case LocalAnswer.AclWhoAmI:
-      return bulkString(session.user?.name ?? 'default');
+      return aclWhoAmI(session.user);
+    case LocalAnswer.AclCat:
+      return aclCat(args);
+    case LocalAnswer.AclUsers:
+      return aclUsers(session.user, session.users);
+    case LocalAnswer.AclGetUser:
+      return aclGetUser(session.user, session.users, args, session.resp3);
+    case LocalAnswer.AclList:
+      return aclList(session.user, session.users);
+    case LocalAnswer.AclDryRun:
+      return aclDryRun(session.user, session.users, args);
+    case LocalAnswer.AclGenPass:
+      return aclGenPass(args);
+    case LocalAnswer.AclHelp:
+      return aclHelp();
     default:
       return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
   }

@@ -24,6 +24,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly maxWaitMs: number;
   readonly pubsubOutputLimit: number;
   readonly allowMonitor: boolean;
+  readonly maxAuthFailures: number;
 }
 
 export class ProxyServer {
@@ -58,6 +59,7 @@ export class ProxyServer {
       keys,
       batch: [],
       users: access.users,
+      maxAuthFailures: options.maxAuthFailures,
       clientOutputLimit: options.clientOutputLimit,
       clock: { now: 0 },
     };

@@ -49,6 +49,8 @@ export interface SessionContext {
   /** Scratch list of the replies one flush writes (flushes never overlap). */
   readonly batch: Buffer[];
   readonly users: UserDirectory;
+  /** Failed AUTHs that close a connection (--max-auth-failures; 0: never). */
+  readonly maxAuthFailures: number;
   /** Unread reply bytes that disconnect a client. */
   readonly clientOutputLimit: number;
   /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
@@ -70,6 +72,8 @@ export class Session implements ModesHost, DispatchHost {
   #user: User | null;
   /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
   #checksAccess: boolean;
+  /** Failed AUTH attempts on this connection: the first is logged, the count when it closes. */
+  #authFailures = 0;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -156,6 +160,11 @@ export class Session implements ModesHost, DispatchHost {
     return this.#modes;
   }
 
+  /** Every user Slotway knows (ACL GETUSER, LIST, DRYRUN). */
+  get users(): UserDirectory {
+    return this.#context.users;
+  }
+
   /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
   get anonymousAllowed(): boolean {
     return this.#context.users.anonymous !== null;
@@ -165,12 +174,26 @@ export class Session implements ModesHost, DispatchHost {
   authenticate(name: string, password: string): boolean {
     const user = this.#context.users.authenticate(name, password);
     if (user === null) {
-      this.log.warn({ user: name, remote: this.#socket.remoteAddress }, 'authentication failed');
-      this.#context.stats.authFailures++;
+      this.#authFailed(name);
       return false;
     }
     this.#setUser(user);
     return true;
+  }
+
+  /**
+   * Logs the first failure only (a guessing client must not flood the log)
+   * and, at --max-auth-failures, closes the connection after this reply.
+   */
+  #authFailed(name: string): void {
+    this.#context.stats.authFailures++;
+    const failures = ++this.#authFailures;
+    const limit = this.#context.maxAuthFailures;
+    if (failures === 1) this.log.warn({ user: loggedName(name), remote: this.#socket.remoteAddress }, 'authentication failed');
+    if (limit > 0 && failures >= limit) {
+      this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'closing a client after too many failed AUTH attempts (--max-auth-failures)');
+      this.closeAfterReplies();
+    }
   }
 
   #setUser(user: User | null): void {
@@ -425,11 +448,19 @@ export class Session implements ModesHost, DispatchHost {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    const failures = this.#authFailures;
+    if (failures > 1 && !(this.#context.maxAuthFailures > 0 && failures >= this.#context.maxAuthFailures)) {
+      this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'client closed after failed AUTH attempts');
+    }
     this.#modes.leave();
     this.#context.stats.onClientClosed(this);
   };
 }
 
+/** A user name as logged: at most 64 characters, whatever a client sent. */
+function loggedName(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}... (${name.length} bytes)` : name;
+}
 
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;

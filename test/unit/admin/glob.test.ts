@@ -5,7 +5,7 @@ import { globMatches } from '../../../src/admin/glob.js';
 test('globMatches: *, ?, classes, ranges, negation, escapes, case-insensitive, as Redis CONFIG GET', () => {
   const cases: [string, string, boolean][] = [
     ['*', 'metrics-port', true],
-    ['*', '', true],
+    ['*', '', false], // as in Redis: an empty name matches only an empty pattern
     ['', '', true],
     ['', 'a', false],
     ['metrics-*', 'metrics-port', true],
@@ -29,7 +29,8 @@ test('globMatches: *, ?, classes, ranges, negation, escapes, case-insensitive, a
     ['\\*', 'x', false],
     ['a\\?', 'a?', true],
     ['a\\?', 'ab', false],
-    ['[', '[', true], // an unclosed class is the character itself
+    ['[', '[', false], // as in Redis: an unclosed class takes the rest of the pattern, here nothing
+    ['[ab', 'b', true],
     ['a*b*c', 'aXXbYYc', true],
     ['a*b*c', 'aXXbYY', false],
     ['*a*a*a*a*a*a*a*a*a*a*b', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', false],

@@ -6,7 +6,6 @@ import { CommandTable } from '../../../src/commands/command-table.js';
 import { UserDirectory } from '../../../src/server/client-auth.js';
 
 const table = new CommandTable();
-const knows = (target: string): boolean => table.knowsRuleTarget(target);
 const spec = (name: string) => {
   const found = table.get(name);
   assert.ok(found, name);
@@ -14,14 +13,14 @@ const spec = (name: string) => {
 };
 
 test('no password configured: the default user needs no AUTH and may run everything', () => {
-  const { directory, errors } = UserDirectory.create('', null, knows);
+  const { directory, errors } = UserDirectory.create('', null, table);
   assert.deepEqual(errors, []);
   assert.equal(directory.required, false);
   assert.ok(directory.anonymous?.allowsEverything);
 });
 
 test('requirepass: AUTH is required; only the right password authenticates the default user', () => {
-  const { directory } = UserDirectory.create('pw', null, knows);
+  const { directory } = UserDirectory.create('pw', null, table);
   assert.equal(directory.required, true);
   assert.equal(directory.anonymous, null);
   assert.equal(directory.authenticate('default', 'wrong'), null);
@@ -36,7 +35,7 @@ test('rules apply left to right; categories, commands and subcommands', () => {
     'user twice on >t -@all +get +set -set',
     'user off-user off >o +@all',
   ].join('\n');
-  const { directory, errors } = UserDirectory.create('pw', text, knows);
+  const { directory, errors } = UserDirectory.create('pw', text, table);
   assert.deepEqual(errors, []);
   const reader = directory.authenticate('reader', 'r');
   assert.ok(reader);
@@ -52,15 +51,36 @@ test('rules apply left to right; categories, commands and subcommands', () => {
   assert.equal(directory.authenticate('off-user', 'o'), null, 'a user that is off cannot authenticate');
 });
 
-test('bad lines are reported with their line numbers; patterns Slotway cannot enforce are refused', () => {
-  const text = ['user a on >x +nosuchcommand', 'person b', 'user c on ~app:* +@read', 'user d on #abc +@nosuchcategory', 'user e on sometimes'].join('\n');
-  const { errors } = UserDirectory.create('', text, knows, 'users.acl');
+test('bad lines are reported with their line numbers, in Redis\'s words where it has them', () => {
+  const text = [
+    'user a on >x +nosuchcommand',
+    'person b',
+    'user c on ~app:* %X~k +@read',
+    'user d on #ABC +@nosuchcategory',
+    'user e on sometimes',
+    'user f on ~* ~more &* &more',
+    'user g on <never +select|0 +client|id|x',
+    'user h on (~x +get) +set',
+    'user a on',
+    'node-user nobody n p',
+    'node-user c n',
+  ].join('\n');
+  const { errors } = UserDirectory.create('', text, table, 'users.acl');
   assert.deepEqual(errors, [
-    'users.acl line 1: "+nosuchcommand": unknown command',
-    'users.acl line 2: expected "user <name> [rules...]"',
-    'users.acl line 3: "~app:*": key and channel patterns other than ~* and &* are not supported by Slotway (let the cluster\'s ACL enforce them)',
-    'users.acl line 4: "#abc": a password hash is # and 64 hex digits (SHA-256)',
-    'users.acl line 4: "+@nosuchcategory": unknown command category',
-    'users.acl line 5: unknown ACL rule "sometimes"',
+    "users.acl line 1: Error in ACL rule '+nosuchcommand': Unknown command or category name in ACL",
+    'users.acl line 2: expected "user <name> [rules...]" or "node-user <user> <node ACL user> <password>"',
+    "users.acl line 3: Error in ACL rule '%X~k': Syntax error",
+    "users.acl line 4: Error in ACL rule '#ABC': The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters",
+    "users.acl line 4: Error in ACL rule '+@nosuchcategory': Unknown command or category name in ACL",
+    "users.acl line 5: Error in ACL rule 'sometimes': Syntax error",
+    "users.acl line 6: Error in ACL rule '~more': Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+    "users.acl line 6: Error in ACL rule '&more': Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+    "users.acl line 7: Error in ACL rule '<never': The password you are trying to remove from the user does not exist",
+    "users.acl line 7: Error in ACL rule '+select|0': first-argument rules (+command|argument for a command without subcommands) are not supported by Slotway",
+    "users.acl line 7: Error in ACL rule '+client|id|x': Allowing first-arg of a subcommand is not supported",
+    'users.acl line 8: Error in ACL rule \'(~x\': selectors "(...)" are not supported by Slotway: give each user one set of rules',
+    "users.acl line 9: Duplicate user 'a' found",
+    "users.acl line 10: node-user: no user 'nobody' in this file",
+    'users.acl line 11: expected "node-user <user> <node ACL user> <password>"',
   ]);
 });
