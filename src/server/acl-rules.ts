@@ -113,8 +113,9 @@ function applyOne(user: User, word: string, table: RuleTable): string | null {
       return addCommandRule(user, word[0] === '+', lower.slice(1), table);
     case '(':
       return SELECTORS;
+    default:
+      return SYNTAX;
   }
-  return SYNTAX;
 }
 
 function parseDigest(word: string): Buffer | null {
