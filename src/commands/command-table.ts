@@ -5,6 +5,7 @@ import type { CommandData } from './command-data.js';
 import { CommandSpec, Route, type CommandArgs } from './command-spec.js';
 import { COMMAND_DATA } from './command-table.generated.js';
 import { OVERLAY, SLOTWAY_COMMANDS, firstArgumentKey, type Policy } from './overlay.js';
+import { SCRIPT_COMMANDS } from './script-commands.js';
 
 function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   if (policy === undefined) return;
@@ -24,6 +25,7 @@ function buildSpec(data: CommandData, containerPolicy?: Policy): CommandSpec {
   const spec = new CommandSpec(data);
   applyPolicy(spec, containerPolicy);
   applyPolicy(spec, OVERLAY.get(data.name));
+  spec.runsScript = SCRIPT_COMMANDS.has(data.name);
   if (data.subcommands.length > 0) {
     const subcommands = new NameIndex<CommandSpec>(data.subcommands.length);
     const ownPolicy = OVERLAY.get(data.name);

@@ -10,10 +10,17 @@
 //
 // Under --read-from replica|prefer-replica, replica-reads.ts picks the node
 // for a read-only command.
+//
+// Scripts (EVAL, FCALL ...) of a client with narrower rights than Slotway's
+// go to a pool of that node for the client's script user (cluster/script-
+// user.ts), opened on first use beside the node's pool and closed with it:
+//
+//   #scriptPools: node pool ──> { script user ──> pool authenticated as it }
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import { AddressMap } from '../cluster/address-map.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
@@ -96,6 +103,8 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
+  /** Per node pool (master or replica): its pools per script user, opened on first use. */
+  readonly #scriptPools = new Map<NodePool, Map<ScriptUser, NodePool>>();
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -159,11 +168,25 @@ export class Router implements RequestHandler, PoolEvents {
     this.#refresh.request('moved');
   }
 
-  /** A dedicated connection to the master of `slot` (-1: any master, by affinity), or the error line why not. */
-  lease(slot: number, affinity: number, resp3: boolean): Lease | string {
+  /**
+   * A dedicated connection to the master of `slot` (-1: any master, by
+   * affinity), or the error line why not. With a script user, the connection
+   * runs as it (a transaction with a script of a client with narrower rights).
+   */
+  lease(slot: number, affinity: number, resp3: boolean, scriptUser: ScriptUser | null = null): Lease | string {
     const pool = slot >= 0 ? this.#poolForSlot(slot) : this.#anyMaster(affinity);
     if (pool === undefined) return errors.SLOT_NOT_SERVED;
-    return this.leaseAt(pool.address, resp3);
+    if (scriptUser === null) return this.leaseAt(pool.address, resp3);
+    const scripts = this.#scriptPool(pool, scriptUser);
+    const connection = scripts.lease(resp3);
+    return connection === null ? errors.tooManyLeases(pool.address) : { pool: scripts, connection };
+  }
+
+  /** The ACL user that runs scripts with `rules` (canonical ACL text), its password derived from the node credentials. */
+  scriptUser(rules: string): ScriptUser {
+    const security = this.#options.nodeSecurity;
+    if (security === undefined) throw new Error('script users need the node credentials (nodeSecurity)');
+    return security.scriptUser(rules);
   }
 
   /** A dedicated connection to the node at `address`, or the error line why not. */
@@ -199,6 +222,7 @@ export class Router implements RequestHandler, PoolEvents {
       this.#retryLater(request, errors.SLOT_NOT_SERVED);
       return;
     }
+    if (request.scriptUser !== null) pool = this.#scriptPool(pool, request.scriptUser);
     request.node = pool.address;
     // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
     if (request.holdsConnection && request.owner.closed) return;
@@ -220,6 +244,8 @@ export class Router implements RequestHandler, PoolEvents {
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
+    // A transaction leased as a script user fails whole when the node refuses that user.
+    if ((request.scriptUser !== null || request.pinned) && this.#refuseScript(request)) return;
     this.#refresh.request('node failure');
     if (request.holdsConnection) this.#returnLease(request, false);
     if (request.pinned) {
@@ -234,7 +260,9 @@ export class Router implements RequestHandler, PoolEvents {
     this.#retryLater(request, errors.nodeUnreachable(request.node, reason));
   }
 
-  onNodeDown(_pool: NodePool, _reason: string): void {
+  onNodeDown(pool: NodePool, _reason: string): void {
+    // A script user's pool fails with its node's pool; alone, it failed on the script user (logged by the pool).
+    if (pool.scriptUser !== null) return;
     this.#refresh.request('node connection lost');
   }
 
@@ -267,6 +295,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
+    for (const node of [...this.#scriptPools.keys()]) this.#closeScriptPools(node, 'proxy closing');
     this.#replicas?.close('proxy closing');
   }
 
@@ -308,7 +337,8 @@ export class Router implements RequestHandler, PoolEvents {
     }
     this.stats.ask++;
     counts.ask++;
-    const pool = this.#poolFor(redirect.host, redirect.port);
+    const target = this.#poolFor(redirect.host, redirect.port);
+    const pool = request.scriptUser === null ? target : this.#scriptPool(target, request.scriptUser);
     request.node = pool.address;
     request.onReplica = false;
     if (request.holdsConnection) this.#sendLeased(request, pool, ASKING);
@@ -369,12 +399,53 @@ export class Router implements RequestHandler, PoolEvents {
     const sha = scriptShaOf(request.payload);
     const body = sha === null ? undefined : this.scripts.body(sha);
     // A replica (Redis 7 does not replicate SCRIPT LOAD) gets the script on the READONLY connection it read on.
-    const pool = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
-    if (body === undefined || pool === undefined) return false;
+    const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
+    if (body === undefined || node === undefined) return false;
+    // On the connection the EVALSHA ran on: the script user's, when it has one (its rules include SCRIPT LOAD).
+    const pool = request.scriptUser === null ? node : this.#scriptPool(node, request.scriptUser);
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
     pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id, request.resp3);
     pool.send(request, request.owner.id, request.resp3);
+    return true;
+  }
+
+  /** The pool of `node` whose connections run as `user`, opened on first use. */
+  #scriptPool(node: NodePool, user: ScriptUser): NodePool {
+    let pools = this.#scriptPools.get(node);
+    if (pools === undefined) {
+      pools = new Map();
+      this.#scriptPools.set(node, pools);
+    }
+    let pool = pools.get(user);
+    if (pool === undefined) {
+      pool = new NodePool(node.host, node.port, { ...this.#options, scriptUser: user }, this.#log, this, node.readOnly);
+      pools.set(user, pool);
+    }
+    return pool;
+  }
+
+  #closeScriptPools(node: NodePool, reason: string): void {
+    for (const pool of this.#scriptPools.get(node)?.values() ?? []) pool.close(reason);
+    this.#scriptPools.delete(node);
+  }
+
+  /**
+   * A script failed because its node refuses the script user: the client gets
+   * why at once (no retry can help; the pool logged it once). False when the
+   * failure is an ordinary one.
+   */
+  #refuseScript(request: Request): boolean {
+    let pool: NodePool | null | undefined = request.leasePool;
+    if (!request.pinned) {
+      const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolsByAddress.get(request.node);
+      pool = node === undefined ? undefined : this.#scriptPools.get(node)?.get(request.scriptUser as ScriptUser);
+    }
+    const refusal = pool?.scriptRefusal ?? '';
+    if (refusal === '') return false;
+    if (request.holdsConnection) this.#returnLease(request, false);
+    request.reply = errorReply(errors.scriptsDisabled(refusal));
+    this.#settle(request);
     return true;
   }
 
@@ -473,6 +544,7 @@ export class Router implements RequestHandler, PoolEvents {
       else if (this.#poolsByAddress.get(pool.address) === pool) this.#poolsByAddress.delete(pool.address);
       if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined) this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
+      this.#closeScriptPools(pool, 'node left the topology');
       this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
     }
   }

@@ -28,6 +28,8 @@ import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
+import type { ScriptIdentities } from './script-identity.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
@@ -53,6 +55,8 @@ export interface SessionContext {
   readonly clientOutputLimit: number;
   /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
   readonly clock: { now: number };
+  /** The node user each user's scripts run as (--deny-commands, users-file rules). */
+  readonly scriptIdentities: ScriptIdentities;
 }
 
 export class Session implements ModesHost {
@@ -70,6 +74,8 @@ export class Session implements ModesHost {
   #user: User | null;
   /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
   #checkAccess: boolean;
+  /** The node ACL user this client's scripts run as; null: Slotway's own (see script-identity.ts). */
+  #scriptUser: ScriptUser | null;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -103,6 +109,7 @@ export class Session implements ModesHost {
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
     this.#checkAccess = this.#user === null || !this.#user.allowsEverything;
+    this.#scriptUser = context.scriptIdentities.of(this.#user);
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -147,6 +154,10 @@ export class Session implements ModesHost {
     return this.#user;
   }
 
+  get scriptUser(): ScriptUser | null {
+    return this.#scriptUser;
+  }
+
   /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
   get anonymousAllowed(): boolean {
     return this.#context.users.anonymous !== null;
@@ -167,6 +178,7 @@ export class Session implements ModesHost {
   #setUser(user: User | null): void {
     this.#user = user;
     this.#checkAccess = user === null || !user.allowsEverything;
+    this.#scriptUser = this.#context.scriptIdentities.of(user);
   }
 
   /**
