@@ -76,6 +76,13 @@ export class Session implements ModesHost {
   #checkAccess: boolean;
   /** The node ACL user this client's scripts run as; null: Slotway's own (see script-identity.ts). */
   #scriptUser: ScriptUser | null;
+  /**
+   * The last command sent to nodes was a script on the script user's
+   * connections: the next one that is not (or the reverse) waits for the
+   * earlier replies, since the two connections keep no order between them
+   * (SET then EVAL must see the SET).
+   */
+  #onScriptLane = false;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -390,6 +397,11 @@ export class Session implements ModesHost {
       this.#barrier = false;
     }
     if (this.#modes.intercept(spec, framer)) return;
+    const scriptLane = spec.runsScript && this.#scriptUser !== null;
+    if (scriptLane !== this.#onScriptLane && spec.route !== Route.Local && spec.route !== Route.Refused) {
+      if (this.waitForIdle()) return;
+      this.#onScriptLane = scriptLane;
+    }
     switch (spec.route) {
       case Route.Session:
         return this.#modes.enter(spec, framer);
