@@ -265,3 +265,42 @@ describe('a node user that may not run ACL SETUSER', () => {
     assert.ok(!logs.lines.some((line) => /"msg":"command failed"/.test(line) && line.includes('script')), 'no line per command');
   });
 });
+
+describe('a cluster with requirepass, Slotway as an ACL user, the default --deny-commands', () => {
+  let env: ProxyCluster;
+  before(async () => {
+    env = await startProxyCluster(
+      { clusterUser: 'slotway', clusterPassword: 'slotway-Secret-8' },
+      { replicasPerMaster: 0, password: 'default-Secret-7', aclUsers: ['user slotway on >slotway-Secret-8 ~* &* +@all'] },
+    );
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  test('RESP2 and RESP3 clients: scripts run as the script user (AUTH behind HELLO 3 AUTH), FLUSHALL, FLUSHDB and KEYS refused', { timeout: 30000 }, async () => {
+    const client = env.client();
+    assert.equal(await client.eval(SET_GET, 1, 'pw:a', 'two'), 'two');
+    assert.match(await errorOf(client.eval(FLUSH, 1, 'pw:a')), NOT_ALLOWED);
+    assert.match(await errorOf(client.eval("return redis.call('flushdb')", 1, 'pw:a')), NOT_ALLOWED);
+    // The default list denies CONFIG, DEBUG, SHUTDOWN too: the node took them in ACL SETUSER (scripts run above).
+    const resp3 = await RespSocket.connect(env.port);
+    try {
+      assert.match(await resp3.call('HELLO', '3'), /^%7\r\n/);
+      assert.equal(await resp3.call('EVAL', SET_GET, '1', 'pw:b', 'three'), '$5\r\nthree\r\n');
+      assert.match(await resp3.call('EVAL', KEYS, '1', 'pw:b'), /^-ERR The user executing the script can't run this command or subcommand/);
+      assert.equal(await resp3.call('GET', 'pw:b'), '$5\r\nthree\r\n');
+    } finally {
+      resp3.close();
+    }
+    const masters = await env.cluster.masters();
+    let scriptConnections = 0;
+    for (const master of masters) {
+      const lines = await env.cluster.ask(master, async (node) => String(await node.call('CLIENT', 'LIST')).split('\n'));
+      scriptConnections += lines.filter((line) => / user=slotway-script-[0-9a-f]{12} /.test(line)).length;
+      assert.ok(lines.filter((line) => line.includes(' user=slotway ')).length >= 1, 'Slotway\'s own connections stay as slotway');
+    }
+    assert.ok(scriptConnections >= 2, 'RESP2 and RESP3 script connections');
+    assert.equal(await env.direct().get('pw:a'), 'two');
+  });
+});
