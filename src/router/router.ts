@@ -12,10 +12,7 @@
 // for a read-only command.
 //
 // Scripts (EVAL, FCALL ...) of a client with narrower rights than Slotway's
-// go to a pool of that node for the client's script user (cluster/script-
-// user.ts), opened on first use beside the node's pool and closed with it:
-//
-//   #scriptPools: node pool ──> { script user ──> pool authenticated as it }
+// go to that node's pool for the client's script user (script-pools.ts).
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
@@ -29,6 +26,7 @@ import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ScriptCache } from './script-cache.js';
+import { ScriptPools } from './script-pools.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Failure, Request, type RequestHandler } from './request.js';
 import { RetryQueue } from './retry-queue.js';
@@ -103,14 +101,14 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
-  /** Per node pool (master or replica): its pools per script user, opened on first use. */
-  readonly #scriptPools = new Map<NodePool, Map<ScriptUser, NodePool>>();
+  readonly #scriptPools: ScriptPools;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
     this.#log = log;
     this.#refresh = refresh;
     this.scripts = new ScriptCache(options.scriptCacheSize);
+    this.#scriptPools = new ScriptPools(options, log, this);
     this.addresses = new AddressMap(options.natMap);
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
@@ -177,16 +175,14 @@ export class Router implements RequestHandler, PoolEvents {
     const pool = slot >= 0 ? this.#poolForSlot(slot) : this.#anyMaster(affinity);
     if (pool === undefined) return errors.SLOT_NOT_SERVED;
     if (scriptUser === null) return this.leaseAt(pool.address, resp3);
-    const scripts = this.#scriptPool(pool, scriptUser);
+    const scripts = this.#scriptPools.of(pool, scriptUser);
     const connection = scripts.lease(resp3);
     return connection === null ? errors.tooManyLeases(pool.address) : { pool: scripts, connection };
   }
 
   /** The ACL user that runs scripts with `rules` (canonical ACL text), its password derived from the node credentials. */
   scriptUser(rules: string): ScriptUser {
-    const security = this.#options.nodeSecurity;
-    if (security === undefined) throw new Error('script users need the node credentials (nodeSecurity)');
-    return security.scriptUser(rules);
+    return this.#scriptPools.user(rules);
   }
 
   /** A dedicated connection to the node at `address`, or the error line why not. */
@@ -222,7 +218,7 @@ export class Router implements RequestHandler, PoolEvents {
       this.#retryLater(request, errors.SLOT_NOT_SERVED);
       return;
     }
-    if (request.scriptUser !== null) pool = this.#scriptPool(pool, request.scriptUser);
+    if (request.scriptUser !== null) pool = this.#scriptPools.of(pool, request.scriptUser);
     request.node = pool.address;
     // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
     if (request.holdsConnection && request.owner.closed) return;
@@ -295,7 +291,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
-    for (const node of [...this.#scriptPools.keys()]) this.#closeScriptPools(node, 'proxy closing');
+    this.#scriptPools.closeAll('proxy closing');
     this.#replicas?.close('proxy closing');
   }
 
@@ -338,7 +334,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.stats.ask++;
     counts.ask++;
     const target = this.#poolFor(redirect.host, redirect.port);
-    const pool = request.scriptUser === null ? target : this.#scriptPool(target, request.scriptUser);
+    const pool = request.scriptUser === null ? target : this.#scriptPools.of(target, request.scriptUser);
     request.node = pool.address;
     request.onReplica = false;
     if (request.holdsConnection) this.#sendLeased(request, pool, ASKING);
@@ -402,32 +398,12 @@ export class Router implements RequestHandler, PoolEvents {
     const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
     if (body === undefined || node === undefined) return false;
     // On the connection the EVALSHA ran on: the script user's, when it has one (its rules include SCRIPT LOAD).
-    const pool = request.scriptUser === null ? node : this.#scriptPool(node, request.scriptUser);
+    const pool = request.scriptUser === null ? node : this.#scriptPools.of(node, request.scriptUser);
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
     pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id, request.resp3);
     pool.send(request, request.owner.id, request.resp3);
     return true;
-  }
-
-  /** The pool of `node` whose connections run as `user`, opened on first use. */
-  #scriptPool(node: NodePool, user: ScriptUser): NodePool {
-    let pools = this.#scriptPools.get(node);
-    if (pools === undefined) {
-      pools = new Map();
-      this.#scriptPools.set(node, pools);
-    }
-    let pool = pools.get(user);
-    if (pool === undefined) {
-      pool = new NodePool(node.host, node.port, { ...this.#options, scriptUser: user }, this.#log, this, node.readOnly);
-      pools.set(user, pool);
-    }
-    return pool;
-  }
-
-  #closeScriptPools(node: NodePool, reason: string): void {
-    for (const pool of this.#scriptPools.get(node)?.values() ?? []) pool.close(reason);
-    this.#scriptPools.delete(node);
   }
 
   /**
@@ -439,7 +415,7 @@ export class Router implements RequestHandler, PoolEvents {
     let pool: NodePool | null | undefined = request.leasePool;
     if (!request.pinned) {
       const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolsByAddress.get(request.node);
-      pool = node === undefined ? undefined : this.#scriptPools.get(node)?.get(request.scriptUser as ScriptUser);
+      pool = node === undefined ? undefined : this.#scriptPools.existing(node, request.scriptUser as ScriptUser);
     }
     const refusal = pool?.scriptRefusal ?? '';
     if (refusal === '') return false;
@@ -485,8 +461,8 @@ export class Router implements RequestHandler, PoolEvents {
       address: pool.address,
       role: pool.readOnly ? 'replica' : 'master',
       state: this.#retired.has(pool) ? 'retired' : pool.state,
-      inflight: pool.inflight,
-      leased: pool.leased,
+      inflight: pool.inflight + this.#scriptPools.inflight(pool),
+      leased: pool.leased + this.#scriptPools.leased(pool),
       moved: counts?.moved ?? 0,
       ask: counts?.ask ?? 0,
     };
@@ -538,13 +514,13 @@ export class Router implements RequestHandler, PoolEvents {
   #sweepRetired(): void {
     const now = Date.now();
     for (const [pool, since] of this.#retired) {
-      if (pool.inflight > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
+      if (pool.inflight + this.#scriptPools.inflight(pool) > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
       this.#retired.delete(pool);
       if (pool.readOnly) this.#replicas?.forget(pool);
       else if (this.#poolsByAddress.get(pool.address) === pool) this.#poolsByAddress.delete(pool.address);
       if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined) this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
-      this.#closeScriptPools(pool, 'node left the topology');
+      this.#scriptPools.close(pool, 'node left the topology');
       this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
     }
   }

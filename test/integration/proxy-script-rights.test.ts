@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { scriptUserName } from '../../src/cluster/script-user.js';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { call, eventually, keysPerMaster, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { call, eventually, leasedConnections, keysPerMaster, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 const FLUSH = "return redis.call('flushall')";
 const KEYS = "return redis.call('keys','*')";
@@ -173,6 +173,7 @@ describe('with --deny-commands flushall,flushdb,keys (and --read-from replica)',
       assert.match(exec, /^\*3\r\n\$5\r\nin-tx\r\n-ERR The user executing the script can't run this command or subcommand/);
       assert.match(exec, /\+OK\r\n$/);
       assert.equal(await env.direct().get('{tx}b'), '2');
+      assert.equal(leasedConnections(env.proxy), 0, 'the script user\'s lease went back after EXEC');
       assert.equal(await keysOnMasters(masters), keysBefore + 2);
 
       // Pinned on Slotway's own connection by an earlier keyed command: the script cannot switch users.
@@ -251,6 +252,16 @@ describe('a node user that may not run ACL SETUSER', () => {
     assert.match(await errorOf(client.call('FCALL', 'nothing', '1', 'nr:a')), /^ERR scripts are disabled on this Slotway/);
     assert.equal(await client.get('nr:a'), '1');
     assert.equal(await client.set('nr:b', '2'), 'OK');
+    // In a transaction (leased as the script user): the script gets the same error, EXEC aborts, nothing applied.
+    const socket = await RespSocket.connect(env.port);
+    try {
+      assert.equal(await socket.call('MULTI'), '+OK\r\n');
+      assert.match(await socket.call('EVAL', SET_GET, '1', 'nr:a', '4'), /^-ERR scripts are disabled on this Slotway/);
+      assert.match(await socket.call('EXEC'), /^-EXECABORT /);
+      assert.equal(await socket.call('GET', 'nr:a'), '$1\r\n1\r\n');
+    } finally {
+      socket.close();
+    }
 
     await sleep(1000); // several reconnects of the refused pool (--reconnect-max-ms 200)
     const warnings = logs.lines
