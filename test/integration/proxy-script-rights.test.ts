@@ -3,6 +3,9 @@
 // Slotway sends such scripts as a node ACL user with the client's rights
 // (cluster/script-user.ts). Real clusters; keys counted on the nodes directly.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -185,6 +188,45 @@ describe('with --deny-commands flushall,flushdb,keys (and --read-from replica)',
     } finally {
       socket.close();
     }
+  });
+});
+
+describe('a users-file user with -@dangerous: its scripts get its own rules, the default user\'s others', () => {
+  let env: ProxyCluster;
+  const dir = mkdtempSync(join(tmpdir(), 'slotway-script-rights-'));
+  const usersFile = join(dir, 'users.acl');
+  before(async () => {
+    writeFileSync(usersFile, 'user app on >app-Secret-1 ~* &* +@all -@dangerous\n');
+    env = await startProxyCluster({ denyCommands: ['flushall'], usersFile }, { replicasPerMaster: 0 });
+  });
+  after(async () => {
+    await env?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('INFO and SORT (@dangerous) in a script: refused for app, allowed for the default user; FLUSHALL for both refused', { timeout: 30000 }, async () => {
+    const info = "return redis.call('info', 'server') ~= nil and 'ran' or 'no'";
+    const app = env.client();
+    assert.equal(await app.call('AUTH', 'app', 'app-Secret-1'), 'OK');
+    // SORT is @dangerous: sent as a command, Slotway refuses it to app; in a script, the node does.
+    assert.match(await errorOf(app.call('SORT', 'sr:list')), /^NOPERM this user has no permissions to run the 'sort' command/);
+    assert.match(await errorOf(app.eval(info, 1, 'sr:u')), NOT_ALLOWED);
+    assert.match(await errorOf(app.eval("return redis.call('sort', KEYS[1])", 1, 'sr:list')), NOT_ALLOWED);
+    assert.match(await errorOf(app.eval(FLUSH, 1, 'sr:u')), NOT_ALLOWED);
+    assert.equal(await app.eval(SET_GET, 1, 'sr:u', 'app'), 'app');
+
+    const anonymous = env.client();
+    assert.equal(await anonymous.eval(info, 1, 'sr:u'), 'ran');
+    assert.deepEqual(await anonymous.eval("return redis.call('sort', KEYS[1])", 1, 'sr:list'), []);
+    assert.match(await errorOf(anonymous.eval(FLUSH, 1, 'sr:u')), NOT_ALLOWED);
+
+    // Two rule sets, two script users on the node that owns sr:u.
+    const slot = Number(await anonymous.call('CLUSTER', 'KEYSLOT', 'sr:u'));
+    const { owner } = await ownerOfSlot(env.cluster, slot);
+    const users = new Set((await clientList(owner)).map((line) => / user=(slotway-script-[0-9a-f]{12}) /.exec(line)?.[1]).filter((name) => name !== undefined));
+    assert.equal(users.size, 2, [...users].join(', '));
+    assert.ok(users.has(scriptUserName('~* &* +@all -@dangerous +asking +script|load -flushall')));
+    assert.ok(users.has(scriptUserName('~* &* +@all +asking +script|load -flushall')));
   });
 });
 
