@@ -22,9 +22,18 @@
 // A connection to a replica that serves reads (--read-from) queues READONLY
 // right behind that handshake (or first, without one): same first write, and
 // ready only once it too is +OK.
+//
+// A connection for scripts (cluster/script-user.ts) then queues ACL SETUSER
+// and AUTH as the script user. Unlike the rest, its commands are NOT written
+// behind the handshake: if SETUSER were refused, the AUTH behind it would
+// fail too and an EVAL written after them would run as Slotway's own user,
+// with every right --deny-commands meant to withhold. They wait in the
+// outbox until the whole handshake has answered +OK (one round trip, once
+// per connection).
 import { Socket, createConnection } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { NodeSecurity } from '../cluster/node-security.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { RingQueue } from '../util/ring-queue.js';
@@ -45,6 +54,12 @@ export type ConnectionState = 'connecting' | 'ready' | 'closed';
 export interface ConnectionEvents {
   onConnectionReady(connection: NodeConnection): void;
   onConnectionClosed(connection: NodeConnection, reason: string): void;
+  /**
+   * The node refused to create or authenticate the script user (`reason`:
+   * which step and the node's error line). Told before the connection's
+   * commands fail, so their owner can learn why.
+   */
+  onScriptUserRefused?(connection: NodeConnection, reason: string): void;
 }
 
 export interface ConnectionOptions {
@@ -52,6 +67,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Credentials and TLS for the nodes; absent = plain TCP without AUTH. */
   readonly nodeSecurity?: NodeSecurity | undefined;
+  /** Run as this ACL user (created first): a connection that carries only scripts of clients with its rights. */
+  readonly scriptUser?: ScriptUser | undefined;
 }
 
 /**
@@ -84,6 +101,10 @@ export class NodeConnection {
   #refusal = '';
   /** Handshake commands (AUTH or HELLO, READONLY) queued or written whose replies have not come. */
   #handshaking = 0;
+  /** Handshake commands in the outbox not written yet, when commands wait for the handshake (a script user's connection). */
+  #handshakeUnsent = 0;
+  /** Commands wait in the outbox until the handshake has answered (script user): see the header. */
+  readonly #gated: boolean;
   /** Set when the connection streams frames to a sink instead of matching replies FIFO. */
   #sink: FrameSink | null = null;
   readonly #socket: Socket;
@@ -119,9 +140,17 @@ export class NodeConnection {
     this.#socket.on('error', this.#onError);
     this.#socket.on('close', this.#onClose);
     const handshake = security === undefined ? (resp3 ? HELLO_3 : null) : security.handshake(resp3);
-    this.#handshaking = (handshake !== null ? 1 : 0) + (readOnly ? 1 : 0);
+    const scriptUser = options.scriptUser;
+    this.#gated = scriptUser !== undefined;
+    this.#handshaking = (handshake !== null ? 1 : 0) + (readOnly ? 1 : 0) + (scriptUser === undefined ? 0 : scriptUser.setUser === null ? 1 : 2);
+    this.#handshakeUnsent = this.#handshaking;
     if (handshake !== null) this.send({ payload: handshake, onNodeReply: this.#onHandshakeReply, onNodeFailure() {} });
+    // Before AUTH as the script user, whose rules may not include READONLY.
     if (readOnly) this.send({ payload: READONLY, onNodeReply: this.#onReadOnlyReply, onNodeFailure() {} });
+    if (scriptUser !== undefined) {
+      if (scriptUser.setUser !== null) this.send({ payload: scriptUser.setUser, onNodeReply: this.#onSetUserReply, onNodeFailure() {} });
+      this.send({ payload: scriptUser.auth, onNodeReply: this.#onScriptAuthReply, onNodeFailure() {} });
+    }
   }
 
   /** The node's error reply to AUTH or HELLO, '' unless it refused. */
@@ -179,9 +208,24 @@ export class NodeConnection {
   flush(): void {
     this.#flushScheduled = false;
     if (!this.#writable || this.#outbox.length === 0) return;
+    if (this.#gated && this.state !== 'ready') return this.#flushHandshake();
     this.#sent = this.#inflight.length;
     writeBatch(this.#socket, this.#outbox, this.#outboxBytes);
     this.#outboxBytes = 0;
+  }
+
+  /** Writes the handshake alone; what is queued behind it waits for #becomeReady. */
+  #flushHandshake(): void {
+    const count = this.#handshakeUnsent;
+    if (count === 0) return;
+    this.#handshakeUnsent = 0;
+    const handshake = this.#outbox.splice(0, count);
+    let bytes = 0;
+    for (const piece of handshake) bytes += piece.length;
+    this.#outboxBytes -= bytes;
+    // The handshake heads #inflight and nothing was written before it.
+    this.#sent = count;
+    writeBatch(this.#socket, handshake, bytes);
   }
 
   readonly #onConnect = (): void => {
@@ -210,10 +254,30 @@ export class NodeConnection {
     if (--this.#handshaking === 0) this.#becomeReady();
   };
 
+  readonly #onSetUserReply = (buffer: Buffer, start: number, end: number): void => {
+    this.#onScriptUserStep('ACL SETUSER', buffer, start, end);
+  };
+
+  readonly #onScriptAuthReply = (buffer: Buffer, start: number, end: number): void => {
+    this.#onScriptUserStep('AUTH', buffer, start, end);
+  };
+
+  /** A step of making the script user: refused, scripts of its rules cannot run on this node (the pool says so). */
+  #onScriptUserStep(step: string, buffer: Buffer, start: number, end: number): void {
+    if (buffer[start] === MINUS) {
+      const reason = `${step}: ${buffer.toString('utf8', start + 1, end - 2)}`;
+      this.#events.onScriptUserRefused?.(this, reason);
+      this.#closeWith(`script user refused (${reason})`);
+      return;
+    }
+    if (--this.#handshaking === 0) this.#becomeReady();
+  }
+
   #becomeReady(): void {
     this.#socket.setTimeout(0);
     this.state = 'ready';
     this.#events.onConnectionReady(this);
+    if (this.#gated && this.#outbox.length > 0) this.#scheduleFlush();
   }
 
   readonly #onTimeout = (): void => {

@@ -14,7 +14,14 @@
 //
 // A replica's pool (--read-from replica) is read-only: every connection of it
 // sends READONLY first, so the replica serves reads of its master's slots.
+//
+// A script user's pool (options.scriptUser) carries only scripts of clients
+// with that user's rights: each of its connections creates the ACL user and
+// authenticates as it first (cluster/script-user.ts). When the node refuses
+// that, `scriptRefusal` says why until a connection succeeds again; the
+// operator gets one warning per episode, not one per reconnect.
 import type { Logger } from 'pino';
+import type { ScriptUser } from '../cluster/script-user.js';
 import { NodeConnection, type ConnectionEvents, type ConnectionOptions, type PendingCommand } from './node-connection.js';
 
 /** connectTimeoutMs and nodeSecurity (credentials, TLS) apply to every connection of the pool. */
@@ -39,6 +46,12 @@ export class NodePool implements ConnectionEvents {
   readonly address: string;
   /** A replica's pool for reads: its connections send READONLY first. */
   readonly readOnly: boolean;
+  /** The ACL user its connections run as, or null for Slotway's own node user. */
+  readonly scriptUser: ScriptUser | null;
+  /** Why the node refused to create or authenticate the script user ('' = it did not, or it works again). */
+  #scriptRefusal = '';
+  /** The connection whose close follows a script user refusal (already logged). */
+  #refusedConnection: NodeConnection | null = null;
   readonly #connections: (NodeConnection | null)[];
   /** RESP3 twins of #connections, opened when the first RESP3 client needs one. */
   #connections3: (NodeConnection | null)[] | null = null;
@@ -62,7 +75,9 @@ export class NodePool implements ConnectionEvents {
     this.address = `${host}:${port}`;
     this.#options = options;
     this.readOnly = readOnly;
-    this.#log = log.child(readOnly ? { node: this.address, role: 'replica' } : { node: this.address });
+    this.scriptUser = options.scriptUser ?? null;
+    const bindings = readOnly ? { node: this.address, role: 'replica' } : { node: this.address };
+    this.#log = log.child(this.scriptUser === null ? bindings : { ...bindings, scriptUser: this.scriptUser.name });
     this.#events = events;
     this.#connections = new Array<NodeConnection | null>(options.connectionsPerNode).fill(null);
     this.#retryTimers = new Array<NodeJS.Timeout | null>(options.connectionsPerNode * 2).fill(null);
@@ -115,6 +130,11 @@ export class NodePool implements ConnectionEvents {
    */
   readyFor(affinity: number, resp3: boolean): boolean {
     return this.#shared(affinity, resp3)?.state === 'ready';
+  }
+
+  /** The node's reason for refusing the script user (e.g. `ACL SETUSER: NOPERM ...`), '' unless it did. */
+  get scriptRefusal(): string {
+    return this.#scriptRefusal;
   }
 
   /** Its first connections are still being made (none ready yet, none failed): not an outage. */
@@ -186,6 +206,8 @@ export class NodePool implements ConnectionEvents {
   }
 
   onConnectionReady(_connection: NodeConnection): void {
+    if (this.#scriptRefusal !== '') this.#log.info('node accepts the script user again');
+    this.#scriptRefusal = '';
     if (this.#failuresInRow > 0 || this.#lastError !== '') this.#log.info('node connection restored');
     else this.#log.info('node connected');
     this.#failuresInRow = 0;
@@ -193,8 +215,17 @@ export class NodePool implements ConnectionEvents {
     this.#everReady = true;
   }
 
+  onScriptUserRefused(connection: NodeConnection, reason: string): void {
+    this.#refusedConnection = connection;
+    if (reason === this.#scriptRefusal) return;
+    this.#scriptRefusal = reason;
+    this.#log.warn({ reason }, 'node refused the ACL user for scripts: scripts of its clients are refused');
+  }
+
   onConnectionClosed(connection: NodeConnection, reason: string): void {
     if (this.#closed) return;
+    const refused = connection === this.#refusedConnection;
+    if (refused) this.#refusedConnection = null;
     if (this.#leased.delete(connection)) {
       // Its holder learns through its commands or sink; a refused AUTH is worth a line for the operator too.
       if (connection.refusal !== '') this.#log.warn({ reason }, 'node refused authentication');
@@ -215,7 +246,8 @@ export class NodePool implements ConnectionEvents {
     this.#lastError = reason;
     this.#failuresInRow++;
     const delay = Math.min(this.#options.reconnectMaxMs, this.#options.reconnectMinMs * 2 ** Math.min(this.#failuresInRow - 1, 16));
-    this.#log.warn({ reason, reconnectInMs: delay }, connection.refusal === '' ? 'node connection lost' : 'node refused authentication');
+    if (refused) this.#log.debug({ reason, reconnectInMs: delay }, 'script user refused; reconnecting');
+    else this.#log.warn({ reason, reconnectInMs: delay }, connection.refusal === '' ? 'node connection lost' : 'node refused authentication');
     this.#events.onNodeDown(this, reason);
     const timer = setTimeout(() => {
       this.#retryTimers[index] = null;

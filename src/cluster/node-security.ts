@@ -7,6 +7,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { encodeCommand } from '../protocol/resp-writer.js';
 import { loadPem, pemPaths, type PemFiles } from '../util/tls-files.js';
+import { ScriptUser } from './script-user.js';
 
 export interface NodeSecuritySettings {
   /** ACL user; '' = the default user (AUTH with the password alone). */
@@ -36,6 +37,8 @@ export class NodeSecurity {
   readonly #files: PemFiles | null;
   readonly #servername: string;
   #tls: Readonly<ConnectionOptions> | null = null;
+  /** Script users made so far, by rule text (a handful: one per distinct rule set). */
+  readonly #scriptUsers = new Map<string, ScriptUser>();
 
   /** Throws when TLS files cannot be read or do not make a context. */
   constructor(settings: NodeSecuritySettings) {
@@ -53,6 +56,27 @@ export class NodeSecurity {
   /** The command a new connection writes before any other, or null when it needs none. */
   handshake(resp3: boolean): Buffer | null {
     return resp3 ? this.#hello3 : this.#auth;
+  }
+
+  /** The node ACL user that runs scripts with `rules` (cluster/script-user.ts); its password derives from these credentials. */
+  scriptUser(rules: string): ScriptUser {
+    let user = this.#scriptUsers.get(rules);
+    if (user === undefined) {
+      user = new ScriptUser(rules, this.#user, this.#password);
+      this.#scriptUsers.set(rules, user);
+    }
+    return user;
+  }
+
+  /** A node ACL user the operator made (users-file `node-user` line): scripts authenticate as it, nothing is created. */
+  existingScriptUser(name: string, password: string): ScriptUser {
+    const key = `node-user\u0000${name}\u0000${password}`;
+    let user = this.#scriptUsers.get(key);
+    if (user === undefined) {
+      user = new ScriptUser(`(node user ${name})`, this.#user, this.#password, { name, password });
+      this.#scriptUsers.set(key, user);
+    }
+    return user;
   }
 
   /** Options for tls.connect (add host and port), or null for plain TCP. */

@@ -95,6 +95,8 @@ export class CommandSpec {
   /** An option that makes this command block (XREAD BLOCK); without it the command does not block. */
   blockOption: string | null;
   subcommands: NameIndex<CommandSpec> | null;
+  /** Runs client code on the node (EVAL, FCALL ...): sent as the client's script user (commands/script-commands.ts). */
+  runsScript: boolean;
 
   constructor(data: CommandData) {
     this.name = data.name;
@@ -120,6 +122,7 @@ export class CommandSpec {
     this.split = null;
     this.everyMaster = 'first';
     this.subcommands = null;
+    this.runsScript = false;
   }
 
   refuse(message: string): void {

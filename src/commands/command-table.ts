@@ -7,6 +7,7 @@ import { COMMAND_DATA } from './command-table.generated.js';
 import { POLICY_TABLE, type Policy } from './policy-table.js';
 import { ADDED_SUBCOMMANDS, SLOTWAY_COMMANDS } from './slotway-commands.js';
 import { noPolicy } from '../protocol/errors.js';
+import { SCRIPT_COMMANDS } from './script-commands.js';
 
 function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   if (policy === undefined) {
@@ -60,6 +61,7 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
 function buildSpec(data: CommandData, added: readonly CommandData[]): CommandSpec {
   const spec = new CommandSpec(data);
   applyPolicy(spec, POLICY_TABLE.get(data.name));
+  spec.runsScript = SCRIPT_COMMANDS.has(data.name);
   const prefix = `${data.name}|`;
   const subcommands = [...data.subcommands, ...added.filter((sub) => sub.name.startsWith(prefix) && !data.subcommands.some((known) => known.name === sub.name))];
   if (subcommands.length > 0) {

@@ -141,3 +141,17 @@ export function unknownCommand(name: string, args: string): string {
 export function noPolicy(command: string): string {
   return `ERR ${command.toUpperCase()} is not known to this version of Slotway, so it is not forwarded`;
 }
+
+/**
+ * A script of a client whose rights are narrower than Slotway's (--deny-commands,
+ * its users-file rules) cannot run: the node refused to create or authenticate
+ * the ACL user that would hold it to them. `reason`: the step and the node's error.
+ */
+export function scriptsDisabled(reason: string): string {
+  return `ERR scripts are disabled on this Slotway: its node user cannot create the ACL user that enforces --deny-commands on scripts (${reason})`;
+}
+
+/** EVAL/FCALL in a transaction already pinned to a connection with Slotway's own rights. */
+export function scriptAfterPin(command: string): string {
+  return `ERR ${command.toUpperCase()} inside MULTI must come before any other keyed command or WATCH of the transaction through Slotway: scripts run as a node user with this client's rights (--deny-commands)`;
+}

@@ -3,6 +3,7 @@
 import assert from 'node:assert';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import type { NodePool } from '../backend/node-pool.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import { arrivalClock } from '../util/arrival-clock.js';
 
@@ -24,6 +25,12 @@ export interface RequestOwner {
   readonly closed: boolean;
   /** A transaction (WATCH or MULTI) is open: its reads stay on masters under --read-from replica. */
   readonly inTransaction?: boolean;
+  /**
+   * The script identity of the client: the node ACL user its scripts (EVAL,
+   * FCALL ...) run as, narrower than Slotway's own; null or absent: they run
+   * on Slotway's own connections, with its rights.
+   */
+  readonly scriptUser?: ScriptUser | null;
   onRequestDone(request: Request): void;
   /**
    * Handling a node's reply to (or failure of) one of its requests threw: a
@@ -62,6 +69,8 @@ export class Request implements PendingCommand {
   /** When a scheduled retry is due (ms since epoch). */
   retryAt = 0;
   readonly resp3: boolean;
+  /** A script (spec.runsScript) of a client with narrower rights: it goes to that user's pool, fixed when it arrived. */
+  readonly scriptUser: ScriptUser | null;
   /**
    * Runs on a connection of its own (BLPOP, XREAD BLOCK): the router leases
    * one per dispatch and returns it once the request is settled.
@@ -91,6 +100,7 @@ export class Request implements PendingCommand {
     this.payload = payload;
     this.slot = slot;
     this.resp3 = owner.resp3;
+    this.scriptUser = spec.runsScript ? (owner.scriptUser ?? null) : null;
     this.startedAt = arrivalClock.now;
   }
 

@@ -10,10 +10,14 @@
 //
 // Under --read-from replica|prefer-replica, replica-reads.ts picks the node
 // for a read-only command.
+//
+// Scripts (EVAL, FCALL ...) of a client with narrower rights than Slotway's
+// go to that node's pool for the client's script user (script-pools.ts).
 import type { Logger } from 'pino';
 import { NodePool, type PoolEvents, type PoolOptions } from '../backend/node-pool.js';
 import type { NodeConnection, PendingCommand } from '../backend/node-connection.js';
 import { AddressMap } from '../cluster/address-map.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import { ModeCommand, ScriptEffect } from '../commands/policy.js';
 import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
@@ -23,6 +27,7 @@ import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ScriptCache } from './script-cache.js';
+import { ScriptPools } from './script-pools.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Failure, Request, type RequestHandler } from './request.js';
 import { RetryQueue } from './retry-queue.js';
@@ -97,12 +102,14 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
+  readonly #scriptPools: ScriptPools;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
     this.#log = log;
     this.#refresh = refresh;
     this.scripts = new ScriptCache(options.scriptCacheSize);
+    this.#scriptPools = new ScriptPools(options, log, this);
     this.addresses = new AddressMap(options.natMap);
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
@@ -160,11 +167,28 @@ export class Router implements RequestHandler, PoolEvents {
     this.#refresh.request('moved');
   }
 
-  /** A dedicated connection to the master of `slot` (-1: any master, by affinity), or the error line why not. */
-  lease(slot: number, affinity: number, resp3: boolean): Lease | string {
+  /**
+   * A dedicated connection to the master of `slot` (-1: any master, by
+   * affinity), or the error line why not. With a script user, the connection
+   * runs as it (a transaction with a script of a client with narrower rights).
+   */
+  lease(slot: number, affinity: number, resp3: boolean, scriptUser: ScriptUser | null = null): Lease | string {
     const pool = slot >= 0 ? this.#poolForSlot(slot) : this.#anyMaster(affinity);
     if (pool === undefined) return errors.SLOT_NOT_SERVED;
-    return this.leaseAt(pool.address, resp3);
+    if (scriptUser === null) return this.leaseAt(pool.address, resp3);
+    const scripts = this.#scriptPools.of(pool, scriptUser);
+    const connection = scripts.lease(resp3);
+    return connection === null ? errors.tooManyLeases(pool.address) : { pool: scripts, connection };
+  }
+
+  /** The ACL user that runs scripts with `rules` (canonical ACL text), its password derived from the node credentials. */
+  scriptUser(rules: string): ScriptUser {
+    return this.#scriptPools.user(rules);
+  }
+
+  /** A node ACL user the operator made, that scripts of some clients run as (users-file `node-user`). */
+  existingScriptUser(name: string, password: string): ScriptUser {
+    return this.#scriptPools.existingUser(name, password);
   }
 
   /** A dedicated connection to the node at `address`, or the error line why not. */
@@ -200,6 +224,7 @@ export class Router implements RequestHandler, PoolEvents {
       this.#retryLater(request, errors.SLOT_NOT_SERVED);
       return;
     }
+    if (request.scriptUser !== null) pool = this.#scriptPools.of(pool, request.scriptUser);
     request.node = pool.address;
     // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
     if (request.holdsConnection && request.owner.closed) return;
@@ -220,6 +245,8 @@ export class Router implements RequestHandler, PoolEvents {
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
+    // A transaction leased as a script user fails whole when the node refuses that user.
+    if ((request.scriptUser !== null || request.pinned) && this.#refuseScript(request)) return;
     this.#refresh.request('node failure');
     if (request.holdsConnection) this.#returnLease(request, false);
     if (request.pinned) {
@@ -234,7 +261,9 @@ export class Router implements RequestHandler, PoolEvents {
     this.#retryLater(request, errors.nodeUnreachable(request.node, reason));
   }
 
-  onNodeDown(_pool: NodePool, _reason: string): void {
+  onNodeDown(pool: NodePool, _reason: string): void {
+    // A script user's pool fails with its node's pool; alone, it failed on the script user (logged by the pool).
+    if (pool.scriptUser !== null) return;
     this.#refresh.request('node connection lost');
   }
 
@@ -267,6 +296,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
+    this.#scriptPools.closeAll('proxy closing');
     this.#replicas?.close('proxy closing');
   }
 
@@ -308,7 +338,8 @@ export class Router implements RequestHandler, PoolEvents {
     }
     this.stats.ask++;
     counts.ask++;
-    const pool = this.#poolFor(redirect.host, redirect.port);
+    const target = this.#poolFor(redirect.host, redirect.port);
+    const pool = request.scriptUser === null ? target : this.#scriptPools.of(target, request.scriptUser);
     request.node = pool.address;
     request.onReplica = false;
     if (request.holdsConnection) this.#sendLeased(request, pool, ASKING);
@@ -366,12 +397,32 @@ export class Router implements RequestHandler, PoolEvents {
     const sha = scriptShaOf(request.payload);
     const body = sha === null ? undefined : this.scripts.body(sha);
     // A replica (Redis 7 does not replicate SCRIPT LOAD) gets the script on the READONLY connection it read on.
-    const pool = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
-    if (body === undefined || pool === undefined) return false;
+    const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolForAddress(request.node);
+    if (body === undefined || node === undefined) return false;
+    // On the connection the EVALSHA ran on: the script user's, when it has one (its rules include SCRIPT LOAD).
+    const pool = request.scriptUser === null ? node : this.#scriptPools.of(node, request.scriptUser);
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
     pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id, request.resp3);
     pool.send(request, request.owner.id, request.resp3);
+    return true;
+  }
+
+  /**
+   * A script failed because its node refuses the script user: the client gets
+   * why at once (no retry can help; the pool logged it once). False when the
+   * failure is an ordinary one.
+   */
+  #refuseScript(request: Request): boolean {
+    let pool: NodePool | null | undefined = request.leasePool;
+    if (!request.pinned) {
+      const node = request.onReplica ? this.#replicas?.poolAt(request.node) : this.#poolsByAddress.get(request.node);
+      pool = node === undefined ? undefined : this.#scriptPools.existing(node, request.scriptUser as ScriptUser);
+    }
+    const refusal = pool?.scriptRefusal ?? '';
+    if (refusal === '') return false;
+    if (request.holdsConnection) this.#returnLease(request, false);
+    this.#settle(request, errorReply(errors.scriptsDisabled(refusal)));
     return true;
   }
 
@@ -409,8 +460,8 @@ export class Router implements RequestHandler, PoolEvents {
       address: pool.address,
       role: pool.readOnly ? 'replica' : 'master',
       state: this.#retired.has(pool) ? 'retired' : pool.state,
-      inflight: pool.inflight,
-      leased: pool.leased,
+      inflight: pool.inflight + this.#scriptPools.inflight(pool),
+      leased: pool.leased + this.#scriptPools.leased(pool),
       moved: counts?.moved ?? 0,
       ask: counts?.ask ?? 0,
     };
@@ -462,12 +513,13 @@ export class Router implements RequestHandler, PoolEvents {
   #sweepRetired(): void {
     const now = Date.now();
     for (const [pool, since] of this.#retired) {
-      if (pool.inflight > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
+      if (pool.inflight + this.#scriptPools.inflight(pool) > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
       this.#retired.delete(pool);
       if (pool.readOnly) this.#replicas?.forget(pool);
       else if (this.#poolsByAddress.get(pool.address) === pool) this.#poolsByAddress.delete(pool.address);
       if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined) this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
+      this.#scriptPools.close(pool, 'node left the topology');
       this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
     }
   }

@@ -11,6 +11,7 @@
 //
 // One dispatcher serves every session (it keeps no per-client state): the
 // host interface below is all it sees of a session.
+import type { ScriptUser } from '../cluster/script-user.js';
 import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
 import { Route, type CommandSpec, type KeyIndices, type SplitPolicy } from '../commands/command-spec.js';
 import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
@@ -32,6 +33,10 @@ export interface DispatchHost extends LocalHost {
   readonly checksAccess: boolean;
   /** The previous command ran on a connection of its own: the next waits for it. */
   barrier: boolean;
+  /** The node ACL user this client's scripts run as; null: Slotway's own. */
+  readonly scriptUser: ScriptUser | null;
+  /** The last command sent to nodes was a script on the script user's connections. */
+  onScriptLane: boolean;
   /** Holds the command at hand until every earlier reply is settled; false when it may run now. */
   waitForIdle(): boolean;
   /** Queues a reply Slotway gives itself, in order with the others. */
@@ -80,6 +85,13 @@ export class CommandDispatcher {
       host.barrier = false;
     }
     if (host.modes.intercept(spec, framer)) return;
+    // Scripts of a client with narrower rights run on its script user's connections, which keep
+    // no order with the shared ones: switching between the two waits for earlier replies.
+    const scriptLane = spec.runsScript && host.scriptUser !== null;
+    if (scriptLane !== host.onScriptLane && spec.route !== Route.Local && spec.route !== Route.Refused) {
+      if (host.waitForIdle()) return;
+      host.onScriptLane = scriptLane;
+    }
     switch (spec.route) {
       case Route.Session:
         return host.modes.enter(spec, framer);

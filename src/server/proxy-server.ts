@@ -8,6 +8,7 @@ import type { Router } from '../router/router.js';
 import * as errors from '../protocol/errors.js';
 import { errorReply } from '../protocol/resp-writer.js';
 import { loadClientAccess, type ClientAccessOptions } from './client-auth.js';
+import { ScriptIdentities } from './script-identity.js';
 import type { LocalFacts } from './local-commands.js';
 import type { ClientRecord, ServerStats } from './server-stats.js';
 import { Session, type SessionContext } from './session.js';
@@ -62,6 +63,11 @@ export class ProxyServer {
       maxAuthFailures: options.maxAuthFailures,
       clientOutputLimit: options.clientOutputLimit,
       clock: { now: 0 },
+      scriptIdentities: new ScriptIdentities(
+        options.denyCommands,
+        (rules) => router.scriptUser(rules),
+        (name, password) => router.existingScriptUser(name, password),
+      ),
     };
     this.#server = createServer({ noDelay: true }, this.#onConnection);
     this.#tls = options.tlsPort > 0 ? new TlsListener(options, this.#onConnection, log) : null;

@@ -27,6 +27,8 @@ import { writeBatch } from '../util/write-batch.js';
 import type { CommandDispatcher, DispatchHost } from './command-dispatcher.js';
 import type { LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
+import type { ScriptIdentities } from './script-identity.js';
+import type { ScriptUser } from '../cluster/script-user.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
@@ -55,6 +57,8 @@ export interface SessionContext {
   readonly clientOutputLimit: number;
   /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
   readonly clock: { now: number };
+  /** The node user each user's scripts run as (--deny-commands, users-file rules). */
+  readonly scriptIdentities: ScriptIdentities;
 }
 
 export class Session implements ModesHost, DispatchHost {
@@ -74,6 +78,15 @@ export class Session implements ModesHost, DispatchHost {
   #checksAccess: boolean;
   /** Failed AUTH attempts on this connection: the first is logged, the count when it closes. */
   #authFailures = 0;
+  /** The node ACL user this client's scripts run as; null: Slotway's own (see script-identity.ts). */
+  #scriptUser: ScriptUser | null;
+  /**
+   * The last command sent to nodes was a script on the script user's
+   * connections: the next one that is not (or the reverse) waits for the
+   * earlier replies, since the two connections keep no order between them
+   * (SET then EVAL must see the SET).
+   */
+  onScriptLane = false;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
   readonly #socket: Socket;
@@ -107,6 +120,7 @@ export class Session implements ModesHost, DispatchHost {
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
     this.#checksAccess = this.#user === null || !this.#user.allowsEverything;
+    this.#scriptUser = context.scriptIdentities.of(this.#user);
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -165,6 +179,10 @@ export class Session implements ModesHost, DispatchHost {
     return this.#context.users;
   }
 
+  get scriptUser(): ScriptUser | null {
+    return this.#scriptUser;
+  }
+
   /** No password is configured: AUTH with a password alone is a configuration mistake, as Redis says. */
   get anonymousAllowed(): boolean {
     return this.#context.users.anonymous !== null;
@@ -199,6 +217,7 @@ export class Session implements ModesHost, DispatchHost {
   #setUser(user: User | null): void {
     this.#user = user;
     this.#checksAccess = user === null || !user.allowsEverything;
+    this.#scriptUser = this.#context.scriptIdentities.of(user);
   }
 
   /**

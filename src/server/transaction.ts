@@ -10,6 +10,14 @@
 // held; they are sent first on the lease, their replies dropped (the client
 // already has them). A command in another slot gets -CROSSSLOT and the EXEC
 // -EXECABORT, as Redis answers when a transaction is flagged. WATCH pins too.
+//
+// A script (EVAL, FCALL ...) of a client with narrower rights than Slotway's
+// must run as its script user (server/script-identity.ts). A transaction
+// whose lease is not taken yet when its first script comes leases from that
+// user's pool, and all of it runs as that user (the client's rights less
+// --deny-commands, which Slotway enforces on its commands anyway). A script
+// after the lease was taken on Slotway's own connection (WATCH, an earlier
+// keyed command) is refused and EXEC aborts.
 import { CROSS_SLOT } from '../commands/command-args.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import { ModeCommand } from '../commands/policy.js';
@@ -43,6 +51,8 @@ export class Transaction {
   #dirty = false;
   /** MULTI and keyless commands answered before the node was known, to send first. */
   #held: Buffer[] = [];
+  /** A script was queued before the lease: lease as the client's script user. */
+  #needsScriptUser = false;
   /** Set once the transaction is over (EXEC, DISCARD, UNWATCH): the session drops it. */
   finished = false;
 
@@ -134,6 +144,10 @@ export class Transaction {
   #queue(command: TransactionCommand): Request {
     const spec = command.spec;
     if (spec.route === Route.Refused) return this.#flag(command, spec.refusal);
+    if (spec.runsScript && (this.#owner.scriptUser ?? null) !== null) {
+      if (this.#lease !== null && this.#lease.pool.scriptUser !== this.#owner.scriptUser) return this.#flag(command, errors.scriptAfterPin(spec.name));
+      this.#needsScriptUser = true;
+    }
     const forwardable = spec.route === Route.ByKey || spec.queuesInTransaction || spec.mode === ModeCommand.Unwatch;
     if (!forwardable) return this.#flag(command, errors.notInTransaction(spec.name.replace('|', ' ')));
     if (command.slot === CROSS_SLOT) return this.#flag(command, errors.CROSSSLOT);
@@ -156,7 +170,8 @@ export class Transaction {
 
   /** Leases a connection to the slot's master (-1: any) and sends what was held. Null, or the error why not. */
   #pin(slot: number): string | null {
-    const lease = this.#router.lease(slot, this.#owner.id, this.#owner.resp3);
+    const scriptUser = this.#needsScriptUser ? (this.#owner.scriptUser ?? null) : null;
+    const lease = this.#router.lease(slot, this.#owner.id, this.#owner.resp3, scriptUser);
     if (typeof lease === 'string') return lease;
     this.#lease = lease;
     this.#slot = slot;
