@@ -17,6 +17,8 @@ export const enum Route {
   Scan = 4,
   /** Changes the session's mode: MULTI/EXEC/WATCH, (P|S)SUBSCRIBE, MONITOR. */
   Session = 5,
+  /** SCRIPT KILL, FUNCTION KILL: every master at once, each on a fresh connection of its own (router/out-of-band.ts). */
+  OutOfBand = 6,
 }
 
 /** How replies of every master combine (see router/fan-out.ts). */

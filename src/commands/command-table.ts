@@ -17,6 +17,7 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
     spec.everyMaster = policy.merge;
   } else if (policy.kind === 'scan') spec.route = Route.Scan;
   else if (policy.kind === 'session') spec.route = Route.Session;
+  else if (policy.kind === 'out-of-band') spec.route = Route.OutOfBand;
   else spec.blockOption = policy.option;
 }
 

@@ -14,6 +14,8 @@ export type Policy =
   /** Keys may span slots: split per slot, merge the replies (see router/fan-out.ts). */
   | { readonly kind: 'split'; readonly step: number; readonly merge: 'values' | 'all-ok' | 'sum' }
   | { readonly kind: 'every-master'; readonly merge: EveryMasterMerge }
+  /** Every master at once, each on a fresh connection past the shared one a busy script holds; kill replies merged. */
+  | { readonly kind: 'out-of-band' }
   | { readonly kind: 'scan' }
   /** Blocks only when the option is given (XREAD ... BLOCK ms): then it gets a connection of its own. */
   | { readonly kind: 'blocks-with'; readonly option: string }
@@ -111,6 +113,7 @@ const policies: [string, Policy][] = [
   ['function|delete', { kind: 'every-master', merge: 'all-ok' }],
   ['function|flush', { kind: 'every-master', merge: 'all-ok' }],
   ['function|restore', { kind: 'every-master', merge: 'all-ok' }],
+  ...['script|kill', 'function|kill'].map((name): [string, Policy] => [name, { kind: 'out-of-band' }]),
   ['scan', { kind: 'scan' }],
   // WAIT runs on each master over the client's own connection to it (which
   // carried its writes), so it counts this client's writes; the smallest

@@ -107,3 +107,8 @@ export const MONITOR_DISABLED = 'ERR MONITOR is disabled in Slotway; start it wi
 
 /** What a MONITOR client may still send. */
 export const MONITORING = 'ERR Slotway: a MONITOR connection accepts only QUIT and RESET';
+
+/** SCRIPT KILL / FUNCTION KILL could not be delivered to a master (out-of-band connection failed or timed out). */
+export function outOfBandFailed(command: string, node: string, reason: string): string {
+  return `ERR Slotway could not deliver ${command.toUpperCase()} to ${node} (${reason}); a script may still run there`;
+}

@@ -16,10 +16,12 @@ import type { NodeConnection, PendingCommand } from '../backend/node-connection.
 import { AddressMap } from '../cluster/address-map.js';
 import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
+import { Route } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
+import { OutOfBand } from './out-of-band.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
@@ -41,6 +43,8 @@ export interface RouterOptions extends PoolOptions {
   readonly natMap: readonly string[];
   /** --read-from: where read-only single-slot commands go. */
   readonly readFrom: 'master' | 'replica' | 'prefer-replica';
+  /** --kill-timeout: ms each master has to answer SCRIPT KILL / FUNCTION KILL on its own connection. */
+  readonly killTimeoutMs: number;
 }
 
 /** A node's pools as INFO, PROXY NODES, readiness and metrics see them. */
@@ -96,6 +100,7 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #redirectsBy = new Map<string, { moved: number; ask: number }>();
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
+  readonly #outOfBand: OutOfBand;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -103,6 +108,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#refresh = refresh;
     this.scripts = new ScriptCache(options.scriptCacheSize);
     this.addresses = new AddressMap(options.natMap);
+    this.#outOfBand = new OutOfBand(options);
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
@@ -192,6 +198,8 @@ export class Router implements RequestHandler, PoolEvents {
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
       if (this.#replicas !== null && request.spec.readonly && pool !== undefined) pool = this.#replicas.choose(request, pool, this.#map);
+    } else if (request.spec.route === Route.OutOfBand) {
+      return this.#outOfBand.send(request, this.masterAddresses());
     } else {
       pool = this.#anyMaster(request.owner.id);
     }

@@ -1,0 +1,108 @@
+// Busy scripts through Slotway: SCRIPT KILL and FUNCTION KILL reach every
+// master at once on connections of their own (router/out-of-band.ts),
+// authenticated as Slotway's shared connections are (the cluster here has a
+// password), so a script that holds its master's shared connection can be
+// ended through Slotway; the client that ran it gets Redis's error and the
+// commands queued behind it on that connection complete.
+//
+// The nodes run busy-reply-threshold 1000 ms: a node reads SCRIPT KILL (and
+// answers others -BUSY) only once a script has run that long.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+
+const PASSWORD = 'long-running-Secret-1';
+const BUSY_REPLY_THRESHOLD_MS = 1000;
+/** How long the busy scripts would run if nobody killed them. */
+const SCRIPT_SECONDS = 10;
+/** A killed script's client must have its error well before the script would have ended on its own. */
+const KILLED_WITHIN_MS = 6000;
+
+const BUSY_EVAL = `local t=redis.call('time') local s=tonumber(t[1]) while true do local n=redis.call('time') if tonumber(n[1])-s>=tonumber(ARGV[1]) then break end end return 1`;
+const SPIN_LIBRARY = `#!lua name=longrun
+redis.register_function{function_name='spin', callback=function(keys, args) local t=redis.call('time') local s=tonumber(t[1]) while true do local n=redis.call('time') if tonumber(n[1])-s>=tonumber(args[1]) then break end end return 1 end, flags={'no-writes'}}`;
+
+let env: ProxyCluster;
+let key = '';
+let otherKey = '';
+
+before(async () => {
+  env = await startProxyCluster(
+    { clusterPassword: PASSWORD, killTimeoutMs: 4000 },
+    { password: PASSWORD, extraConfig: [`busy-reply-threshold ${BUSY_REPLY_THRESHOLD_MS}`] },
+  );
+  const groups = await keysPerMaster(env.direct(), 2, 'longrun');
+  [key = '', otherKey = ''] = groups[0] ?? [];
+});
+
+after(async () => {
+  await env?.close();
+});
+
+/** Resolves with the reply or the error's message, and how long after `since` it came. */
+async function timed(promise: Promise<unknown>, since: number): Promise<{ result: string; ms: number }> {
+  const result = await promise.then(
+    (value) => String(value),
+    (error: Error) => error.message,
+  );
+  return { result, ms: performance.now() - since };
+}
+
+test('SCRIPT KILL and FUNCTION KILL with nothing running: NOTBUSY, as Redis says it', { timeout: 20000 }, async () => {
+  const client = env.client();
+  await client.ping();
+  await assert.rejects(client.call('SCRIPT', 'KILL'), /^ReplyError: NOTBUSY No scripts in execution right now\.$/);
+  await assert.rejects(client.call('FUNCTION', 'KILL'), /^ReplyError: NOTBUSY No scripts in execution right now\.$/);
+});
+
+/** Runs `start` (a busy script on key's master) from client A, a command from B behind it, then `kill` through Slotway. */
+async function busyThenKill(start: (a: Redis) => Promise<unknown>, kill: string[], killedError: RegExp): Promise<void> {
+  const [a, b, killer] = [env.client(), env.client(), env.client()];
+  await b.set(otherKey, 'before');
+  const started = performance.now();
+  const script = timed(start(a), started);
+  await sleep(300);
+  // B's command goes to the same master, on the same shared connection, behind the script.
+  const queued = timed(b.get(otherKey), started);
+  // Sent at once: the node reads it as soon as the script passed busy-reply-threshold.
+  const killed = await timed(killer.call(kill[0] as string, ...kill.slice(1)), started);
+  assert.equal(killed.result, 'OK', `${kill.join(' ')} through Slotway: ${killed.result}`);
+  const [scriptEnd, queuedEnd] = await Promise.all([script, queued]);
+  assert.match(scriptEnd.result, killedError);
+  assert.ok(scriptEnd.ms < KILLED_WITHIN_MS, `the script ended ${Math.round(scriptEnd.ms)} ms after it started (it would run ${SCRIPT_SECONDS} s)`);
+  assert.equal(queuedEnd.result, 'before', 'the command queued behind the script is answered once it is killed');
+  assert.ok(queuedEnd.ms < KILLED_WITHIN_MS, `the queued command was answered after ${Math.round(queuedEnd.ms)} ms`);
+  // Later commands work, and the master is free again: SCRIPT KILL finds nothing to kill.
+  assert.equal(await b.set(otherKey, 'after'), 'OK');
+  assert.equal(await b.get(otherKey), 'after');
+  await assert.rejects(killer.call(kill[0] as string, ...kill.slice(1)), /NOTBUSY/);
+}
+
+test('a busy EVAL is ended by SCRIPT KILL through Slotway; what queued behind it completes', { timeout: 30000 }, async () => {
+  await busyThenKill(
+    (a) => a.call('EVAL', BUSY_EVAL, '1', key, String(SCRIPT_SECONDS)),
+    ['SCRIPT', 'KILL'],
+    /^ERR Script killed by user with SCRIPT KILL/,
+  );
+});
+
+test('a busy function is ended by FUNCTION KILL through Slotway', { timeout: 30000 }, async () => {
+  const loader = env.client();
+  assert.equal(await loader.call('FUNCTION', 'LOAD', 'REPLACE', SPIN_LIBRARY), 'longrun');
+  await busyThenKill(
+    (a) => a.call('FCALL', 'spin', '1', key, String(SCRIPT_SECONDS)),
+    ['FUNCTION', 'KILL'],
+    /^ERR Script killed by user with SCRIPT KILL/,
+  );
+});
+
+test('a script that wrote cannot be killed: UNKILLABLE is passed on; the script then ends by itself', { timeout: 30000 }, async () => {
+  const [a, killer] = [env.client(), env.client()];
+  const writing = `redis.call('set', KEYS[1], 'x') ${BUSY_EVAL}`;
+  const script = a.call('EVAL', writing, '1', key, '4');
+  await sleep(300);
+  await assert.rejects(killer.call('SCRIPT', 'KILL'), /^ReplyError: UNKILLABLE Sorry the script already executed write commands/);
+  assert.equal(await script, 1);
+  assert.equal(await a.get(key), 'x');
+});
