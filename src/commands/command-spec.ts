@@ -73,6 +73,8 @@ export class CommandSpec {
   customKeys: CustomKeyFinder | null;
   /** For Route.EveryMaster: how the replies merge. */
   everyMaster: EveryMasterMerge;
+  /** WAIT: paced per master, one at a time and in slices, on the shared connections (router/replica-waits.ts). */
+  waitsForReplicas: boolean;
   /** How to split across slots and merge back, for commands that allow it. */
   split: SplitPolicy | null;
   /** An option that makes this command block (XREAD BLOCK); without it the command does not block. */
@@ -94,6 +96,7 @@ export class CommandSpec {
     this.blockOption = null;
     this.split = null;
     this.everyMaster = 'first';
+    this.waitsForReplicas = false;
     this.subcommands = null;
   }
 

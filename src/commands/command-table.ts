@@ -15,6 +15,7 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
   else if (policy.kind === 'every-master') {
     spec.route = Route.EveryMaster;
     spec.everyMaster = policy.merge;
+    spec.waitsForReplicas = policy.waitsForReplicas === true;
   } else if (policy.kind === 'scan') spec.route = Route.Scan;
   else if (policy.kind === 'session') spec.route = Route.Session;
   else if (policy.kind === 'out-of-band') spec.route = Route.OutOfBand;

@@ -13,7 +13,8 @@ export type Policy =
   | { readonly kind: 'keys'; readonly find: (args: CommandArgs, keys: KeyIndices) => number }
   /** Keys may span slots: split per slot, merge the replies (see router/fan-out.ts). */
   | { readonly kind: 'split'; readonly step: number; readonly merge: 'values' | 'all-ok' | 'sum' }
-  | { readonly kind: 'every-master'; readonly merge: EveryMasterMerge }
+  /** waitsForReplicas: WAIT's pacing on the shared connections (router/replica-waits.ts). */
+  | { readonly kind: 'every-master'; readonly merge: EveryMasterMerge; readonly waitsForReplicas?: true }
   /** Every master at once, each on a fresh connection past the shared one a busy script holds; kill replies merged. */
   | { readonly kind: 'out-of-band' }
   | { readonly kind: 'scan' }
@@ -118,7 +119,7 @@ const policies: [string, Policy][] = [
   // WAIT runs on each master over the client's own connection to it (which
   // carried its writes), so it counts this client's writes; the smallest
   // count wins. Its timeout is capped (--max-wait): the connection is shared.
-  ['wait', { kind: 'every-master', merge: 'min' }],
+  ['wait', { kind: 'every-master', merge: 'min', waitsForReplicas: true }],
 
   ...['xread', 'xreadgroup'].map((name): [string, Policy] => [
     name,

@@ -23,6 +23,7 @@ import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { OutOfBand } from './out-of-band.js';
 import { ReplicaReads } from './replica-reads.js';
+import { ReplicaWaits } from './replica-waits.js';
 import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Failure, Request, type RequestHandler } from './request.js';
@@ -45,6 +46,8 @@ export interface RouterOptions extends PoolOptions {
   readonly readFrom: 'master' | 'replica' | 'prefer-replica';
   /** --kill-timeout: ms each master has to answer SCRIPT KILL / FUNCTION KILL on its own connection. */
   readonly killTimeoutMs: number;
+  /** --wait-slice: longest time one WAIT may hold a master's shared connection. */
+  readonly waitSliceMs: number;
 }
 
 /** A node's pools as INFO, PROXY NODES, readiness and metrics see them. */
@@ -101,6 +104,7 @@ export class Router implements RequestHandler, PoolEvents {
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
   readonly #outOfBand: OutOfBand;
+  readonly #waits: ReplicaWaits;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -109,6 +113,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.scripts = new ScriptCache(options.scriptCacheSize);
     this.addresses = new AddressMap(options.natMap);
     this.#outOfBand = new OutOfBand(options);
+    this.#waits = new ReplicaWaits(options.waitSliceMs);
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
@@ -195,6 +200,7 @@ export class Router implements RequestHandler, PoolEvents {
     let pool: NodePool | undefined;
     if (request.target !== '') {
       pool = this.#poolForAddress(request.target);
+      if (request.spec.waitsForReplicas && pool !== undefined) return this.#waits.submit(request, pool, this.#replicasOf(pool.address));
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
       if (this.#replicas !== null && request.spec.readonly && pool !== undefined) pool = this.#replicas.choose(request, pool, this.#map);
@@ -405,6 +411,14 @@ export class Router implements RequestHandler, PoolEvents {
     request.reply = errorReply(line);
     request.done = true;
     request.owner.onRequestDone(request);
+  }
+
+  /** Healthy replicas the master at `address` has in the current map (what WAIT can count). */
+  #replicasOf(address: string): number {
+    const id = this.#map.nodes[this.#map.indexOf(address)]?.id;
+    let count = 0;
+    for (const replica of this.#map.replicas) if (replica.healthy && replica.masterId === id) count++;
+    return count;
   }
 
   #redirectCounts(node: string): { moved: number; ask: number } {
