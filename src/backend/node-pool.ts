@@ -142,6 +142,23 @@ export class NodePool implements ConnectionEvents {
     return total;
   }
 
+  /**
+   * The longest time (ms) one of its shared connections has had commands in
+   * flight without a reply (NodeConnection.sampleProgress); leases are left
+   * out: a blocked BLPOP waits by design.
+   */
+  sampleProgress(now: number): number {
+    let longest = 0;
+    for (const connection of this.#connections) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    for (const connection of this.#connections3 ?? []) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    return longest;
+  }
+
+  /** Resets its shared connections that have commands in flight (their commands fail; the pool reconnects as after any loss). */
+  resetBusyShared(reason: string): void {
+    for (const connection of [...this.#connections, ...(this.#connections3 ?? [])]) if (connection !== null && connection.inflight > 0) connection.reset(reason);
+  }
+
   /** Dedicated connections out on lease now. */
   get leased(): number {
     return this.#leased.size;

@@ -24,6 +24,7 @@ import { Frame } from '../protocol/stream-framer.js';
 import { OutOfBand } from './out-of-band.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ReplicaWaits } from './replica-waits.js';
+import { STALL_SAMPLE_MS, StallWatch, type StallHost } from './stall-watch.js';
 import { ScriptCache } from './script-cache.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
 import { Failure, Request, type RequestHandler } from './request.js';
@@ -48,6 +49,8 @@ export interface RouterOptions extends PoolOptions {
   readonly killTimeoutMs: number;
   /** --wait-slice: longest time one WAIT may hold a master's shared connection. */
   readonly waitSliceMs: number;
+  /** --stall-timeout: ms a master's shared connection may have commands in flight without a reply before it counts as stalled (0: off). */
+  readonly stallTimeoutMs: number;
 }
 
 /** A node's pools as INFO, PROXY NODES, readiness and metrics see them. */
@@ -60,6 +63,8 @@ export interface NodeState {
   readonly leased: number;
   readonly moved: number;
   readonly ask: number;
+  /** Ms its shared connection has had commands in flight without a reply, when past --stall-timeout; else 0. */
+  readonly stalledMs: number;
 }
 
 /** What the router needs from the topology refresher. */
@@ -105,6 +110,8 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #topologyListeners = new Set<TopologyListener>();
   readonly #outOfBand: OutOfBand;
   readonly #waits: ReplicaWaits;
+  readonly #stalls: StallWatch;
+  readonly #stallTimer: NodeJS.Timeout;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -117,6 +124,9 @@ export class Router implements RequestHandler, PoolEvents {
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
+    this.#stalls = new StallWatch(options.stallTimeoutMs, log);
+    this.#stallTimer = setInterval(() => this.#stalls.sample(this.#poolsByAddress.values(), this.#stallHost(), performance.now()), STALL_SAMPLE_MS);
+    this.#stallTimer.unref();
   }
 
   /** --nat-map: where to dial the addresses nodes announce. */
@@ -278,6 +288,7 @@ export class Router implements RequestHandler, PoolEvents {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#stallTimer);
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
@@ -413,6 +424,12 @@ export class Router implements RequestHandler, PoolEvents {
     request.owner.onRequestDone(request);
   }
 
+  /** What the stall watch asks: the masters owning slots now (a failed master may stay listed without slots). */
+  #stallHost(): StallHost {
+    const owners = new Set(this.masterAddresses());
+    return { isMaster: (address) => owners.has(address), requestRefresh: (reason) => this.#refresh.request(reason) };
+  }
+
   /** Healthy replicas the master at `address` has in the current map (what WAIT can count). */
   #replicasOf(address: string): number {
     const id = this.#map.nodes[this.#map.indexOf(address)]?.id;
@@ -440,6 +457,7 @@ export class Router implements RequestHandler, PoolEvents {
       leased: pool.leased,
       moved: counts?.moved ?? 0,
       ask: counts?.ask ?? 0,
+      stalledMs: pool.readOnly ? 0 : this.#stalls.stalledFor(pool.address),
     };
   }
 
