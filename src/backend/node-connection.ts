@@ -138,6 +138,11 @@ export class NodeConnection {
     return `${this.host}:${this.port}`;
   }
 
+  /** Replies matched so far (a busy mark is lifted once it moves: NodePool.busy). */
+  get replies(): number {
+    return this.#replies;
+  }
+
   /** Commands written or waiting to be, whose replies have not come. */
   get inflight(): number {
     return this.#inflight.length;

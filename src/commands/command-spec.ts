@@ -63,6 +63,8 @@ export class CommandSpec {
   readonly readonly: boolean;
   readonly write: boolean;
   readonly blocking: boolean;
+  /** Redis runs it while a script is busy (SCRIPT KILL, AUTH ...); others get -BUSY then. */
+  readonly allowBusy: boolean;
   /** May run before AUTH (AUTH, HELLO, QUIT, RESET). */
   readonly noAuth: boolean;
   readonly keySpecs: readonly KeySpecData[];
@@ -87,6 +89,7 @@ export class CommandSpec {
     this.readonly = data.flags.includes('readonly');
     this.write = data.flags.includes('write');
     this.blocking = data.flags.includes('blocking');
+    this.allowBusy = data.flags.includes('allow_busy');
     this.noAuth = data.flags.includes('no_auth');
     this.keySpecs = data.keySpecs;
     this.categories = data.categories;

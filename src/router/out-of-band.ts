@@ -72,6 +72,11 @@ export class OutOfBand {
   send(request: Request, masters: readonly string[]): void {
     new KillRound(request, masters, this.#options);
   }
+
+  /** One command to one node on a fresh connection; `done` gets its reply (an error line when it could not be had). */
+  ask(address: string, payload: Buffer, command: string, done: (reply: Buffer) => void): void {
+    new OneShot(address, payload, command, this.#options, done);
+  }
 }
 
 /** One client's command to every master: the replies gathered, then merged once all are in. */
@@ -87,13 +92,14 @@ class KillRound {
       this.#settle();
       return;
     }
-    for (const address of masters) new OneMaster(this, address, request.payload, request.spec.name.replace('|', ' '), options);
+    const command = request.spec.name.replace('|', ' ');
+    for (const address of masters) new OneShot(address, request.payload, command, options, this.#onAnswer);
   }
 
-  onAnswer(reply: Buffer): void {
+  readonly #onAnswer = (reply: Buffer): void => {
     this.#replies.push(reply);
     if (--this.#pending === 0) this.#settle();
-  }
+  };
 
   #settle(): void {
     const request = this.#request;
@@ -103,18 +109,18 @@ class KillRound {
   }
 }
 
-/** The command on a connection of its own to one master; closed once answered, failed or timed out. */
-class OneMaster implements PendingCommand, ConnectionEvents {
+/** The command on a connection of its own to one node; closed once answered, failed or timed out. */
+class OneShot implements PendingCommand, ConnectionEvents {
   readonly payload: Buffer;
-  readonly #round: KillRound;
+  readonly #done: (reply: Buffer) => void;
   readonly #address: string;
   readonly #command: string;
   readonly #connection: NodeConnection | null = null;
   readonly #timer: NodeJS.Timeout | null = null;
   #answered = false;
 
-  constructor(round: KillRound, address: string, payload: Buffer, command: string, options: OutOfBandOptions) {
-    this.#round = round;
+  constructor(address: string, payload: Buffer, command: string, options: OutOfBandOptions, done: (reply: Buffer) => void) {
+    this.#done = done;
     this.#address = address;
     this.#command = command;
     this.payload = payload;
@@ -146,6 +152,6 @@ class OneMaster implements PendingCommand, ConnectionEvents {
     this.#answered = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#connection?.close('answered');
-    this.#round.onAnswer(reply);
+    this.#done(reply);
   }
 }

@@ -227,7 +227,14 @@ export class Router implements RequestHandler, PoolEvents {
     // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
     if (request.holdsConnection && request.owner.closed) return;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
+    else if (pool.busy !== null && !request.spec.allowBusy) this.#answerBusy(request, pool);
     else pool.send(request, request.owner.id, request.resp3);
+  }
+
+  /** The node runs a busy script: its -BUSY line, as a direct client gets it, instead of a place behind the script. */
+  #answerBusy(request: Request, pool: NodePool): void {
+    request.reply = pool.busy;
+    this.#settle(request);
   }
 
   handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
@@ -427,7 +434,11 @@ export class Router implements RequestHandler, PoolEvents {
   /** What the stall watch asks: the masters owning slots now (a failed master may stay listed without slots). */
   #stallHost(): StallHost {
     const owners = new Set(this.masterAddresses());
-    return { isMaster: (address) => owners.has(address), requestRefresh: (reason) => this.#refresh.request(reason) };
+    return {
+      isMaster: (address) => owners.has(address),
+      requestRefresh: (reason) => this.#refresh.request(reason),
+      probe: (pool, done) => this.#outOfBand.ask(pool.address, PING, 'PING', done),
+    };
   }
 
   /** Healthy replicas the master at `address` has in the current map (what WAIT can count). */
@@ -517,6 +528,8 @@ export class Router implements RequestHandler, PoolEvents {
     }
   }
 }
+
+const PING = encodeCommand(['PING']);
 
 /** The SHA argument of an EVALSHA payload (error path only: parsing allocates). */
 function scriptShaOf(payload: Buffer): string | null {

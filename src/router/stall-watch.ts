@@ -42,7 +42,12 @@ export interface StallHost {
   /** Is `address` a master of the current slot map? */
   isMaster(address: string): boolean;
   requestRefresh(reason: string): void;
+  /** PING on a fresh connection of its own to the pool's node (router/out-of-band.ts); `done` gets the reply. */
+  probe(pool: NodePool, done: (reply: Buffer) => void): void;
 }
+
+/** Least time between two probes of one node. */
+const PROBE_EVERY_MS = 1000;
 
 export class StallWatch {
   readonly #timeoutMs: number;
@@ -50,6 +55,9 @@ export class StallWatch {
   /** Pools past the bound now -> how long they have been stalled (ms). */
   readonly #stalled = new Map<string, number>();
   #refreshedAt = -Infinity;
+  /** Nodes with a probe out, and when each was last probed. */
+  readonly #probing = new Set<NodePool>();
+  readonly #probedAt = new WeakMap<NodePool, number>();
 
   /** `timeoutMs`: --stall-timeout (0: stalls are not reported; demoted masters are still reset). */
   constructor(timeoutMs: number, log: Logger) {
@@ -60,6 +68,26 @@ export class StallWatch {
   /** Ms the master at `address` has been stalled, when past --stall-timeout; 0 otherwise. */
   stalledFor(address: string): number {
     return this.#stalled.get(address) ?? 0;
+  }
+
+  /**
+   * A stalled master may be running a busy script: Redis then reads other
+   * connections again once the script ran busy-reply-threshold, and answers
+   * them -BUSY. A PING on a fresh connection learns it; the pool then answers
+   * new commands with that very line (NodePool.busy) instead of queueing them
+   * behind the script, until the stalled connection replies again.
+   */
+  #probe(pool: NodePool, host: StallHost, now: number): void {
+    if (this.#probing.has(pool) || pool.busy !== null || now - (this.#probedAt.get(pool) ?? -Infinity) < PROBE_EVERY_MS) return;
+    this.#probing.add(pool);
+    this.#probedAt.set(pool, now);
+    host.probe(pool, (reply) => {
+      this.#probing.delete(pool);
+      if (reply.length > 5 && reply.toString('latin1', 0, 5) === '-BUSY') {
+        this.#log.info({ node: pool.address }, 'master busy running a script: new commands get its -BUSY until it ends');
+        pool.markBusy(reply);
+      }
+    });
   }
 
   sample(pools: Iterable<NodePool>, host: StallHost, now: number): void {
@@ -74,6 +102,7 @@ export class StallWatch {
         pool.resetBusyShared(`no reply for ${Math.round(stalledMs)} ms from a node that is no longer a master`);
         continue;
       }
+      this.#probe(pool, host, now);
       if (this.#timeoutMs === 0 || stalledMs <= this.#timeoutMs) continue;
       this.#stalled.set(pool.address, stalledMs);
       if (now - this.#refreshedAt >= REFRESH_EVERY_MS) {
