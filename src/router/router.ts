@@ -433,9 +433,9 @@ export class Router implements RequestHandler, PoolEvents {
 
   /** What the stall watch asks: the masters owning slots now (a failed master may stay listed without slots). */
   #stallHost(): StallHost {
-    const owners = new Set(this.masterAddresses());
+    let owners: Set<string> | null = null; // read only when some connection is silent
     return {
-      isMaster: (address) => owners.has(address),
+      isMaster: (address) => (owners ??= new Set(this.masterAddresses())).has(address),
       requestRefresh: (reason) => this.#refresh.request(reason),
       probe: (pool, done) => this.#outOfBand.ask(pool.address, PING, 'PING', done),
     };
