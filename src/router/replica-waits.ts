@@ -114,6 +114,13 @@ class WaitJob implements PendingCommand {
 
   send(sliceMs: number): void {
     const request = this.#request;
+    const busy = this.pool.busy;
+    if (busy !== null) {
+      // A busy script holds the connection: Redis answers a WAIT -BUSY too (the router passes it on).
+      this.#lastRound = true;
+      this.onNodeReply(busy, 0, busy.length);
+      return;
+    }
     if (this.#wanted <= 0) {
       // Malformed (the node says why), or nothing to wait for: one send settles it.
       this.#lastRound = true;

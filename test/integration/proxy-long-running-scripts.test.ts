@@ -77,7 +77,10 @@ async function busyThenKill(t: TestContext, start: (a: Redis) => Promise<unknown
   await sleep(BUSY_REPLY_THRESHOLD_MS + 500 - 300);
   const sentAt = performance.now();
   const busy = await Promise.race([timed(b.get(otherKey), sentAt), sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity }))]);
+  // WAIT goes to every master on the shared connections: the busy one answers -BUSY, as Redis does, not a wait behind the script.
+  const waited = await Promise.race([timed(b.call('WAIT', '0', '100'), sentAt), sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity }))]);
   const killed = await timed(killer.call(kill[0] as string, ...kill.slice(1)), started);
+  assert.match(waited.result, /^BUSY Redis is busy running a script/);
   assert.match(busy.result, /^BUSY Redis is busy running a script\. You can only call (SCRIPT|FUNCTION) KILL or SHUTDOWN NOSAVE\.$/);
   assert.ok(busy.ms < BUSY_WITHIN_MS, `B's -BUSY came ${Math.round(busy.ms)} ms after it sent its command`);
   assert.equal(killed.result, 'OK', `${kill.join(' ')} through Slotway: ${killed.result}`);
