@@ -95,7 +95,7 @@ class WaitJob implements PendingCommand {
   payload: Buffer;
   readonly #owner: ReplicaWaits;
   readonly #request: Request;
-  /** The count asked for, capped at the master's replicas; -1: sent as received (Redis answers its error). */
+  /** The count asked for, capped at the master's replicas; negative: sent as received (Redis answers at once, or its error). */
   readonly #wanted: number;
   /** performance.now() after which the client's timeout is over (Infinity: WAIT n 0). */
   readonly #deadline: number;
@@ -122,7 +122,7 @@ class WaitJob implements PendingCommand {
       return;
     }
     if (this.#wanted <= 0) {
-      // Malformed (the node says why), or nothing to wait for: one send settles it.
+      // Malformed or negative (the node answers at once), or nothing to wait for: one send settles it.
       this.#lastRound = true;
       if (this.#wanted === 0) this.payload = encodeCommand(['WAIT', '0', '0']);
     } else {
