@@ -1,6 +1,8 @@
 // Readiness: may a load balancer send clients to this Slotway? Yes when every
 // one of the 16384 slots has a master, Slotway's connection to each such
-// master is up, Slotway is not draining, and the last topology read was not
+// master is up and not stalled (commands in flight, no reply for longer than
+// --stall-timeout: router/stall-watch.ts says why that cannot flap on a slow
+// command), Slotway is not draining, and the last topology read was not
 // refused by the foreign-cluster guard (cluster/topology-guard.ts). /readyz,
 // the slotway_ready gauge and PROXY INFO all ask this one function.
 import { NO_OWNER, SLOT_COUNT, type SlotMap } from '../cluster/slot-map.js';
@@ -19,7 +21,13 @@ export const READY: Readiness = Object.freeze({ ready: true, reason: 'ready' });
  * `connectionState`: node address -> its pool's state ('ready', 'connecting',
  * 'down', 'retired'); `refusal`: why the guard refused the last topology, or null.
  */
-export function readinessOf(draining: boolean, map: SlotMap, connectionState: ReadonlyMap<string, string>, refusal: string | null = null): Readiness {
+export function readinessOf(
+  draining: boolean,
+  map: SlotMap,
+  connectionState: ReadonlyMap<string, string>,
+  refusal: string | null = null,
+  stalled: ReadonlyMap<string, number> = new Map(),
+): Readiness {
   if (draining) return { ready: false, reason: 'draining: Slotway is shutting down' };
   if (refusal !== null) return { ready: false, reason: `topology refused: ${refusal}` };
   if (map.epoch === 0) return { ready: false, reason: 'no topology read from the cluster yet' };
@@ -36,6 +44,8 @@ export function readinessOf(draining: boolean, map: SlotMap, connectionState: Re
     const address = map.nodes[index]?.address ?? '?';
     const state = connectionState.get(address) ?? 'not connected';
     if (state !== 'ready') return { ready: false, reason: `no connection to master ${address} (${state})` };
+    const stalledMs = stalled.get(address) ?? 0;
+    if (stalledMs > 0) return { ready: false, reason: `master ${address} has not answered for ${Math.round(stalledMs)} ms with commands in flight (--stall-timeout)` };
   }
   return READY;
 }
@@ -43,6 +53,8 @@ export function readinessOf(draining: boolean, map: SlotMap, connectionState: Re
 /** Readiness of a running proxy. */
 export function proxyReadiness(router: Router, stats: ServerStats, refusal: string | null): Readiness {
   if (stats.draining) return readinessOf(true, router.map, new Map());
-  const states = new Map(router.nodeStates().map((node) => [node.address, node.state]));
-  return readinessOf(false, router.map, states, refusal);
+  const nodes = router.nodeStates();
+  const states = new Map(nodes.map((node) => [node.address, node.state]));
+  const stalled = new Map(nodes.filter((node) => node.stalledMs > 0).map((node) => [node.address, node.stalledMs]));
+  return readinessOf(false, router.map, states, refusal, stalled);
 }

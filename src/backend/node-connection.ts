@@ -115,6 +115,11 @@ export class NodeConnection {
   #sent = 0;
   #flushScheduled = false;
   readonly #events: ConnectionEvents;
+  /** Replies matched so far: the stall watch compares samples of it (one increment per reply, no clock read). */
+  #replies = 0;
+  #sampledReplies = 0;
+  /** When a sample last saw a reply come or nothing in flight (-1: never sampled). */
+  #progressAt = -1;
 
   /** `readOnly`: a replica's connection for reads, which sends READONLY first. */
   constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents, resp3 = false, readOnly = false) {
@@ -162,6 +167,11 @@ export class NodeConnection {
     return `${this.host}:${this.port}`;
   }
 
+  /** Replies matched so far (a busy mark is lifted once it moves: NodePool.busy). */
+  get replies(): number {
+    return this.#replies;
+  }
+
   /** Commands written or waiting to be, whose replies have not come. */
   get inflight(): number {
     return this.#inflight.length;
@@ -180,6 +190,39 @@ export class NodeConnection {
 
   close(reason: string): void {
     this.#closeWith(reason);
+  }
+
+  /**
+   * Closes with a TCP reset rather than a FIN: a node that is stopped (not
+   * dead) then drops the commands still unread in its socket buffer instead
+   * of running them when it wakes up, possibly as a master that has been
+   * failed over meanwhile.
+   */
+  reset(reason: string): void {
+    if (this.state !== 'closed') {
+      try {
+        this.#socket.resetAndDestroy();
+      } catch {
+        // A TLS socket may have no TCP handle to reset: a plain close then.
+      }
+    }
+    this.#closeWith(reason);
+  }
+
+  /**
+   * Called periodically (router/stall-watch.ts) with a monotonic `now`: how
+   * long (ms) this connection has had commands in flight without any reply,
+   * as far as the samples tell (0 when a reply came since the last sample or
+   * nothing is in flight). It may count up to one sampling period more than
+   * the oldest command has waited, never less.
+   */
+  sampleProgress(now: number): number {
+    if (this.#inflight.length === 0 || this.#replies !== this.#sampledReplies || this.#progressAt < 0) {
+      this.#sampledReplies = this.#replies;
+      this.#progressAt = now;
+      return 0;
+    }
+    return now - this.#progressAt;
   }
 
   /**
@@ -305,6 +348,7 @@ export class NodeConnection {
         return;
       }
       this.#sent--;
+      this.#replies++;
       command.onNodeReply(framer.frameBuffer, framer.frameStart, framer.frameEnd);
     }
   };

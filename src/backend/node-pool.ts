@@ -68,6 +68,16 @@ export class NodePool implements ConnectionEvents {
   #lastError = '';
   /** Some connection of it has been ready once (see `opening`). */
   #everReady = false;
+  /**
+   * The node is running a busy script (router/stall-watch.ts probed it and got
+   * this -BUSY line): its shared connections wait behind the script, so new
+   * commands are answered with this line, as the node answers a direct client.
+   * Lifted as soon as a stalled connection replies again (see `busy`).
+   */
+  #busyReply: Buffer | null = null;
+  /** The stalled connections at the mark, and their reply counts then. */
+  #busyConnections: NodeConnection[] = [];
+  #busyReplyCounts: number[] = [];
 
   constructor(host: string, port: number, options: PoolOptions, log: Logger, events: PoolEvents, readOnly = false) {
     this.host = host;
@@ -160,6 +170,46 @@ export class NodePool implements ConnectionEvents {
     for (const connection of this.#connections3 ?? []) total += connection?.inflight ?? 0;
     for (const connection of this.#leased) total += connection.inflight;
     return total;
+  }
+
+  /**
+   * The longest time (ms) one of its shared connections has had commands in
+   * flight without a reply (NodeConnection.sampleProgress); leases are left
+   * out: a blocked BLPOP waits by design.
+   */
+  sampleProgress(now: number): number {
+    let longest = 0;
+    for (const connection of this.#connections) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    for (const connection of this.#connections3 ?? []) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    return longest;
+  }
+
+  /** Resets its shared connections that have commands in flight (their commands fail; the pool reconnects as after any loss). */
+  resetBusyShared(reason: string): void {
+    for (const connection of [...this.#connections, ...(this.#connections3 ?? [])]) if (connection !== null && connection.inflight > 0) connection.reset(reason);
+  }
+
+  /** Marks the node busy with a script (`reply`: its -BUSY line) while its shared connections with commands in flight stay silent. */
+  markBusy(reply: Buffer): void {
+    this.#busyConnections = [...this.#connections, ...(this.#connections3 ?? [])].filter((c): c is NodeConnection => c !== null && c.state === 'ready' && c.inflight > 0);
+    if (this.#busyConnections.length === 0) return;
+    this.#busyReplyCounts = this.#busyConnections.map((connection) => connection.replies);
+    this.#busyReply = reply;
+  }
+
+  /** The -BUSY line to answer new commands with, or null (the usual case: one comparison). */
+  get busy(): Buffer | null {
+    if (this.#busyReply === null) return null;
+    for (let i = 0; i < this.#busyConnections.length; i++) {
+      const connection = this.#busyConnections[i] as NodeConnection;
+      if (connection.state !== 'ready' || connection.replies !== this.#busyReplyCounts[i]) {
+        // The script ended (or was killed): its reply came, the node serves again.
+        this.#busyReply = null;
+        this.#busyConnections = [];
+        return null;
+      }
+    }
+    return this.#busyReply;
   }
 
   /** Dedicated connections out on lease now. */

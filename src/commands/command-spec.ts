@@ -18,12 +18,12 @@ export const enum Route {
   Scan = 4,
   /** Changes the session's mode: MULTI/EXEC/WATCH, (P|S)SUBSCRIBE, MONITOR; `mode` says which. */
   Session = 5,
-  /** To every master at once, each on a connection of its own (SCRIPT KILL, FUNCTION KILL). */
+  /** SCRIPT KILL, FUNCTION KILL: every master at once, each on a fresh connection of its own (router/out-of-band.ts). */
   OutOfBand = 6,
 }
 
 /** How replies of every master combine (see router/fan-out.ts). */
-export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog' | 'kill';
+export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */
@@ -64,6 +64,8 @@ export class CommandSpec {
   readonly readonly: boolean;
   readonly write: boolean;
   readonly blocking: boolean;
+  /** Redis runs it while a script is busy (SCRIPT KILL, AUTH ...); others get -BUSY then. */
+  readonly allowBusy: boolean;
   /** May run before AUTH (AUTH, HELLO, QUIT, RESET). */
   readonly noAuth: boolean;
   readonly keySpecs: readonly KeySpecData[];
@@ -90,6 +92,8 @@ export class CommandSpec {
   customKeys: CustomKeyFinder | null;
   /** For Route.EveryMaster: how the replies merge. */
   everyMaster: EveryMasterMerge;
+  /** WAIT: paced per master, one at a time and in slices, on the shared connections (router/replica-waits.ts). */
+  waitsForReplicas: boolean;
   /** How to split across slots and merge back, for commands that allow it. */
   split: SplitPolicy | null;
   /** An option that makes this command block (XREAD BLOCK); without it the command does not block. */
@@ -104,6 +108,7 @@ export class CommandSpec {
     this.readonly = data.flags.includes('readonly');
     this.write = data.flags.includes('write');
     this.blocking = data.flags.includes('blocking');
+    this.allowBusy = data.flags.includes('allow_busy');
     this.noAuth = data.flags.includes('no_auth');
     this.keySpecs = data.keySpecs;
     this.categories = data.categories;
@@ -121,6 +126,7 @@ export class CommandSpec {
     this.blockOption = null;
     this.split = null;
     this.everyMaster = 'first';
+    this.waitsForReplicas = false;
     this.subcommands = null;
     this.runsScript = false;
   }

@@ -34,10 +34,10 @@ function applyPolicy(spec: CommandSpec, policy: Policy | undefined): void {
       spec.adminOnly = policy.admin ?? false;
       spec.scripts = policy.scripts ?? spec.scripts;
       spec.cappedTimeout = policy.cappedTimeout ?? -1;
+      spec.waitsForReplicas = policy.waitsForReplicas ?? false;
       return;
     case 'out-of-band':
       spec.route = Route.OutOfBand;
-      spec.everyMaster = policy.merge;
       return;
     case 'scan':
       spec.route = Route.Scan;

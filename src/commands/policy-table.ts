@@ -45,8 +45,11 @@ export type Policy =
       readonly scripts?: ScriptEffect;
       /** Argument index of a timeout capped at --max-wait (WAIT). */
       readonly cappedTimeout?: number;
+      /** WAIT: paced per master, one at a time and in slices, on the shared connections (router/replica-waits.ts). */
+      readonly waitsForReplicas?: boolean;
     }
-  | { readonly kind: 'out-of-band'; readonly merge: EveryMasterMerge }
+  /** SCRIPT KILL, FUNCTION KILL: replies merged as one Redis answers (router/out-of-band.ts). */
+  | { readonly kind: 'out-of-band' }
   | { readonly kind: 'scan' }
   | { readonly kind: 'local'; readonly answer: LocalAnswer; readonly waitsForIdle?: boolean; readonly inTransaction?: boolean }
   | { readonly kind: 'mode'; readonly mode: ModeCommand }
@@ -177,11 +180,11 @@ const policyRows: Row[] = [
   ['function|load', { kind: 'every-master', merge: 'first' }],
   ...rows({ kind: 'every-master', merge: 'all-ok' }, ['function|delete', 'function|flush', 'function|restore']),
   // A busy script holds its master's shared connection: the kill goes around it.
-  ...rows({ kind: 'out-of-band', merge: 'kill' }, ['script|kill', 'function|kill']),
+  ...rows({ kind: 'out-of-band' }, ['script|kill', 'function|kill']),
   // WAIT counts acknowledgements of the writes on the connection it is sent
   // on, every master's shared one; the smallest count wins. Its timeout is
   // capped (--max-wait): the connection is shared.
-  ['wait', { kind: 'every-master', merge: 'min', cappedTimeout: 2 }],
+  ['wait', { kind: 'every-master', merge: 'min', cappedTimeout: 2, waitsForReplicas: true }],
   // The slow log of the cluster: every master's entries, newest first.
   ['slowlog|get', { kind: 'every-master', merge: 'slowlog' }],
   ['slowlog|len', { kind: 'every-master', merge: 'sum' }],

@@ -29,6 +29,9 @@ export interface ProxyOptions {
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
   readonly maxWaitMs: number;
+  readonly waitSliceMs: number;
+  readonly killTimeoutMs: number;
+  readonly stallTimeoutMs: number;
   readonly maxBulkLength: number;
   readonly maxArguments: number;
   readonly maxInlineLength: number;
@@ -123,6 +126,9 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'retiredNodeGraceMs', flag: 'retired-node-grace', kind: 'integer', defaultValue: 10000, min: 0, description: 'ms a node that left the topology keeps its connections for replies in flight' },
   { key: 'scriptCacheSize', flag: 'script-cache-size', kind: 'integer', defaultValue: 1000, min: 0, description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)' },
   { key: 'maxWaitMs', flag: 'max-wait', kind: 'integer', defaultValue: 1000, min: 1, description: 'cap (ms) on WAIT\'s timeout, 0 included: WAIT holds a connection other clients share' },
+  { key: 'waitSliceMs', flag: 'wait-slice', kind: 'integer', defaultValue: 20, min: 1, description: 'longest time (ms) one WAIT may hold a master\'s shared connection; a WAIT not yet satisfied is sent again after the commands queued behind it, until its own timeout' },
+  { key: 'killTimeoutMs', flag: 'kill-timeout', kind: 'integer', defaultValue: 6000, min: 1, description: 'ms each master has to answer SCRIPT KILL / FUNCTION KILL on a connection of its own (a node reads it only once the script ran busy-reply-threshold, 5000 by default)' },
+  { key: 'stallTimeoutMs', flag: 'stall-timeout', kind: 'integer', defaultValue: 5000, min: 0, description: 'ms a master\'s shared connection may have commands in flight without any reply before /readyz says not ready (0: off)' },
   { key: 'maxPipeline', flag: 'max-pipeline', kind: 'integer', defaultValue: 10000, min: 1, description: 'commands a client may have waiting for replies before Slotway stops reading it' },
   { key: 'maxLeasesPerNode', flag: 'max-leases-per-node', kind: 'integer', defaultValue: 10000, min: 1, description: 'dedicated node connections out at once per node (blocked clients, transactions, subscribers); more are refused' },
   { key: 'idleLeasesPerNode', flag: 'idle-leases-per-node', kind: 'integer', defaultValue: 8, min: 0, description: 'returned dedicated connections kept open per node for the next blocking command or transaction' },

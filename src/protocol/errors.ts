@@ -155,3 +155,8 @@ export function scriptsDisabled(reason: string): string {
 export function scriptAfterPin(command: string): string {
   return `ERR ${command.toUpperCase()} inside MULTI must come before any other keyed command or WATCH of the transaction through Slotway: scripts run as a node user with this client's rights (--deny-commands)`;
 }
+
+/** SCRIPT KILL / FUNCTION KILL could not be delivered to a master (out-of-band connection failed or timed out). */
+export function outOfBandFailed(command: string, node: string, reason: string): string {
+  return `ERR Slotway could not deliver ${command.toUpperCase()} to ${node} (${reason}); a script may still run there`;
+}

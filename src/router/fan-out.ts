@@ -145,7 +145,6 @@ export class FanOut implements RequestOwner {
   }
 
   #merged(): Buffer {
-    if (this.#merge === 'kill') return this.#killReply();
     // The first error, in key order, answers for all.
     let error: Child | null = null;
     for (const child of this.#children) {
@@ -189,21 +188,6 @@ export class FanOut implements RequestOwner {
       case 'slowlog':
         return this.#slowlog();
     }
-  }
-
-  /**
-   * SCRIPT KILL / FUNCTION KILL of every master: +OK when one killed a
-   * script; otherwise an error other than NOTBUSY (UNKILLABLE) if one came;
-   * otherwise NOTBUSY, as a node with nothing running says.
-   */
-  #killReply(): Buffer {
-    let error: Buffer | null = null;
-    for (const child of this.#children) {
-      const reply = child.request.reply as Buffer;
-      if (reply[0] !== 45 /* '-' */) return OK;
-      if (error === null || error.subarray(0, 8).equals(NOTBUSY_PREFIX)) error = reply;
-    }
-    return error ?? OK;
   }
 
   /**
@@ -289,7 +273,6 @@ function errorLine(message: string): Buffer {
   return Buffer.from(`-${message}\r\n`);
 }
 const NULL_ELEMENT = Buffer.from('$-1\r\n');
-const NOTBUSY_PREFIX = Buffer.from('-NOTBUSY');
 
 /** The value of an integer element (`:42\r\n`); 0 for anything else. */
 function integerValue(element: Buffer | undefined): number {

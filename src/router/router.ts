@@ -21,11 +21,15 @@ import type { ScriptUser } from '../cluster/script-user.js';
 import { ModeCommand, ScriptEffect } from '../commands/policy.js';
 import { formatAddress, parseAddress } from '../cluster/node-address.js';
 import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
+import { Route } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import { Frame } from '../protocol/stream-framer.js';
+import { OutOfBand } from './out-of-band.js';
 import { ReplicaReads } from './replica-reads.js';
+import { ReplicaWaits } from './replica-waits.js';
+import { STALL_SAMPLE_MS, StallWatch, type StallHost } from './stall-watch.js';
 import { ScriptCache } from './script-cache.js';
 import { ScriptPools } from './script-pools.js';
 import { ErrorAction, classifyError, errorText, parseRedirect } from './redirect.js';
@@ -47,6 +51,12 @@ export interface RouterOptions extends PoolOptions {
   readonly natMap: readonly string[];
   /** --read-from: where read-only single-slot commands go. */
   readonly readFrom: 'master' | 'replica' | 'prefer-replica';
+  /** --kill-timeout: ms each master has to answer SCRIPT KILL / FUNCTION KILL on its own connection. */
+  readonly killTimeoutMs: number;
+  /** --wait-slice: longest time one WAIT may hold a master's shared connection. */
+  readonly waitSliceMs: number;
+  /** --stall-timeout: ms a master's shared connection may have commands in flight without a reply before it counts as stalled (0: off). */
+  readonly stallTimeoutMs: number;
 }
 
 /** A node's pools as INFO, PROXY NODES, readiness and metrics see them. */
@@ -59,6 +69,8 @@ export interface NodeState {
   readonly leased: number;
   readonly moved: number;
   readonly ask: number;
+  /** Ms its shared connection has had commands in flight without a reply, when past --stall-timeout; else 0. */
+  readonly stalledMs: number;
 }
 
 /** What the router needs from the topology refresher. */
@@ -103,6 +115,10 @@ export class Router implements RequestHandler, PoolEvents {
   readonly scripts: ScriptCache;
   readonly #topologyListeners = new Set<TopologyListener>();
   readonly #scriptPools: ScriptPools;
+  readonly #outOfBand: OutOfBand;
+  readonly #waits: ReplicaWaits;
+  readonly #stalls: StallWatch;
+  readonly #stallTimer: NodeJS.Timeout;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -111,9 +127,14 @@ export class Router implements RequestHandler, PoolEvents {
     this.scripts = new ScriptCache(options.scriptCacheSize);
     this.#scriptPools = new ScriptPools(options, log, this);
     this.addresses = new AddressMap(options.natMap);
+    this.#outOfBand = new OutOfBand(options);
+    this.#waits = new ReplicaWaits(options.waitSliceMs);
     this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
+    this.#stalls = new StallWatch(options.stallTimeoutMs, log);
+    this.#stallTimer = setInterval(() => this.#stalls.sample(this.#poolsByAddress.values(), this.#stallHost(), performance.now()), STALL_SAMPLE_MS);
+    this.#stallTimer.unref();
   }
 
   /** --nat-map: where to dial the addresses nodes announce. */
@@ -214,9 +235,12 @@ export class Router implements RequestHandler, PoolEvents {
     let pool: NodePool | undefined;
     if (request.target !== '') {
       pool = this.#poolForAddress(request.target);
+      if (request.spec.waitsForReplicas && pool !== undefined) return this.#waits.submit(request, pool, this.#replicasOf(pool.address));
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
       if (this.#replicas !== null && request.spec.readonly && pool !== undefined) pool = this.#replicas.choose(request, pool, this.#map);
+    } else if (request.spec.route === Route.OutOfBand) {
+      return this.#outOfBand.send(request, this.masterAddresses());
     } else {
       pool = this.#anyMaster(request.owner.id);
     }
@@ -229,7 +253,13 @@ export class Router implements RequestHandler, PoolEvents {
     // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
     if (request.holdsConnection && request.owner.closed) return;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
+    else if (pool.busy !== null && !request.spec.allowBusy) this.#answerBusy(request, pool);
     else pool.send(request, request.owner.id, request.resp3);
+  }
+
+  /** The node runs a busy script: its -BUSY line, as a direct client gets it, instead of a place behind the script. */
+  #answerBusy(request: Request, pool: NodePool): void {
+    this.#settle(request, pool.busy as Buffer);
   }
 
   handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
@@ -293,6 +323,7 @@ export class Router implements RequestHandler, PoolEvents {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#stallTimer);
     this.#retries.close();
     for (const pool of this.#poolsByAddress.values()) pool.close('proxy closing');
     this.#poolsByAddress.clear();
@@ -445,6 +476,24 @@ export class Router implements RequestHandler, PoolEvents {
     request.settle(errorReply(line));
   }
 
+  /** What the stall watch asks: the masters owning slots now (a failed master may stay listed without slots). */
+  #stallHost(): StallHost {
+    let owners: Set<string> | null = null; // read only when some connection is silent
+    return {
+      isMaster: (address) => (owners ??= new Set(this.masterAddresses())).has(address),
+      requestRefresh: (reason) => this.#refresh.request(reason),
+      probe: (pool, done) => this.#outOfBand.ask(pool.address, PING, 'PING', done),
+    };
+  }
+
+  /** Healthy replicas the master at `address` has in the current map (what WAIT can count). */
+  #replicasOf(address: string): number {
+    const id = this.#map.nodes[this.#map.indexOf(address)]?.id;
+    let count = 0;
+    for (const replica of this.#map.replicas) if (replica.healthy && replica.masterId === id) count++;
+    return count;
+  }
+
   #redirectCounts(node: string): { moved: number; ask: number } {
     let counts = this.#redirectsBy.get(node);
     if (counts === undefined) {
@@ -464,6 +513,7 @@ export class Router implements RequestHandler, PoolEvents {
       leased: pool.leased + this.#scriptPools.leased(pool),
       moved: counts?.moved ?? 0,
       ask: counts?.ask ?? 0,
+      stalledMs: pool.readOnly ? 0 : this.#stalls.stalledFor(pool.address),
     };
   }
 
@@ -524,6 +574,8 @@ export class Router implements RequestHandler, PoolEvents {
     }
   }
 }
+
+const PING = encodeCommand(['PING']);
 
 /** The SHA argument of an EVALSHA payload (error path only: parsing allocates). */
 function scriptShaOf(payload: Buffer): string | null {

@@ -100,7 +100,6 @@ export class CommandDispatcher {
       case Route.Refused:
         return host.answer(spec, errorReply(refusalOf(spec, framer)));
       case Route.EveryMaster:
-      case Route.OutOfBand:
         return this.#everyMaster(host, spec, framer);
       case Route.Scan: {
         if (framer.argc < 2) return host.answer(spec, errorReply(errors.wrongArity('scan')));
@@ -109,6 +108,8 @@ export class CommandDispatcher {
         else host.answer(spec, scan);
         return;
       }
+      // OutOfBand is one keyless request: the router sends it to every master at once, each on a connection of its own.
+      case Route.OutOfBand:
       case Route.ByKey:
         return this.#byKey(host, spec, framer);
     }

@@ -100,6 +100,7 @@ export function commandClass(request: Request): number {
       return REFUSED;
     case Route.EveryMaster:
     case Route.Scan:
+    case Route.OutOfBand:
       return EVERY_MASTER;
     case Route.Session:
       return CONNECTION_HOLDING;

@@ -118,12 +118,14 @@ test('redis-benchmark -t mset -r 100000 through Slotway: no errors', { timeout: 
   assert.match(stdout, /"MSET \(10 keys\)","\d/);
 });
 
-test('WAIT asks every master over the client\'s own connections and answers the smallest count; its timeout is capped', { timeout: 30000 }, async () => {
+test('WAIT asks every master over the client\'s own connections and answers the smallest count; more replicas than exist do not hold it', { timeout: 30000 }, async () => {
   const client = env.client();
   for (const [key] of await keysPerMaster(env.direct(), 1, 'wait')) await client.set(key as string, 'v');
   assert.equal(await client.call('WAIT', '1', '2000'), 1);
   const started = Date.now();
-  assert.equal(await client.call('WAIT', '5', '0'), 1); // only one replica per master; 0 = forever, capped at --max-wait
+  // One replica per master: asking for 5 is capped at the 1 that exists, so WAIT answers once it acked
+  // (what the client would get at its timeout) instead of holding a shared connection until then.
+  assert.equal(await client.call('WAIT', '5', '0'), 1);
   const waited = Date.now() - started;
-  assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms`);
+  assert.ok(waited < 900, `waited ${waited} ms`);
 });

@@ -36,3 +36,19 @@ test('ready only with every slot owned by a master whose connection is ready, an
   const twoOwners = mapOf((slot) => slot % 2);
   assert.deepEqual(readinessOf(false, twoOwners, new Map(allReady).set('127.0.0.1:7002', 'down')), { ready: true, reason: 'ready' });
 });
+
+test('a master whose connection is stalled past --stall-timeout makes Slotway not ready, named; one without slots does not', () => {
+  const full = mapOf((slot) => slot % 3);
+  const allReady = new Map([
+    ['127.0.0.1:7000', 'ready'],
+    ['127.0.0.1:7001', 'ready'],
+    ['127.0.0.1:7002', 'ready'],
+  ]);
+  assert.deepEqual(readinessOf(false, full, allReady, null, new Map()), { ready: true, reason: 'ready' });
+  assert.deepEqual(readinessOf(false, full, allReady, null, new Map([['127.0.0.1:7002', 5250.4]])), {
+    ready: false,
+    reason: 'master 127.0.0.1:7002 has not answered for 5250 ms with commands in flight (--stall-timeout)',
+  });
+  const twoOwners = mapOf((slot) => slot % 2);
+  assert.deepEqual(readinessOf(false, twoOwners, allReady, null, new Map([['127.0.0.1:7002', 9000]])), { ready: true, reason: 'ready' });
+});

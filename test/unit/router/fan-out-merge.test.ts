@@ -1,6 +1,6 @@
 // Merging every master's reply into one, for the node-wide commands whose
-// merge is Slotway's own: SLOWLOG GET (newest first, cut to the count asked)
-// and SCRIPT/FUNCTION KILL (OK if any master killed one).
+// merge is Slotway's own: SLOWLOG GET (newest first, cut to the count asked).
+// SCRIPT/FUNCTION KILL merge in router/out-of-band.ts (its own test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandTable } from '../../../src/commands/command-table.js';
@@ -42,13 +42,4 @@ test('SLOWLOG GET: every master entries, newest first (time, then id), cut to th
 
 test('SLOWLOG GET: a master error answers for all, as for any merged command', () => {
   assert.equal(merged('slowlog|get', 'slowlog', ['*0\r\n', '-ERR boom\r\n'], 10), '-ERR boom\r\n');
-});
-
-test('SCRIPT KILL: OK if any master killed a script, else UNKILLABLE, else NOTBUSY', () => {
-  const notBusy = '-NOTBUSY No scripts in execution right now.\r\n';
-  const unkillable = '-UNKILLABLE Sorry the script already executed write commands against the dataset.\r\n';
-  assert.equal(merged('script|kill', 'kill', [notBusy, '+OK\r\n', notBusy]), '+OK\r\n');
-  assert.equal(merged('script|kill', 'kill', [notBusy, unkillable, notBusy]), unkillable);
-  assert.equal(merged('script|kill', 'kill', [unkillable, notBusy]), unkillable);
-  assert.equal(merged('function|kill', 'kill', [notBusy, notBusy]), notBusy);
 });
