@@ -103,10 +103,7 @@ class KillRound {
   };
 
   #settle(): void {
-    const request = this.#request;
-    request.reply = mergeKillReplies(this.#replies);
-    request.done = true;
-    request.owner.onRequestDone(request);
+    this.#request.settle(mergeKillReplies(this.#replies));
   }
 }
 
