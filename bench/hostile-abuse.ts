@@ -74,7 +74,13 @@ export const unauthenticatedBulk: Scenario = {
     await Promise.all(
       clients.map(async (client, i) => {
         client.sendRaw('*1\r\n$536870912\r\n');
-        while ((sent[i] ?? 0) < 64 * MIB && !client.closed && !watch.capped && performance.now() < feedUntil) {
+        while (
+          (sent[i] ?? 0) < 64 * MIB &&
+          !client.closed &&
+          !watch.capped &&
+          !ctx.signal.aborted &&
+          performance.now() < feedUntil
+        ) {
           sent[i] = (sent[i] ?? 0) + MIB;
           if (!client.sendRaw(chunk)) await client.drained(Math.max(1, feedUntil - performance.now()));
         }
@@ -151,7 +157,7 @@ export const unreadReplies: Scenario = {
     const until = started + 10_000;
     await Promise.all(
       readers.map(async ({ socket, closedAt }, i) => {
-        while (Number.isNaN(closedAt()) && !watch.capped && performance.now() < until) {
+        while (Number.isNaN(closedAt()) && !watch.capped && !ctx.signal.aborted && performance.now() < until) {
           sent[i] = (sent[i] ?? 0) + 100;
           if (!socket.write(batch)) await drained(socket, Math.max(1, until - performance.now()));
         }
@@ -306,11 +312,17 @@ export const authAbuse: Scenario = {
     const started = performance.now();
     flood.sendRaw(Buffer.concat(Array.from({ length: 10_000 }, () => encodeCommand(['AUTH', 'x']))));
     let last = -1;
-    while (flood.replies < 10_000 && !flood.closed && performance.now() - started < 8000 && flood.replies !== last) {
+    while (
+      flood.replies < 10_000 &&
+      !flood.closed &&
+      performance.now() - started < 8000 &&
+      flood.replies !== last &&
+      !ctx.signal.aborted
+    ) {
       last = flood.replies;
       await sleep(1000);
     }
-    const floodMs = performance.now() - started;
+    const floodMs = flood.lastReplyAt - started;
     const floodReplies = flood.replies;
     const floodClosed = flood.closed;
     const firstReply = await flood.answer(10);
@@ -337,7 +349,7 @@ export const authAbuse: Scenario = {
     let reconnects = 0;
     let client = await ctx.raw(slotway.port);
     const timingStart = performance.now();
-    for (let i = 0; i < 400 && performance.now() - timingStart < 8000; i++) {
+    for (let i = 0; i < 400 && performance.now() - timingStart < 8000 && !ctx.signal.aborted; i++) {
       const kind = i % 2 === 0 ? 'unknown' : 'existing';
       if (client.closed) {
         client = await ctx.raw(slotway.port);
@@ -355,7 +367,7 @@ export const authAbuse: Scenario = {
       tried:
         "--requirepass secret + a users file with alice; 10,000 pipelined 'AUTH x'; 4 AUTHs with a 5 MiB user name; 200 unknown-user vs 200 wrong-password AUTHs",
       attacker:
-        `flood: ${floodReplies} replies (first ${firstReply}) in ${ms(floodMs)}, connection ${floodClosed ? 'closed by Slotway' : 'still open'}; ` +
+        `flood: ${floodReplies} replies (first ${firstReply}), the last ${ms(floodMs)} after the write, connection ${floodClosed ? 'closed by Slotway' : 'still open'}; ` +
         `5 MiB names: ${[...new Set(longReplies)].join(', ')}; timing: unknown user median ${us(medianUnknown)} (${timings.unknown.length}), ` +
         `existing user median ${us(medianExisting)} (${timings.existing.length}), ${reconnects} reconnects`,
       victims: victimLine(seen),

@@ -112,8 +112,9 @@ export class RawClient {
   readonly #frames: Buffer[] = [];
   #waiter: (() => void) | null = null;
   closed = false;
-  /** Replies framed so far, read or not. */
+  /** Replies framed so far, read or not, and when the last one arrived (performance.now()). */
   replies = 0;
+  lastReplyAt = Number.NaN;
   /** A framing error of the reply stream, if any. */
   protocolError = '';
 
@@ -125,6 +126,7 @@ export class RawClient {
         const state = this.#framer.next();
         if (state === Frame.Ready) {
           this.replies++;
+          this.lastReplyAt = performance.now();
           // Only the first replies of a flood are worth keeping.
           if (this.#frames.length < 20_000) {
             const { frameBuffer, frameStart, frameEnd } = this.#framer;
@@ -441,6 +443,8 @@ export interface Context {
   victims(port: number, password?: string): Victims;
   /** A raw attacker connection to Slotway; main() closes it after the scenario. */
   raw(port: number): Promise<RawClient>;
+  /** Aborted once the scenario's deadline has passed: loops stop, so a hung scenario does not run into the next. */
+  readonly signal: AbortSignal;
   /** A temporary directory for files the scenario writes. */
   readonly dir: string;
   log(line: string): void;

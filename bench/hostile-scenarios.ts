@@ -132,20 +132,25 @@ export const deniedInScripts: Scenario = {
       writer.disconnect();
     }
     await sleep(300);
+    // The EVAL and the FCALL go to different masters, so that each one's effect shows in DBSIZE.
+    const [first, second] = ctx.masters.nodes;
+    if (first === undefined || second === undefined) throw new Error('fewer than 2 masters');
+    const evalKey = ctx.masters.keyOn(first, 'hostile:s3k:');
+    const fcallKey = ctx.masters.keyOn(second, 'hostile:s3k:');
     const keysBefore = await ctx.masters.keys();
     const attacker = await ctx.raw(slotway.port);
     const replies: [string, string][] = [];
     replies.push(['FLUSHALL', await attacker.call(REPLY_MS, 'FLUSHALL')]);
     replies.push([
-      `EVAL "return redis.call('flushall')" 1 k`,
-      await attacker.call(REPLY_MS, 'EVAL', "return redis.call('flushall')", '1', 'k'),
+      `EVAL "return redis.call('flushall')" 1 ${evalKey}`,
+      await attacker.call(REPLY_MS, 'EVAL', "return redis.call('flushall')", '1', evalKey),
     ]);
     const afterEval = await ctx.masters.keys();
     replies.push([
       'FUNCTION LOAD (wipe: flushall)',
       await attacker.call(REPLY_MS, 'FUNCTION', 'LOAD', 'REPLACE', WIPE_LIBRARY),
     ]);
-    replies.push(['FCALL wipe 1 k', await attacker.call(REPLY_MS, 'FCALL', 'wipe', '1', 'k')]);
+    replies.push([`FCALL wipe 1 ${fcallKey}`, await attacker.call(REPLY_MS, 'FCALL', 'wipe', '1', fcallKey)]);
     const afterFcall = await ctx.masters.keys();
     replies.push([
       `EVAL "return redis.call('keys','*')" 0`,
@@ -207,7 +212,7 @@ export const waitHolds: Scenario = {
         attackerMs = performance.now() - started;
       })();
       const deadline = started + 25_000;
-      for (let i = 0; i < 100 && performance.now() < deadline; i++) {
+      for (let i = 0; i < 100 && performance.now() < deadline && !ctx.signal.aborted; i++) {
         const which = i % keys.length;
         const sent = performance.now();
         try {
@@ -315,7 +320,7 @@ function busy(kind: 'script' | 'function'): Scenario {
       // A fresh GET on a fresh connection until one is answered with the value.
       let worksAfter = Number.NaN;
       const probe = await ctx.raw(slotway.port);
-      for (let i = 0; i < 60 && performance.now() - started < 26_000; i++) {
+      for (let i = 0; i < 60 && performance.now() - started < 26_000 && !ctx.signal.aborted; i++) {
         if ((await probe.call(2000, 'GET', victimKey)) === '"victim"') {
           worksAfter = performance.now() - killSent;
           break;

@@ -82,11 +82,12 @@ class Harness {
     readonly ports: { port: number; metricsPort: number },
   ) {}
 
-  context(masters: Masters, dir: string): Context {
+  context(masters: Masters, dir: string, signal: AbortSignal): Context {
     return {
       cluster: this.cluster,
       masters,
       dir,
+      signal,
       log,
       slotway: (extraArgs) => this.#restart(extraArgs),
       victims: (port, password = '') => {
@@ -133,8 +134,10 @@ class Harness {
   }
 }
 
-async function runScenario(scenario: Scenario, harness: Harness, ctx: Context): Promise<Row> {
+async function runScenario(scenario: Scenario, harness: Harness, masters: Masters, dir: string): Promise<Row> {
   log(`scenario ${scenario.id}: ${scenario.title}`);
+  const abort = new AbortController();
+  const ctx = harness.context(masters, dir, abort.signal);
   const started = performance.now();
   let status: Row['status'] = 'ran';
   let problem = '';
@@ -156,6 +159,7 @@ async function runScenario(scenario: Scenario, harness: Harness, ctx: Context): 
       `${problem} Slotway exited (${slotway.child.exitCode ?? slotway.child.signalCode ?? '?'}): ${slotway.output.slice(-3).join(' ')}`.trim();
   }
   const seconds = (performance.now() - started) / 1000;
+  abort.abort();
   await harness.release();
   if (scenario.restore !== undefined) {
     const restored = await within(
@@ -213,10 +217,10 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   if (port === undefined || metricsPort === undefined) throw new Error('no free ports');
   const harness = new Harness(cluster, { port, metricsPort });
   cleanups.push(() => harness.stopSlotway());
-  const ctx = harness.context(await Masters.of(cluster), dir);
+  const masters = await Masters.of(cluster);
 
   const rows: Row[] = [];
-  for (const scenario of chosen) rows.push(await runScenario(scenario, harness, ctx));
+  for (const scenario of chosen) rows.push(await runScenario(scenario, harness, masters, dir));
   await harness.stopSlotway();
 
   const seconds = (performance.now() - began) / 1000;
