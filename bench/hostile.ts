@@ -155,8 +155,9 @@ async function runScenario(scenario: Scenario, harness: Harness, masters: Master
   const slotway = harness.current;
   if (slotway !== null && (slotway.child.exitCode !== null || slotway.child.signalCode !== null)) {
     status = 'broken';
+    const said = slotway.output.slice(-3).join(' ');
     problem =
-      `${problem} Slotway exited (${slotway.child.exitCode ?? slotway.child.signalCode ?? '?'}): ${slotway.output.slice(-3).join(' ')}`.trim();
+      `${problem} Slotway exited (${slotway.child.exitCode ?? slotway.child.signalCode ?? '?'})${said === '' ? '' : `: ${said}`}`.trim();
   }
   const seconds = (performance.now() - started) / 1000;
   abort.abort();
