@@ -17,8 +17,9 @@ export interface SlotwayProcess {
   readonly output: string[];
 }
 
-/** Starts Slotway on 127.0.0.1:port with /metrics on metricsPort; resolves once it serves every slot. */
-export async function startSlotway(seeds: readonly string[], port: number, metricsPort: number, extraArgs: readonly string[] = [], keepLines = 2000): Promise<SlotwayProcess> {
+/** Starts Slotway on 127.0.0.1:port with /metrics on metricsPort; resolves once it serves every slot.
+ *  `password`: what the readiness check AUTHs with, when extraArgs give Slotway a --requirepass. */
+export async function startSlotway(seeds: readonly string[], port: number, metricsPort: number, extraArgs: readonly string[] = [], keepLines = 2000, password = ''): Promise<SlotwayProcess> {
   const args = [
     'dist/src/cli.js',
     '--cluster', seeds.join(','),
@@ -42,16 +43,22 @@ export async function startSlotway(seeds: readonly string[], port: number, metri
   }
   if (child.pid === undefined) throw new Error('Slotway did not start');
   const slotway = { child, pid: child.pid, port, metricsPort, output };
-  await waitForSlotway(slotway);
+  try {
+    await waitForSlotway(slotway, password);
+  } catch (error) {
+    // A Slotway that never became ready must not keep its ports for the next start.
+    await stopProcess(child, 3000);
+    throw error;
+  }
   return slotway;
 }
 
 /** Ready: answers PING and INFO proxy shows every slot covered, a few times in a row. */
-async function waitForSlotway(slotway: SlotwayProcess, timeoutMs = 15_000): Promise<void> {
+async function waitForSlotway(slotway: SlotwayProcess, password: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let inARow = 0;
   const cli = (...args: string[]): Promise<string> =>
-    exec('redis-cli', ['-h', '127.0.0.1', '-p', String(slotway.port), ...args], { timeout: 2000 }).then((r) => r.stdout, () => '');
+    exec('redis-cli', ['-h', '127.0.0.1', '-p', String(slotway.port), ...args], { timeout: 2000, env: password === '' ? process.env : { ...process.env, REDISCLI_AUTH: password } }).then((r) => r.stdout, () => '');
   while (Date.now() < deadline) {
     if (slotway.child.exitCode !== null) throw new Error(`Slotway exited with code ${slotway.child.exitCode} before it was ready:\n${slotway.output.join('\n')}`);
     const ready = (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
