@@ -201,8 +201,9 @@ const policyRows: Row[] = [
   ['echo', local(LocalAnswer.Echo, { inTransaction: true })],
   ['quit', local(LocalAnswer.Quit)],
   ['select', local(LocalAnswer.Select)],
-  ['auth', local(LocalAnswer.Auth)],
-  // HELLO and RESET change how replies are encoded, or who the client is: earlier replies first.
+  // AUTH, HELLO and RESET change who the client is (and so the connections its commands take)
+  // or how replies are encoded: earlier replies first.
+  ['auth', local(LocalAnswer.Auth, { waitsForIdle: true })],
   ['hello', local(LocalAnswer.Hello, { waitsForIdle: true })],
   ['reset', local(LocalAnswer.Reset, { waitsForIdle: true })],
   ...rows(local(LocalAnswer.ReadMode), ['readonly', 'readwrite']),

@@ -31,6 +31,8 @@ export interface RequestOwner {
    * on Slotway's own connections, with its rights.
    */
   readonly scriptUser?: ScriptUser | null;
+  /** The client's commands travel on its script user's connections for now, scripts or not (command-dispatcher.ts). */
+  readonly onScriptLane?: boolean;
   onRequestDone(request: Request): void;
   /**
    * Handling a node's reply to (or failure of) one of its requests threw: a
@@ -100,7 +102,7 @@ export class Request implements PendingCommand {
     this.payload = payload;
     this.slot = slot;
     this.resp3 = owner.resp3;
-    this.scriptUser = spec.runsScript ? (owner.scriptUser ?? null) : null;
+    this.scriptUser = spec.runsScript || owner.onScriptLane === true ? (owner.scriptUser ?? null) : null;
     this.startedAt = arrivalClock.now;
   }
 

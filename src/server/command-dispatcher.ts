@@ -35,8 +35,10 @@ export interface DispatchHost extends LocalHost {
   barrier: boolean;
   /** The node ACL user this client's scripts run as; null: Slotway's own. */
   readonly scriptUser: ScriptUser | null;
-  /** The last command sent to nodes was a script on the script user's connections. */
+  /** Its commands travel on its script user's connections for now (see chooseLane). */
   onScriptLane: boolean;
+  /** No reply is owed to it: nothing queued, no pub/sub confirmation on its way. */
+  readonly idle: boolean;
   /** Holds the command at hand until every earlier reply is settled; false when it may run now. */
   waitForIdle(): boolean;
   /** Queues a reply Slotway gives itself, in order with the others. */
@@ -85,13 +87,7 @@ export class CommandDispatcher {
       host.barrier = false;
     }
     if (host.modes.intercept(spec, framer)) return;
-    // Scripts of a client with narrower rights run on its script user's connections, which keep
-    // no order with the shared ones: switching between the two waits for earlier replies.
-    const scriptLane = spec.runsScript && host.scriptUser !== null;
-    if (scriptLane !== host.onScriptLane && spec.route !== Route.Local && spec.route !== Route.Refused) {
-      if (host.waitForIdle()) return;
-      host.onScriptLane = scriptLane;
-    }
+    if (!chooseLane(host, spec)) return;
     switch (spec.route) {
       case Route.Session:
         return host.modes.enter(spec, framer);
@@ -148,9 +144,10 @@ export class CommandDispatcher {
     if (blocks && host.waitForIdle()) return;
     const slot = commandSlot(spec, framer, this.#context.keys);
     if (slot === CROSS_SLOT) {
-      if (spec.split === null) host.answer(spec, errorReply(errors.CROSSSLOT));
-      else this.#split(host, spec, framer);
-      return;
+      if (spec.split === null) return host.answer(spec, errorReply(errors.CROSSSLOT));
+      // The parts go out on Slotway's own connections: after what this client sent on its script lane.
+      if (!leaveScriptLane(host)) return;
+      return this.#split(host, spec, framer);
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const request = new Request(host, spec, payload, slot);
@@ -195,6 +192,44 @@ export class CommandDispatcher {
     host.queue(request);
     void reply.then((bytes) => request.settle(bytes));
   }
+}
+
+/**
+ * Which connections the command travels on: Slotway's shared ones, or the
+ * client's script user's (when its rights are narrower than Slotway's, its
+ * scripts must run as that user). The two keep no order between them, so
+ *
+ *   - a script enters the script lane once every earlier reply is in;
+ *   - a single-slot command may ride the script lane while the client still
+ *     waits for replies there (the script user may run all the client may),
+ *     and goes back to the shared connections once the client is idle, at
+ *     no cost: a pipeline of SET, EVALSHA, SET ... waits once, not per switch;
+ *   - everything else (fan-out, every master, modes, blocking) waits to leave it.
+ *
+ * False when the command must wait (it is resumed later).
+ */
+function chooseLane(host: DispatchHost, spec: CommandSpec): boolean {
+  if (host.scriptUser === null || spec.route === Route.Local || spec.route === Route.Refused) return true;
+  if (spec.runsScript) {
+    if (host.onScriptLane) return true;
+    if (host.waitForIdle()) return false;
+    host.onScriptLane = true;
+    return true;
+  }
+  if (!host.onScriptLane) return true;
+  if (spec.route === Route.ByKey && spec.split === null && !spec.blocking && spec.blockOption === null) {
+    if (host.idle) host.onScriptLane = false;
+    return true;
+  }
+  return leaveScriptLane(host);
+}
+
+/** Back to Slotway's shared connections once every reply on the script lane is in; false while waiting. */
+function leaveScriptLane(host: DispatchHost): boolean {
+  if (!host.onScriptLane) return true;
+  if (host.waitForIdle()) return false;
+  host.onScriptLane = false;
+  return true;
 }
 
 /** -NOAUTH before AUTH, -NOPERM for what the user's rules refuse (command, keys, channels); null when the command may run. */

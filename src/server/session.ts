@@ -80,12 +80,7 @@ export class Session implements ModesHost, DispatchHost {
   #authFailures = 0;
   /** The node ACL user this client's scripts run as; null: Slotway's own (see script-identity.ts). */
   #scriptUser: ScriptUser | null;
-  /**
-   * The last command sent to nodes was a script on the script user's
-   * connections: the next one that is not (or the reverse) waits for the
-   * earlier replies, since the two connections keep no order between them
-   * (SET then EVAL must see the SET).
-   */
+  /** Its commands travel on the script user's connections for now (command-dispatcher.ts chooseLane). */
   onScriptLane = false;
   /** This client's pino child, made on first use: idle clients never need one. */
   #log: Logger | null = null;
@@ -179,6 +174,10 @@ export class Session implements ModesHost, DispatchHost {
     return this.#context.users;
   }
 
+  get idle(): boolean {
+    return this.#idle();
+  }
+
   get scriptUser(): ScriptUser | null {
     return this.#scriptUser;
   }
@@ -218,6 +217,8 @@ export class Session implements ModesHost, DispatchHost {
     this.#user = user;
     this.#checksAccess = user === null || !user.allowsEverything;
     this.#scriptUser = this.#context.scriptIdentities.of(user);
+    // A new user is set only while idle (AUTH, HELLO and RESET wait): its commands start on the shared connections.
+    this.onScriptLane = false;
   }
 
   /**
