@@ -133,7 +133,7 @@ export class Router implements RequestHandler, PoolEvents {
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
     this.#stalls = new StallWatch(options.stallTimeoutMs, log);
-    this.#stallTimer = setInterval(() => this.#stalls.sample(this.#poolsByAddress.values(), this.#stallHost(), performance.now()), STALL_SAMPLE_MS);
+    this.#stallTimer = setInterval(() => this.#stalls.sample(this.#watchedPools(), this.#stallHost(), performance.now()), STALL_SAMPLE_MS);
     this.#stallTimer.unref();
   }
 
@@ -474,6 +474,12 @@ export class Router implements RequestHandler, PoolEvents {
     request.failure = Failure.GaveUp;
     this.#log.warn({ command: request.spec.name, node: request.node, slot: request.slot, error: line }, 'command failed');
     request.settle(errorReply(line));
+  }
+
+  /** The shared connections a client's commands can queue on: the masters' pools and their script users' pools. */
+  *#watchedPools(): Generator<NodePool> {
+    yield* this.#poolsByAddress.values();
+    yield* this.#scriptPools.all();
   }
 
   /** What the stall watch asks: the masters owning slots now (a failed master may stay listed without slots). */

@@ -68,6 +68,11 @@ export class ScriptPools {
     return this.#pools.get(node)?.get(user);
   }
 
+  /** Every script pool, for the stall watch (a busy script may hold one as it would a shared connection). */
+  *all(): Generator<NodePool> {
+    for (const pools of this.#pools.values()) yield* pools.values();
+  }
+
   /** Commands in flight on the script pools of `node`. */
   inflight(node: NodePool): number {
     let total = 0;
