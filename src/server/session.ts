@@ -103,6 +103,7 @@ export class Session implements ModesHost {
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
     this.#checkAccess = this.#user === null || !this.#user.allowsEverything;
+    this.#framer.preAuth = this.#user === null;
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -167,6 +168,7 @@ export class Session implements ModesHost {
   #setUser(user: User | null): void {
     this.#user = user;
     this.#checkAccess = user === null || !user.allowsEverything;
+    this.#framer.preAuth = user === null; // Redis 7's limits until AUTH (RESET brings them back)
   }
 
   /**
