@@ -19,6 +19,7 @@ import { NO_OWNER, SlotMap } from '../cluster/slot-map.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { CommandFramer } from '../protocol/command-framer.js';
+import { ownedSlice } from '../protocol/owned-slice.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ScriptCache } from './script-cache.js';
@@ -89,7 +90,7 @@ export class Router implements RequestHandler, PoolEvents {
   #sweepTimer: NodeJS.Timeout;
   #closed = false;
   /** Counters for INFO and metrics. */
-  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0 };
+  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0, abandoned: 0 };
   /** --read-from is not master: read-only commands may go to replicas (null: the one branch the master case pays). */
   readonly #replicas: ReplicaReads | null;
   /** MOVED and ASK answered by each node (redirect path only; dropped with the node's pool). */
@@ -181,6 +182,8 @@ export class Router implements RequestHandler, PoolEvents {
 
   dispatch(request: Request): void {
     if (this.#closed) return;
+    // A command resent (retry, MOVED) after its client left is answered to no one: dropped.
+    if (request.owner.closed) return this.#abandon(request);
     request.handler = this;
     if (request.pinned) {
       (request.lease as NodeConnection).send(request);
@@ -200,14 +203,13 @@ export class Router implements RequestHandler, PoolEvents {
       return;
     }
     request.node = pool.address;
-    // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
-    if (request.holdsConnection && request.owner.closed) return;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
     else pool.send(request, request.owner.id, request.resp3);
   }
 
   handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
     if (request.holdsConnection) this.#returnLease(request, true);
+    if (request.owner.closed) return this.#abandon(request);
     if (buffer[start] === 45 /* '-' */) {
       const action = classifyError(buffer, start, end);
       if (action !== ErrorAction.Deliver) {
@@ -215,13 +217,14 @@ export class Router implements RequestHandler, PoolEvents {
         if (this.#act(action, request, buffer, start, end)) return;
       }
     }
-    request.reply = buffer.subarray(start, end);
+    request.reply = ownedSlice(buffer, start, end);
     this.#settle(request);
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
     this.#refresh.request('node failure');
     if (request.holdsConnection) this.#returnLease(request, false);
+    if (request.owner.closed) return this.#abandon(request);
     if (request.pinned) {
       const node = request.lease?.address ?? request.node;
       this.#fail(request, sent ? errors.lostAfterSend(node, reason) : errors.lostInTransaction(node, reason));
@@ -349,7 +352,7 @@ export class Router implements RequestHandler, PoolEvents {
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
     // EXEC itself redirected: the node has discarded the transaction.
     if (redirect !== null && request.spec.name === 'exec') request.reply = errorReply(errors.EXECABORT);
-    else request.reply = redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line));
+    else request.reply = redirect === null ? ownedSlice(buffer, start, end) : errorReply(errors.redirectedInTransaction(line));
     this.#settle(request);
   }
 
@@ -360,6 +363,21 @@ export class Router implements RequestHandler, PoolEvents {
     }
     request.done = true;
     request.owner.onRequestDone(request);
+  }
+
+  /**
+   * The client has gone: the request ends here, its reply (if one came) not
+   * kept, no retry, no redirect, no error logged. A transaction's lease goes
+   * back as #settle would give it (the session's leave() has usually done so).
+   */
+  #abandon(request: Request): void {
+    if (request.releasesLease && request.lease !== null) {
+      request.leasePool?.release(request.lease, true);
+      request.lease = null;
+    }
+    request.reply = null;
+    request.done = true;
+    this.stats.abandoned++;
   }
 
   /** SCRIPT LOAD then the EVALSHA again, adjacent on the node's connection; once per request. */

@@ -17,6 +17,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly clientOutputLimit: number;
+  readonly clientBufferLimit: number;
   readonly port: number;
   readonly bind: string;
   readonly maxPipeline: number;
@@ -56,6 +57,7 @@ export class ProxyServer {
       batch: [],
       users: access.users,
       clientOutputLimit: options.clientOutputLimit,
+      clientBufferLimit: options.clientBufferLimit,
       clock: { now: 0 },
     };
     this.#server = createServer({ noDelay: true }, this.#onConnection);

@@ -3,6 +3,7 @@
 // adds to plain numbers and typed arrays here: no labels, no strings.
 import { Route } from '../commands/command-spec.js';
 import { Failure, type Request } from '../router/request.js';
+import { BufferBudget } from './buffer-budget.js';
 import type { Session } from './session.js';
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
@@ -24,6 +25,8 @@ const BUCKET_COUNT = BOUNDS.length + 1;
 
 export class ServerStats {
   readonly startedAt = Date.now();
+  /** Bytes held for all clients, against --max-buffer-memory (Infinity: no bound). */
+  readonly buffers: BufferBudget;
   readonly sessions = new Set<Session>();
   connectionsReceived = 0;
   commands = 0;
@@ -49,6 +52,10 @@ export class ServerStats {
    */
   readonly latencyCounts = new Float64Array(COMMAND_CLASSES.length * BUCKET_COUNT);
   readonly latencySumsMs = new Float64Array(COMMAND_CLASSES.length);
+
+  constructor(maxBufferMemory = Number.POSITIVE_INFINITY) {
+    this.buffers = new BufferBudget(maxBufferMemory);
+  }
 
   /** Accounts one reply as it is written to its client; `now` is performance.now(). */
   onReply(request: Request, reply: Buffer, now: number): void {

@@ -4,9 +4,13 @@
 //   queue:  [ GET a (done) | GET b (waiting) | PING (done) ]
 //             ^ written at the next flush; GET b holds PING back
 //
-// Backpressure: when the client stops reading (socket buffer full) or has more
-// than maxPipeline commands waiting, Slotway stops reading from it until it
-// catches up, so nothing grows without bound.
+// Backpressure: when the client stops reading (socket buffer full), has more
+// than maxPipeline commands waiting, or more than clientBufferLimit bytes held
+// (commands in flight, replies waiting or unwritten: reply-queue.ts), Slotway
+// stops framing its input, mid-chunk if need be, and stops reading from it
+// until it catches up, so nothing grows without bound. When the process's
+// buffer budget (--max-buffer-memory) is spent, commands for the nodes get
+// -OOM instead.
 //
 // What a command means inside MULTI, SUBSCRIBE, MONITOR or while blocked is
 // decided in session-modes.ts; this file frames, routes and orders.
@@ -18,16 +22,17 @@ import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/
 import * as errors from '../protocol/errors.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
+import { ownedSlice } from '../protocol/owned-slice.js';
 import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { sampleArrivalClock } from '../util/arrival-clock.js';
-import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
+import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
@@ -51,6 +56,8 @@ export interface SessionContext {
   readonly users: UserDirectory;
   /** Unread reply bytes that disconnect a client. */
   readonly clientOutputLimit: number;
+  /** Bytes held for one client (reply-queue.ts, unwritten replies) past which it is not read from. */
+  readonly clientBufferLimit: number;
   /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
   readonly clock: { now: number };
 }
@@ -75,9 +82,14 @@ export class Session implements ModesHost {
   readonly #socket: Socket;
   readonly #context: SessionContext;
   readonly #framer: CommandFramer;
-  readonly #queue = new RingQueue<Request>(4);
+  readonly #queue: ReplyQueue;
   #flushScheduled = false;
   #readingPaused = false;
+  /** Framing stopped with input left in the framer (held bytes or --max-pipeline): resumed from there. */
+  #throttled = false;
+  /** What this session counts in the process's budget for unwritten replies and an incomplete command. */
+  #unwritten = 0;
+  #pending = 0;
   #closeAfterReplies = false;
   #closed = false;
   /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. */
@@ -99,6 +111,7 @@ export class Session implements ModesHost {
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
+    this.#queue = new ReplyQueue(context.stats.buffers);
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
@@ -203,6 +216,7 @@ export class Session implements ModesHost {
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
     this.#closed = true;
+    this.#release();
     this.#modes.leave();
     this.#socket.destroy();
   }
@@ -224,7 +238,9 @@ export class Session implements ModesHost {
   }
 
   onRequestDone(request: Request): void {
-    if (this.#closed || this.#flushScheduled || this.#queue.peek() !== request) return;
+    if (this.#closed) return;
+    this.#queue.settled(request);
+    if (this.#flushScheduled || this.#queue.peek() !== request) return;
     this.#flushScheduled = true;
     // After every socket read of this loop turn: replies of one pipeline that
     // arrive from several nodes in the same turn leave in one write.
@@ -254,6 +270,7 @@ export class Session implements ModesHost {
     }
     stats.bytesOut += bytes;
     writeBatch(socket, batch, bytes);
+    this.#syncUnwritten();
     if (socket.writableLength > this.#context.clientOutputLimit) {
       this.log.warn({ unread: socket.writableLength, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
       this.#context.stats.outputLimitClosures++;
@@ -270,7 +287,7 @@ export class Session implements ModesHost {
     }
     if (this.#stalled && this.#idle()) this.#unstall();
     if (this.#socket.writableNeedDrain) this.#pauseReading();
-    else if (this.#readingPaused && this.#queue.length < this.#context.maxPipeline / 2) this.#resumeReading();
+    else if (this.#readingPaused && this.#caughtUp()) this.#resumeReading();
   }
 
   /** Writes a pub/sub message or MONITOR line as it comes; corked until the end of this tick. */
@@ -282,8 +299,10 @@ export class Session implements ModesHost {
       socket.cork();
       process.nextTick(uncorkPushes, this);
     }
-    socket.write(frame);
+    // A small message sliced from a node's read would keep that whole read alive while unread.
+    socket.write(ownedSlice(frame, 0, frame.length));
     this.#context.stats.bytesOut += frame.length;
+    this.#syncUnwritten();
     if (socket.writableLength > this.#context.pubsubOutputLimit) {
       this.log.warn({ unread: socket.writableLength, limit: this.#context.pubsubOutputLimit }, 'closing a subscriber that does not read its messages');
       this.#context.stats.outputLimitClosures++;
@@ -304,7 +323,7 @@ export class Session implements ModesHost {
     this.#context.stats.bytesIn += chunk.length;
     if (this.#closeAfterReplies) return;
     this.lastActiveAt = this.#context.clock.now;
-    if (this.#stalled) {
+    if (this.#stalled || this.#throttled) {
       (this.#held ??= []).push(chunk);
       return;
     }
@@ -317,10 +336,12 @@ export class Session implements ModesHost {
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
-        this.#handle(this.#framer);
+        // Resuming a throttled client: its next command is still in the framer.
+        if (this.#throttled) this.#throttled = false;
+        else this.#handle(this.#framer);
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
         const held = this.#held;
-        while (!this.#stalled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
+        while (!this.#stalled && !this.#throttled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
       } else {
         this.#consume(chunk);
       }
@@ -332,18 +353,79 @@ export class Session implements ModesHost {
   #consume(chunk: Buffer | null): void {
     const framer = this.#framer;
     if (chunk !== null) framer.push(chunk);
+    const stats = this.#context.stats;
     while (!this.#stalled) {
+      if (this.#full()) {
+        // The rest of the input waits in the framer; #resumeReading frames it first.
+        this.#throttled = true;
+        this.#pauseReading();
+        break;
+      }
       const status = framer.next();
       if (status === Frame.Incomplete) break;
       if (status === Frame.Error) {
         this.#protocolError(framer.error);
         break;
       }
-      this.#context.stats.commands++;
+      stats.commands++;
+      if (stats.buffers.used > stats.buffers.limit && this.#refusedForMemory(framer)) continue;
       this.#handle(framer);
       if (this.#closeAfterReplies) break;
     }
-    if (this.#queue.length >= this.#context.maxPipeline) this.#pauseReading();
+    this.#syncPending();
+  }
+
+  /** Stop framing: --max-pipeline replies owed, or more than --client-buffer-limit bytes held for this client. */
+  #full(): boolean {
+    const queue = this.#queue;
+    return queue.length >= this.#context.maxPipeline || queue.bytes + this.#socket.writableLength > this.#context.clientBufferLimit;
+  }
+
+  /** Below half of both bounds: reading may resume. */
+  #caughtUp(): boolean {
+    const queue = this.#queue;
+    return queue.length < this.#context.maxPipeline / 2 && queue.bytes + this.#socket.writableLength <= this.#context.clientBufferLimit / 2;
+  }
+
+  /**
+   * --max-buffer-memory is spent: a command for the nodes gets -OOM instead of
+   * holding more (Redis refuses commands past maxmemory alike). Commands
+   * Slotway answers itself, mode changes (EXEC, UNSUBSCRIBE) and a client that
+   * has not authenticated yet (it gets -NOAUTH) go on.
+   */
+  #refusedForMemory(framer: CommandFramer): boolean {
+    if (this.#user === null || this.#modes.holdsConnection) return false;
+    const context = this.#context;
+    const spec = context.table.lookup(framer);
+    if (spec.route === Route.Local || spec.route === Route.Refused || spec.route === Route.Session) return false;
+    this.#modes.noteRefused(); // inside MULTI: EXEC aborts, as in Redis
+    context.stats.buffers.refused(context.log);
+    this.answer(spec, OOM_REPLY);
+    return true;
+  }
+
+  /** Counts the socket's unwritten bytes in the process's budget (after writes, on drain). */
+  #syncUnwritten(): void {
+    if (this.#closed) return;
+    const unwritten = this.#socket.writableLength;
+    this.#context.stats.buffers.used += unwritten - this.#unwritten;
+    this.#unwritten = unwritten;
+  }
+
+  /** Counts the framer's incomplete command (and input left while throttled) in the budget. */
+  #syncPending(): void {
+    if (this.#closed) return;
+    const pending = this.#framer.pendingBytes;
+    this.#context.stats.buffers.used += pending - this.#pending;
+    this.#pending = pending;
+  }
+
+  /** The client is gone: whatever it held leaves the budget, and its settled replies are dropped now. */
+  #release(): void {
+    this.#queue.close();
+    this.#context.stats.buffers.used -= this.#unwritten + this.#pending;
+    this.#unwritten = 0;
+    this.#pending = 0;
   }
 
   /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
@@ -514,12 +596,17 @@ export class Session implements ModesHost {
 
   #resumeReading(): void {
     if (!this.#readingPaused || this.#closeAfterReplies || this.#stalled) return;
+    if (this.#throttled) {
+      this.#guarded(null); // the input left in the framer first; it may fill the client up again
+      if (this.#throttled || this.#stalled || this.#closed || this.#closeAfterReplies) return;
+    }
     this.#readingPaused = false;
     this.#socket.resume();
   }
 
   readonly #onDrain = (): void => {
-    if (this.#queue.length < this.#context.maxPipeline / 2) this.#resumeReading();
+    this.#syncUnwritten();
+    if (this.#caughtUp()) this.#resumeReading();
   };
 
   readonly #onError = (error: Error): void => {
@@ -528,12 +615,14 @@ export class Session implements ModesHost {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    this.#release();
     this.#modes.leave();
     this.#context.stats.onClientClosed(this);
   };
 }
 
 const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
+const OOM_REPLY = errorReply(errors.OOM_BUFFER_MEMORY);
 const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 /** Protocol-error replies need a spec for the request record. */
