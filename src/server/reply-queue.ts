@@ -7,33 +7,39 @@
 //   bytes = 70 + (22 + estimate) + 7
 //
 // A command in flight counts its payload and the reply it is expected to
-// bring: this client's largest recent reply, decaying by 1/16 per reply. A
-// client that reads 1 MiB values then stops being read after a handful of
-// GETs in flight instead of after --max-pipeline of them; one that reads
-// small values soon has an estimate near their size. Once settled, a
-// request counts its reply. `request.held` remembers what was counted, so
-// every transition adds or subtracts exactly that.
+// bring: this client's largest recent reply, decaying towards smaller ones
+// by 1/8 of the gap per reply, and a quarter of the client's bound before any
+// reply came (so a new client has at most 4 commands in flight until its
+// replies say how large they are). A client that reads 1 MiB values then
+// stops being read after a handful of GETs in flight instead of after
+// --max-pipeline of them; one that reads small values has an estimate near
+// their size within a few dozen replies. Once settled, a request counts its
+// reply. `request.held` remembers what was counted, so every transition adds
+// or subtracts exactly that: negative while it is a reservation (in flight),
+// the reply's length once settled.
+//
+// An estimate is no promise: a client that switches from small replies to
+// large ones can have more in flight than its bound holds. What arrives then
+// is counted, and the session closes a client whose settled and unwritten
+// replies pass --client-output-limit, as Redis's client-output-buffer-limit.
 import type { Request } from '../router/request.js';
 import { RingQueue } from '../util/ring-queue.js';
 import type { BufferBudget } from './buffer-budget.js';
 
-/**
- * The estimate of a new client: a socket read's worth. With the default
- * --client-buffer-limit (8 MiB) its first burst is 128 commands, whatever
- * their replies turn out to be.
- */
-const FIRST_ESTIMATE = 64 * 1024;
-
 export class ReplyQueue {
   /** Bytes this queue holds now (see the header). */
   bytes = 0;
-  #estimate = FIRST_ESTIMATE;
+  /** The part of `bytes` that commands in flight hold: payloads and expected replies, no reply yet. */
+  reserved = 0;
+  #estimate: number;
   #open = true;
   readonly #ring = new RingQueue<Request>(4);
   readonly #budget: BufferBudget;
 
-  constructor(budget: BufferBudget) {
+  /** `clientLimit`: the client's bound (--client-buffer-limit), whose quarter is the first estimate. */
+  constructor(budget: BufferBudget, clientLimit: number) {
     this.#budget = budget;
+    this.#estimate = Math.floor(clientLimit / 4);
   }
 
   get length(): number {
@@ -47,8 +53,15 @@ export class ReplyQueue {
   push(request: Request): void {
     if (!this.#open) return;
     const reply = request.reply;
-    const held = reply !== null ? reply.length : request.payload.length + this.#estimate;
-    request.held = held;
+    let held: number;
+    if (reply !== null) {
+      held = reply.length;
+      request.held = held;
+    } else {
+      held = request.payload.length + this.#estimate;
+      request.held = -held;
+      this.reserved += held;
+    }
     this.bytes += held;
     this.#budget.used += held;
     this.#ring.push(request);
@@ -59,20 +72,26 @@ export class ReplyQueue {
     const reply = request.reply;
     if (!this.#open || reply === null) return;
     const size = reply.length;
-    const delta = size - request.held;
+    const held = request.held;
+    if (held >= 0) return; // counted as settled already
+    this.reserved += held;
     request.held = size;
+    const delta = size + held;
     this.bytes += delta;
     this.#budget.used += delta;
     const estimate = this.#estimate;
-    this.#estimate = size > estimate ? size : estimate - (estimate >> 4);
+    this.#estimate = size >= estimate ? size : estimate - ((estimate - size) >> 3);
   }
 
   /** Takes the head off (it is being written). */
   shift(): Request | undefined {
     const request = this.#ring.shift();
     if (request !== undefined) {
-      this.bytes -= request.held;
-      this.#budget.used -= request.held;
+      // Settled before it is shifted (flush takes done requests only); abs() keeps a slip from corrupting the count.
+      const held = Math.abs(request.held);
+      if (request.held < 0) this.reserved -= held;
+      this.bytes -= held;
+      this.#budget.used -= held;
       request.held = 0;
     }
     return request;
@@ -84,6 +103,7 @@ export class ReplyQueue {
     this.#open = false;
     this.#budget.used -= this.bytes;
     this.bytes = 0;
+    this.reserved = 0;
     while (this.#ring.shift() !== undefined);
   }
 }

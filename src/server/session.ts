@@ -111,7 +111,7 @@ export class Session implements ModesHost {
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
-    this.#queue = new ReplyQueue(context.stats.buffers);
+    this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
@@ -150,6 +150,11 @@ export class Session implements ModesHost {
 
   get pendingReplies(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes held for this client now, as --client-buffer-limit counts them (in flight, waiting, unwritten). */
+  get heldBytes(): number {
+    return this.#queue.bytes + this.#socket.writableLength;
   }
 
   /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
@@ -240,6 +245,7 @@ export class Session implements ModesHost {
   onRequestDone(request: Request): void {
     if (this.#closed) return;
     this.#queue.settled(request);
+    if (this.#outputOverLimit()) return;
     if (this.#flushScheduled || this.#queue.peek() !== request) return;
     this.#flushScheduled = true;
     // After every socket read of this loop turn: replies of one pipeline that
@@ -271,13 +277,24 @@ export class Session implements ModesHost {
     stats.bytesOut += bytes;
     writeBatch(socket, batch, bytes);
     this.#syncUnwritten();
-    if (socket.writableLength > this.#context.clientOutputLimit) {
-      this.log.warn({ unread: socket.writableLength, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
-      this.#context.stats.outputLimitClosures++;
-      this.destroy();
-      return;
-    }
+    if (this.#outputOverLimit()) return;
     this.#afterFlush();
+  }
+
+  /**
+   * Replies settled and not yet read (waiting in the queue for their turn, or
+   * unwritten) past --client-output-limit: the client is closed, as Redis
+   * closes one past client-output-buffer-limit. Checked as replies settle too,
+   * so replies that arrive faster than an earlier one cannot pile up.
+   */
+  #outputOverLimit(): boolean {
+    const queue = this.#queue;
+    const unread = queue.bytes - queue.reserved + this.#socket.writableLength;
+    if (unread <= this.#context.clientOutputLimit) return false;
+    this.log.warn({ unread, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
+    this.#context.stats.outputLimitClosures++;
+    this.destroy();
+    return true;
   }
 
   #afterFlush(): void {
