@@ -3,7 +3,7 @@
 // (server/reply-queue.ts, session.ts); nothing here runs per command except
 // on refusal.
 //
-//   used = Σ clients ( commands in flight: payload + expected reply
+//   used = Σ clients ( commands in flight: their payload
 //                    + replies settled, waiting for their turn
 //                    + replies written to the socket, not yet taken by the kernel
 //                    + an incomplete command's bytes )

@@ -1,6 +1,9 @@
 // A session's requests in arrival order, with the bytes they hold counted
 // for the per-client bound (--client-buffer-limit) and the process's budget
-// (--max-buffer-memory).
+// (--max-buffer-memory). The client's bound counts what its commands in
+// flight are expected to bring; the budget counts only bytes that exist (a
+// thousand clients blocked in BLPOP hold a few bytes each, not a thousand
+// expected replies).
 //
 //   [ GET a (settled) | GET b (in flight)          | PING (settled) ]
 //     reply 70 B        payload 22 B + estimate      reply 7 B
@@ -31,6 +34,8 @@ export class ReplyQueue {
   bytes = 0;
   /** The part of `bytes` that commands in flight hold: payloads and expected replies, no reply yet. */
   reserved = 0;
+  /** What this queue added to the budget: replies, and payloads of commands in flight. */
+  #counted = 0;
   #estimate: number;
   #open = true;
   readonly #ring = new RingQueue<Request>(4);
@@ -63,7 +68,9 @@ export class ReplyQueue {
       this.reserved += held;
     }
     this.bytes += held;
-    this.#budget.used += held;
+    const real = reply !== null ? reply.length : request.payload.length;
+    this.#counted += real;
+    this.#budget.used += real;
     this.#ring.push(request);
   }
 
@@ -76,9 +83,10 @@ export class ReplyQueue {
     if (held >= 0) return; // counted as settled already
     this.reserved += held;
     request.held = size;
-    const delta = size + held;
-    this.bytes += delta;
-    this.#budget.used += delta;
+    this.bytes += size + held;
+    const real = size - request.payload.length;
+    this.#counted += real;
+    this.#budget.used += real;
     const estimate = this.#estimate;
     this.#estimate = size >= estimate ? size : estimate - ((estimate - size) >> 3);
   }
@@ -89,9 +97,11 @@ export class ReplyQueue {
     if (request !== undefined) {
       // Settled before it is shifted (flush takes done requests only); abs() keeps a slip from corrupting the count.
       const held = Math.abs(request.held);
+      const real = request.held < 0 ? request.payload.length : held;
       if (request.held < 0) this.reserved -= held;
       this.bytes -= held;
-      this.#budget.used -= held;
+      this.#counted -= real;
+      this.#budget.used -= real;
       request.held = 0;
     }
     return request;
@@ -101,7 +111,8 @@ export class ReplyQueue {
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    this.#budget.used -= this.bytes;
+    this.#budget.used -= this.#counted;
+    this.#counted = 0;
     this.bytes = 0;
     this.reserved = 0;
     while (this.#ring.shift() !== undefined);
