@@ -9,6 +9,7 @@
 //                    + an incomplete command's bytes )
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
+import { Route, type CommandSpec } from '../commands/command-spec.js';
 
 /** One warn line per this many ms at most while commands are refused. */
 const WARN_INTERVAL_MS = 10000;
@@ -39,6 +40,16 @@ export class BufferBudget {
     this.#warnedAt = now;
     this.#refusalsWarned = this.refusals;
   }
+}
+
+/**
+ * Whether a command is refused -OOM while the budget is spent: those that go
+ * to the nodes and bring replies back. Commands Slotway answers itself (PING,
+ * AUTH, INFO, QUIT ...), refusals and mode changes (EXEC, UNSUBSCRIBE) go on.
+ */
+export function refusedWhenExhausted(spec: CommandSpec): boolean {
+  const route = spec.route;
+  return route !== Route.Local && route !== Route.Refused && route !== Route.Session;
 }
 
 /**

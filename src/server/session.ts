@@ -32,6 +32,7 @@ import { sampleArrivalClock } from '../util/arrival-clock.js';
 import { writeBatch } from '../util/write-batch.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
+import { refusedWhenExhausted } from './buffer-budget.js';
 import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
@@ -406,15 +407,15 @@ export class Session implements ModesHost {
 
   /**
    * --max-buffer-memory is spent: a command for the nodes gets -OOM instead of
-   * holding more (Redis refuses commands past maxmemory alike). Commands
-   * Slotway answers itself, mode changes (EXEC, UNSUBSCRIBE) and a client that
-   * has not authenticated yet (it gets -NOAUTH) go on.
+   * holding more (Redis refuses commands past maxmemory alike); which ones is
+   * buffer-budget.ts's call. A client that has not authenticated yet gets
+   * -NOAUTH first, subscribers and monitors send nothing that grows.
    */
   #refusedForMemory(framer: CommandFramer): boolean {
     if (this.#user === null || this.#modes.holdsConnection) return false;
     const context = this.#context;
     const spec = context.table.lookup(framer);
-    if (spec.route === Route.Local || spec.route === Route.Refused || spec.route === Route.Session) return false;
+    if (!refusedWhenExhausted(spec)) return false;
     this.#modes.noteRefused(); // inside MULTI: EXEC aborts, as in Redis
     context.stats.buffers.refused(context.log);
     this.answer(spec, OOM_REPLY);
