@@ -143,6 +143,7 @@ export class CommandFramer extends StreamFramer {
       return this.#fail('query buffer limit reached');
     }
     this.needHint = needBytes;
+    this.hintEndsFrame = this.argc + 1 === this.#expected; // the last argument: the command ends with it
     const moved = this.spill();
     if (moved !== 0) {
       for (let i = 0; i < this.argc; i++) {
