@@ -304,6 +304,11 @@ export class Session implements ModesHost {
       return;
     }
     if (this.#stalled && this.#idle()) this.#unstall();
+    // Input already read is framed again once below the bounds, even while the
+    // socket waits for 'drain' (as Redis runs what it has read): a client that
+    // never reads meets --client-output-limit instead of idling just below it.
+    if (this.#throttled && this.#caughtUp()) this.#guarded(null);
+    if (this.#closed) return;
     if (this.#socket.writableNeedDrain) this.#pauseReading();
     else if (this.#readingPaused && this.#caughtUp()) this.#resumeReading();
   }
