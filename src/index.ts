@@ -14,6 +14,7 @@ import { TopologyRefresher } from './cluster/topology-refresher.js';
 import { crossCheckOptions, withDefaults, type ProxyOptions } from './config/options.js';
 import { Router } from './router/router.js';
 import type { ClusterFacts, LocalFacts } from './server/local-commands.js';
+import { defaultBufferMemory } from './server/buffer-budget.js';
 import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
 import { TlsReloader } from './tls-reload.js';
@@ -63,7 +64,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const problems = crossCheckOptions(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const log = extras.logger ?? createLogger(options.logLevel);
-  const stats = new ServerStats();
+  const stats = new ServerStats(options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory());
   const nodeSecurity = new NodeSecurity(options);
   const router = new Router({ ...options, nodeSecurity }, log, { request: () => {} });
   const refresher = new TopologyRefresher(options.seeds, { ...options, nodeSecurity }, log, (map) => router.useSlotMap(map));

@@ -78,6 +78,14 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
   counter(registry, 'slotway_client_sent_bytes_total', 'Bytes written to clients: replies, pub/sub messages, MONITOR lines.', () => stats.bytesOut);
   counter(registry, 'slotway_client_protocol_errors_total', 'Clients closed after malformed input (-ERR Protocol error).', () => stats.protocolErrors);
   counter(registry, 'slotway_client_output_limit_closures_total', 'Clients closed for leaving more than their output limit unread.', () => stats.outputLimitClosures);
+  gauge(
+    registry,
+    'slotway_client_buffer_bytes',
+    'Bytes Slotway holds for clients now: commands in flight with their expected replies, replies waiting for their turn or unwritten, incomplete commands (bounded by --max-buffer-memory).',
+    () => stats.buffers.used,
+  );
+  gauge(registry, 'slotway_client_buffer_limit_bytes', 'The --max-buffer-memory bound in force.', () => stats.buffers.limit);
+  counter(registry, 'slotway_client_buffer_refusals_total', 'Commands answered -OOM because --max-buffer-memory was exhausted.', () => stats.buffers.refusals);
   counter(registry, 'slotway_internal_errors_total', 'Clients closed because handling their input threw (a Slotway bug; see the log).', () => stats.internalErrors);
 
   // Commands.

@@ -59,6 +59,8 @@ export interface ProxyOptions {
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly clientOutputLimit: number;
+  readonly clientBufferLimit: number;
+  readonly maxBufferMemory: number;
   readonly shutdownTimeoutMs: number;
   readonly trustedNodes: readonly string[];
   readonly natMap: readonly string[];
@@ -145,6 +147,8 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
   { key: 'maxClients', flag: 'maxclients', kind: 'integer', defaultValue: 10000, min: 1, description: 'client connections at once; more are told "max number of clients reached" and closed (Redis maxclients)' },
   { key: 'idleTimeoutSeconds', flag: 'timeout', kind: 'integer', defaultValue: 0, min: 0, description: 'seconds a client may stay idle before Slotway closes it; 0 never (Redis timeout; blocked and subscribed clients are exempt)' },
   { key: 'clientOutputLimit', flag: 'client-output-limit', kind: 'integer', defaultValue: 256 * MB, min: 1024, description: 'bytes of replies a client may leave unread before it is disconnected (Redis client-output-buffer-limit)' },
+  { key: 'clientBufferLimit', flag: 'client-buffer-limit', kind: 'integer', defaultValue: 8 * MB, min: 64 * 1024, description: 'bytes Slotway may hold for one client (its commands in flight with their expected replies, replies waiting for their turn or unread) before it stops reading from that client until they drain' },
+  { key: 'maxBufferMemory', flag: 'max-buffer-memory', kind: 'integer', defaultValue: 0, min: 0, description: 'bytes Slotway may hold for all clients together; past it, commands for the nodes get -OOM until clients read their replies (0: a quarter of the memory available to the process, at most 1 GiB; per --threads worker)' },
   { key: 'natMap', flag: 'nat-map', kind: 'list', defaultValue: [], description: 'addresses to dial instead of those nodes announce: announced-host:port=reachable-host:port, host=host, or 10.0.0.0/24=127.0.1.0/24 (comma-separated, first match wins)' },
   { key: 'trustedNodes', flag: 'trusted-nodes', kind: 'list', defaultValue: [], description: 'when given, the only nodes Slotway adopts: host:port, host, CIDR or *.pattern entries; otherwise masters never seen before that claim slots are refused (foreign-cluster guard)' },
   { key: 'readFrom', flag: 'read-from', kind: 'choice', choices: READ_FROM, defaultValue: 'master', description: "where read-only single-slot commands go: master, replica (a connected replica of the slot's master, else the master with a warning) or prefer-replica (the same, falling back quietly); replicas may return stale data" },

@@ -9,7 +9,11 @@
 //
 // Errors use Redis's own words (networking.c), so a client sees exactly
 // `-ERR Protocol error: invalid bulk length` as it would from Redis.
-import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
+//
+// Until its client authenticates, a framer applies Redis 7's pre-AUTH limits
+// (`preAuth`): the active bounds are two plain fields, swapped when the
+// client's state changes, so an authenticated client pays nothing for them.
+import { DEFAULT_LIMITS, PRE_AUTH_MAX_ARGUMENTS, PRE_AUTH_MAX_BULK_LENGTH, type ProtocolLimits } from './limits.js';
 import { Frame, StreamFramer, findCrlf, parseInteger } from './stream-framer.js';
 import { splitInlineArguments } from './inline.js';
 import { encodeCommand } from './resp-writer.js';
@@ -30,10 +34,26 @@ export class CommandFramer extends StreamFramer {
   /** Arguments the array header announced; -1 between commands. */
   #expected = -1;
   readonly #limits: ProtocolLimits;
+  /** The bounds in force: the configured ones, or tighter ones before AUTH. */
+  #maxArguments: number;
+  #maxBulkLength: number;
 
   constructor(limits: ProtocolLimits = DEFAULT_LIMITS) {
     super();
     this.#limits = limits;
+    this.#maxArguments = limits.maxArguments;
+    this.#maxBulkLength = limits.maxBulkLength;
+  }
+
+  /**
+   * True while the client has not authenticated and must: more than 10
+   * arguments or a bulk over 16384 bytes is then a protocol error, as in
+   * Redis 7. Takes effect from the next command on.
+   */
+  set preAuth(on: boolean) {
+    const limits = this.#limits;
+    this.#maxArguments = on ? Math.min(limits.maxArguments, PRE_AUTH_MAX_ARGUMENTS) : limits.maxArguments;
+    this.#maxBulkLength = on ? Math.min(limits.maxBulkLength, PRE_AUTH_MAX_BULK_LENGTH) : limits.maxBulkLength;
   }
 
   next(): Frame {
@@ -57,8 +77,10 @@ export class CommandFramer extends StreamFramer {
           return this.#incomplete(0);
         }
         const count = parseInteger(input, pos + 1, crlf);
-        if (Number.isNaN(count) || count > INT_MAX || count > limits.maxArguments) {
-          return this.#fail('invalid multibulk length');
+        if (Number.isNaN(count) || count > INT_MAX || count > this.#maxArguments) {
+          // Redis's order: the absolute bound first, then the pre-AUTH one.
+          const invalid = Number.isNaN(count) || count > INT_MAX || count > limits.maxArguments;
+          return this.#fail(invalid ? 'invalid multibulk length' : 'unauthenticated multibulk length');
         }
         this.pos = pos = crlf + 2;
         if (count <= 0) continue; // Redis ignores `*0` and `*-1`
@@ -75,8 +97,9 @@ export class CommandFramer extends StreamFramer {
           return this.#incomplete(0);
         }
         const length = parseInteger(input, pos + 1, crlf);
-        if (Number.isNaN(length) || length < 0 || length > limits.maxBulkLength) {
-          return this.#fail('invalid bulk length');
+        if (Number.isNaN(length) || length < 0 || length > this.#maxBulkLength) {
+          const invalid = Number.isNaN(length) || length < 0 || length > limits.maxBulkLength;
+          return this.#fail(invalid ? 'invalid bulk length' : 'unauthenticated bulk length');
         }
         const dataStart = crlf + 2;
         const dataEnd = dataStart + length;
@@ -120,6 +143,7 @@ export class CommandFramer extends StreamFramer {
       return this.#fail('query buffer limit reached');
     }
     this.needHint = needBytes;
+    this.hintEndsFrame = this.argc + 1 === this.#expected; // the last argument: the command ends with it
     const moved = this.spill();
     if (moved !== 0) {
       for (let i = 0; i < this.argc; i++) {

@@ -15,6 +15,8 @@ export const NOAUTH = 'NOAUTH Authentication required.';
 export const NOAUTH_HELLO =
   'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
 export const MAX_CLIENTS = 'ERR max number of clients reached';
+/** The replies Slotway holds for all clients reached --max-buffer-memory (Redis: "OOM command not allowed when used memory > 'maxmemory'."). */
+export const OOM_BUFFER_MEMORY = "OOM command not allowed when Slotway's buffer memory (--max-buffer-memory) is exhausted";
 
 /** The user's rules refuse the command (`name` as Redis spells it: 'set', 'config|get'). */
 export function noPermission(name: string): string {

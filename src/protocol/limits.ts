@@ -17,3 +17,12 @@ export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
   maxInlineLength: 64 * 1024,
   maxQueryBuffer: 1024 * 1024 * 1024,
 });
+
+/**
+ * Before a client has authenticated (a password is required), Redis 7 takes
+ * at most this many arguments and bulks of at most this many bytes
+ * (networking.c, processMultibulkBuffer, `authRequired(c)`): an unknown
+ * client cannot make the server hold a 512 MB argument it announced.
+ */
+export const PRE_AUTH_MAX_ARGUMENTS = 10;
+export const PRE_AUTH_MAX_BULK_LENGTH = 16384;

@@ -116,6 +116,7 @@ export class ReplyFramer extends StreamFramer {
 
   #incomplete(needBytes: number): Frame {
     this.needHint = needBytes;
+    this.hintEndsFrame = this.#depth === 0; // a bulk at the top: the reply ends with it
     this.spill();
     return Frame.Incomplete;
   }

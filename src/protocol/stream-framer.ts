@@ -11,6 +11,10 @@
 // appended to, and a new one is made for the next spanning frame. Its capacity
 // grows by doubling, or towards the size a bulk header announced (bounded by
 // what has arrived), so a 50 MB value costs a few allocations and linear copying.
+// When the header announced where the whole frame ends (a bulk reply, a
+// command's last argument), capacity never grows past that end and the chunk
+// that completes it: a frame kept as a view of its spill buffer keeps little
+// more than itself alive (a 1 MiB reply, not a 2 MiB doubled buffer).
 
 export const enum Frame {
   /** No complete frame left in the input; push more bytes. */
@@ -39,6 +43,8 @@ export abstract class StreamFramer {
   protected partialStart = 0;
   /** Bytes the pending frame needs in all, when a bulk header told us. */
   protected needHint = 0;
+  /** `needHint` runs to the end of the whole frame, not of an element inside it: room past it is never needed. */
+  protected hintEndsFrame = false;
   #spilling = false;
 
   /** Adds received bytes. Call `next()` until it stops answering `Ready`. */
@@ -66,6 +72,7 @@ export abstract class StreamFramer {
   reset(): void {
     this.input = EMPTY;
     this.pos = this.limit = this.partialStart = this.needHint = 0;
+    this.hintEndsFrame = false;
     this.#spilling = false;
     this.error = '';
   }
@@ -110,7 +117,9 @@ export abstract class StreamFramer {
 
   #reserve(size: number): void {
     if (size <= this.input.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(size, this.input.length * 2));
+    let capacity = Math.max(size, this.input.length * 2);
+    if (this.hintEndsFrame && this.needHint > 0) capacity = Math.max(size, Math.min(capacity, this.needHint));
+    const grown = Buffer.allocUnsafe(capacity);
     this.input.copy(grown, 0, 0, this.limit);
     this.input = grown;
   }

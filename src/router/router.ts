@@ -25,6 +25,7 @@ import { Route } from '../commands/command-spec.js';
 import * as errors from '../protocol/errors.js';
 import { ASKING_COMMAND, encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { CommandFramer } from '../protocol/command-framer.js';
+import { ownedSlice } from '../protocol/owned-slice.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { OutOfBand } from './out-of-band.js';
 import { ReplicaReads } from './replica-reads.js';
@@ -107,7 +108,7 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #sweepTimer: NodeJS.Timeout;
   #closed = false;
   /** Counters for INFO and metrics. */
-  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0 };
+  readonly stats = { moved: 0, ask: 0, retries: 0, failures: 0, replicaReads: 0, replicaFallbacks: 0, abandoned: 0 };
   /** --read-from is not master: read-only commands may go to replicas (null: the one branch the master case pays). */
   readonly #replicas: ReplicaReads | null;
   /** MOVED and ASK answered by each node (redirect path only; dropped with the node's pool). */
@@ -227,6 +228,8 @@ export class Router implements RequestHandler, PoolEvents {
 
   dispatch(request: Request): void {
     if (this.#closed) return;
+    // A command resent (retry, MOVED) after its client left is answered to no one: dropped.
+    if (request.owner.closed) return this.#abandon(request);
     request.handler = this;
     if (request.pinned) {
       (request.lease as NodeConnection).send(request);
@@ -250,8 +253,6 @@ export class Router implements RequestHandler, PoolEvents {
     }
     if (request.scriptUser !== null) pool = this.#scriptPools.of(pool, request.scriptUser);
     request.node = pool.address;
-    // A blocking command resent (retry, MOVED) after its client left would block a node for no one.
-    if (request.holdsConnection && request.owner.closed) return;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
     else if (pool.busy !== null && !request.spec.allowBusy) this.#answerBusy(request, pool);
     else pool.send(request, request.owner.id, request.resp3);
@@ -264,6 +265,7 @@ export class Router implements RequestHandler, PoolEvents {
 
   handleReply(request: Request, buffer: Buffer, start: number, end: number): void {
     if (request.holdsConnection) this.#returnLease(request, true);
+    if (request.owner.closed) return this.#abandon(request);
     if (buffer[start] === 45 /* '-' */) {
       const action = classifyError(buffer, start, end);
       if (action !== ErrorAction.Deliver) {
@@ -271,7 +273,7 @@ export class Router implements RequestHandler, PoolEvents {
         if (this.#act(action, request, buffer, start, end)) return;
       }
     }
-    this.#settle(request, buffer.subarray(start, end));
+    this.#settle(request, ownedSlice(buffer, start, end));
   }
 
   handleFailure(request: Request, sent: boolean, reason: string): void {
@@ -279,6 +281,7 @@ export class Router implements RequestHandler, PoolEvents {
     if ((request.scriptUser !== null || request.pinned) && this.#refuseScript(request)) return;
     this.#refresh.request('node failure');
     if (request.holdsConnection) this.#returnLease(request, false);
+    if (request.owner.closed) return this.#abandon(request);
     if (request.pinned) {
       const node = request.lease?.address ?? request.node;
       this.#fail(request, sent ? errors.lostAfterSend(node, reason) : errors.lostInTransaction(node, reason));
@@ -411,7 +414,7 @@ export class Router implements RequestHandler, PoolEvents {
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
     // EXEC itself redirected: the node has discarded the transaction.
     if (redirect !== null && request.spec.mode === ModeCommand.Exec) this.#settle(request, errorReply(errors.EXECABORT));
-    else this.#settle(request, redirect === null ? buffer.subarray(start, end) : errorReply(errors.redirectedInTransaction(line)));
+    else this.#settle(request, redirect === null ? ownedSlice(buffer, start, end) : errorReply(errors.redirectedInTransaction(line)));
   }
 
   #settle(request: Request, reply: Buffer): void {
@@ -420,6 +423,21 @@ export class Router implements RequestHandler, PoolEvents {
       request.lease = null;
     }
     request.settle(reply);
+  }
+
+  /**
+   * The client has gone: the request ends here, its reply (if one came) not
+   * kept, no retry, no redirect, no error logged. A transaction's lease goes
+   * back as #settle would give it (the session's leave() has usually done so).
+   */
+  #abandon(request: Request): void {
+    if (request.releasesLease && request.lease !== null) {
+      request.leasePool?.release(request.lease, true);
+      request.lease = null;
+    }
+    request.reply = null;
+    request.done = true;
+    this.stats.abandoned++;
   }
 
   /** SCRIPT LOAD then the EVALSHA again, adjacent on the node's connection; once per request. */

@@ -11,6 +11,7 @@
 //
 // One dispatcher serves every session (it keeps no per-client state): the
 // host interface below is all it sees of a session.
+import type { Logger } from 'pino';
 import type { ScriptUser } from '../cluster/script-user.js';
 import { CROSS_SLOT, argumentText, commandSlot, hasArgument } from '../commands/command-args.js';
 import { Route, type CommandSpec, type KeyIndices, type SplitPolicy } from '../commands/command-spec.js';
@@ -24,6 +25,7 @@ import { FanOut } from '../router/fan-out.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts, type LocalHost } from './local-commands.js';
+import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
 import type { SessionModes } from './session-modes.js';
 
 /** What the dispatcher needs of a client session. */
@@ -51,6 +53,9 @@ export interface DispatchHost extends LocalHost {
 
 export interface DispatchContext {
   readonly table: CommandTable;
+  /** Bytes held for all clients, against --max-buffer-memory. */
+  readonly buffers: BufferBudget;
+  readonly log: Logger;
   readonly router: Router;
   readonly facts: LocalFacts;
   readonly maxWaitMs: number;
@@ -81,6 +86,13 @@ export class CommandDispatcher {
         host.modes.noteRefused();
         return host.answer(spec, errorReply(refusal));
       }
+    }
+    // --max-buffer-memory spent: new work for the nodes is refused instead of growing (buffer-budget.ts).
+    const buffers = context.buffers;
+    if (buffers.used > buffers.limit && host.user !== null && !host.modes.holdsConnection && refusedWhenExhausted(spec)) {
+      host.modes.noteRefused(); // inside MULTI: EXEC aborts, as in Redis
+      buffers.refused(context.log);
+      return host.answer(spec, OOM_REPLY);
     }
     if (host.barrier) {
       if (host.waitForIdle()) return;
@@ -265,4 +277,5 @@ function slowlogLimit(framer: CommandFramer): number {
 }
 
 const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
+const OOM_REPLY = errorReply(errors.OOM_BUFFER_MEMORY);
 const EMPTY_PAYLOAD = Buffer.alloc(0);

@@ -322,6 +322,10 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
         ['replica_reads', cluster.replicaReads],
         ['replica_read_fallbacks', cluster.replicaFallbacks],
         ['protocol_errors', stats.protocolErrors],
+        // Bytes held for clients (in flight, waiting, unwritten) against --max-buffer-memory.
+        ['buffer_memory', stats.buffers.used],
+        ['buffer_memory_limit', stats.buffers.limit],
+        ['buffer_memory_refusals', stats.buffers.refusals],
         ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`]),
       ]),
     );

@@ -19,6 +19,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly clientOutputLimit: number;
+  readonly clientBufferLimit: number;
   readonly port: number;
   readonly bind: string;
   readonly maxPipeline: number;
@@ -46,7 +47,7 @@ export class ProxyServer {
     if (access.errors.length > 0) throw new Error(access.errors.join('; '));
     const keys = new KeyIndices();
     this.#context = {
-      dispatcher: new CommandDispatcher({ table, router, facts, maxWaitMs: options.maxWaitMs, keys }),
+      dispatcher: new CommandDispatcher({ table, router, facts, maxWaitMs: options.maxWaitMs, keys, buffers: stats.buffers, log }),
       table,
       router,
       limits: options,
@@ -62,6 +63,7 @@ export class ProxyServer {
       users: access.users,
       maxAuthFailures: options.maxAuthFailures,
       clientOutputLimit: options.clientOutputLimit,
+      clientBufferLimit: options.clientBufferLimit,
       clock: { now: 0 },
       scriptIdentities: new ScriptIdentities(
         options.denyCommands,

@@ -13,10 +13,13 @@ export interface ClientRecord {
   readonly lastActiveAt: number;
   readonly holdsConnection: boolean;
   readonly pendingReplies: number;
+  /** Bytes held for it now (queued replies, unwritten output, what is in flight): the per-client bound's measure. */
+  readonly heldBytes: number;
   /** Stops reading and closes after the last reply; false when it waits on a node (blocked, subscribed). */
   drain(): boolean;
   destroy(): void;
 }
+import { BufferBudget } from './buffer-budget.js';
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
 export const COMMAND_CLASSES = ['single_slot', 'fan_out', 'every_master', 'local', 'connection_holding', 'refused'] as const;
@@ -37,6 +40,8 @@ const BUCKET_COUNT = BOUNDS.length + 1;
 
 export class ServerStats<Client extends ClientRecord = ClientRecord> {
   readonly startedAt = Date.now();
+  /** Bytes held for all clients, against --max-buffer-memory (Infinity: no bound). */
+  readonly buffers: BufferBudget;
   readonly sessions = new Set<Client>();
   connectionsReceived = 0;
   commands = 0;
@@ -62,6 +67,10 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
    */
   readonly latencyCounts = new Float64Array(COMMAND_CLASSES.length * BUCKET_COUNT);
   readonly latencySumsMs = new Float64Array(COMMAND_CLASSES.length);
+
+  constructor(maxBufferMemory = Number.POSITIVE_INFINITY) {
+    this.buffers = new BufferBudget(maxBufferMemory);
+  }
 
   /** Accounts one reply as it is written to its client; `now` is performance.now(). */
   onReply(request: Request, reply: Buffer, now: number): void {

@@ -4,9 +4,13 @@
 //   queue:  [ GET a (done) | GET b (waiting) | PING (done) ]
 //             ^ written at the next flush; GET b holds PING back
 //
-// Backpressure: when the client stops reading (socket buffer full) or has more
-// than maxPipeline commands waiting, Slotway stops reading from it until it
-// catches up, so nothing grows without bound.
+// Backpressure: when the client stops reading (socket buffer full), has more
+// than maxPipeline commands waiting, or more than clientBufferLimit bytes held
+// (commands in flight, replies waiting or unwritten: reply-queue.ts), Slotway
+// stops framing its input, mid-chunk if need be, and stops reading from it
+// until it catches up, so nothing grows without bound. When the process's
+// buffer budget (--max-buffer-memory) is spent, commands for the nodes get
+// -OOM instead.
 //
 // What a command means is decided by command-dispatcher.ts (from its policy
 // row) and, inside MULTI, SUBSCRIBE, MONITOR or while blocked, by
@@ -17,18 +21,19 @@ import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js
 import type { CommandSpec, KeyIndices } from '../commands/command-spec.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
+import { ownedSlice } from '../protocol/owned-slice.js';
 import { errorReply } from '../protocol/resp-writer.js';
 import { Frame } from '../protocol/stream-framer.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { sampleArrivalClock } from '../util/arrival-clock.js';
-import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
 import type { CommandDispatcher, DispatchHost } from './command-dispatcher.js';
 import type { LocalFacts } from './local-commands.js';
 import type { User, UserDirectory } from './client-auth.js';
 import type { ScriptIdentities } from './script-identity.js';
 import type { ScriptUser } from '../cluster/script-user.js';
+import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
@@ -55,6 +60,8 @@ export interface SessionContext {
   readonly maxAuthFailures: number;
   /** Unread reply bytes that disconnect a client. */
   readonly clientOutputLimit: number;
+  /** Bytes held for one client (reply-queue.ts, unwritten replies) past which it is not read from. */
+  readonly clientBufferLimit: number;
   /** A coarse clock (ms), advanced by the idle sweep; 0 when --timeout is off. */
   readonly clock: { now: number };
   /** The node user each user's scripts run as (--deny-commands, users-file rules). */
@@ -87,9 +94,14 @@ export class Session implements ModesHost, DispatchHost {
   readonly #socket: Socket;
   readonly #context: SessionContext;
   readonly #framer: CommandFramer;
-  readonly #queue = new RingQueue<Request>(4);
+  readonly #queue: ReplyQueue;
   #flushScheduled = false;
   #readingPaused = false;
+  /** Framing stopped with input left in the framer (held bytes or --max-pipeline): resumed from there. */
+  #throttled = false;
+  /** What this session counts in the process's budget for unwritten replies and an incomplete command. */
+  #unwritten = 0;
+  #pending = 0;
   #closeAfterReplies = false;
   #closed = false;
   /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. */
@@ -111,11 +123,13 @@ export class Session implements ModesHost, DispatchHost {
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
+    this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.#user = context.users.anonymous;
     this.#checksAccess = this.#user === null || !this.#user.allowsEverything;
     this.#scriptUser = context.scriptIdentities.of(this.#user);
+    this.#framer.preAuth = this.#user === null;
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -149,6 +163,11 @@ export class Session implements ModesHost, DispatchHost {
 
   get pendingReplies(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes held for this client now, as --client-buffer-limit counts them (in flight, waiting, unwritten). */
+  get heldBytes(): number {
+    return this.#queue.bytes + this.#socket.writableLength;
   }
 
   /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
@@ -219,6 +238,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#scriptUser = this.#context.scriptIdentities.of(user);
     // A new user is set only while idle (AUTH, HELLO and RESET wait): its commands start on the shared connections.
     this.onScriptLane = false;
+    this.#framer.preAuth = user === null; // Redis 7's limits until AUTH (RESET brings them back)
   }
 
   /**
@@ -253,6 +273,7 @@ export class Session implements ModesHost, DispatchHost {
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
     this.#closed = true;
+    this.#release();
     this.#modes.leave();
     this.#socket.destroy();
   }
@@ -274,7 +295,10 @@ export class Session implements ModesHost, DispatchHost {
   }
 
   onRequestDone(request: Request): void {
-    if (this.#closed || this.#flushScheduled || this.#queue.peek() !== request) return;
+    if (this.#closed) return;
+    this.#queue.settled(request);
+    if (this.#outputOverLimit()) return;
+    if (this.#flushScheduled || this.#queue.peek() !== request) return;
     this.#flushScheduled = true;
     // After every socket read of this loop turn: replies of one pipeline that
     // arrive from several nodes in the same turn leave in one write.
@@ -304,13 +328,25 @@ export class Session implements ModesHost, DispatchHost {
     }
     stats.bytesOut += bytes;
     writeBatch(socket, batch, bytes);
-    if (socket.writableLength > this.#context.clientOutputLimit) {
-      this.log.warn({ unread: socket.writableLength, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
-      this.#context.stats.outputLimitClosures++;
-      this.destroy();
-      return;
-    }
+    this.#syncUnwritten();
+    if (this.#outputOverLimit()) return;
     this.#afterFlush();
+  }
+
+  /**
+   * Replies settled and not yet read (waiting in the queue for their turn, or
+   * unwritten) past --client-output-limit: the client is closed, as Redis
+   * closes one past client-output-buffer-limit. Checked as replies settle too,
+   * so replies that arrive faster than an earlier one cannot pile up.
+   */
+  #outputOverLimit(): boolean {
+    const queue = this.#queue;
+    const unread = queue.bytes - queue.reserved + this.#socket.writableLength;
+    if (unread <= this.#context.clientOutputLimit) return false;
+    this.log.warn({ unread, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
+    this.#context.stats.outputLimitClosures++;
+    this.destroy();
+    return true;
   }
 
   #afterFlush(): void {
@@ -319,8 +355,13 @@ export class Session implements ModesHost, DispatchHost {
       return;
     }
     if (this.#stalled && this.#idle()) this.#unstall();
+    // Input already read is framed again once below the bounds, even while the
+    // socket waits for 'drain' (as Redis runs what it has read): a client that
+    // never reads meets --client-output-limit instead of idling just below it.
+    if (this.#throttled && this.#caughtUp()) this.#guarded(null);
+    if (this.#closed) return;
     if (this.#socket.writableNeedDrain) this.#pauseReading();
-    else if (this.#readingPaused && this.#queue.length < this.#context.maxPipeline / 2) this.#resumeReading();
+    else if (this.#readingPaused && this.#caughtUp()) this.#resumeReading();
   }
 
   /** Writes a pub/sub message or MONITOR line as it comes; corked until the end of this tick. */
@@ -332,8 +373,10 @@ export class Session implements ModesHost, DispatchHost {
       socket.cork();
       process.nextTick(uncorkPushes, this);
     }
-    socket.write(frame);
+    // A small message sliced from a node's read would keep that whole read alive while unread.
+    socket.write(ownedSlice(frame, 0, frame.length));
     this.#context.stats.bytesOut += frame.length;
+    this.#syncUnwritten();
     if (socket.writableLength > this.#context.pubsubOutputLimit) {
       this.log.warn({ unread: socket.writableLength, limit: this.#context.pubsubOutputLimit }, 'closing a subscriber that does not read its messages');
       this.#context.stats.outputLimitClosures++;
@@ -354,7 +397,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#context.stats.bytesIn += chunk.length;
     if (this.#closeAfterReplies) return;
     this.lastActiveAt = this.#context.clock.now;
-    if (this.#stalled) {
+    if (this.#stalled || this.#throttled) {
       (this.#held ??= []).push(chunk);
       return;
     }
@@ -367,10 +410,12 @@ export class Session implements ModesHost, DispatchHost {
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
-        this.#context.dispatcher.dispatch(this, this.#framer);
+        // Resuming a throttled client: its next command is still in the framer.
+        if (this.#throttled) this.#throttled = false;
+        else this.#context.dispatcher.dispatch(this, this.#framer);
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
         const held = this.#held;
-        while (!this.#stalled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
+        while (!this.#stalled && !this.#throttled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
       } else {
         this.#consume(chunk);
       }
@@ -382,18 +427,63 @@ export class Session implements ModesHost, DispatchHost {
   #consume(chunk: Buffer | null): void {
     const framer = this.#framer;
     if (chunk !== null) framer.push(chunk);
+    const stats = this.#context.stats;
     while (!this.#stalled) {
+      if (this.#full()) {
+        // The rest of the input waits in the framer; #resumeReading frames it first.
+        this.#throttled = true;
+        this.#pauseReading();
+        break;
+      }
       const status = framer.next();
       if (status === Frame.Incomplete) break;
       if (status === Frame.Error) {
         this.#protocolError(framer.error);
         break;
       }
-      this.#context.stats.commands++;
+      stats.commands++;
       this.#context.dispatcher.dispatch(this, framer);
       if (this.#closeAfterReplies) break;
     }
-    if (this.#queue.length >= this.#context.maxPipeline) this.#pauseReading();
+    this.#syncPending();
+  }
+
+  /** Stop framing: --max-pipeline replies owed, or more than --client-buffer-limit bytes held for this client. */
+  #full(): boolean {
+    const queue = this.#queue;
+    return queue.length >= this.#context.maxPipeline || queue.bytes + this.#socket.writableLength > this.#context.clientBufferLimit;
+  }
+
+  /** Below half of both bounds: reading may resume. */
+  #caughtUp(): boolean {
+    const queue = this.#queue;
+    return queue.length < this.#context.maxPipeline / 2 && queue.bytes + this.#socket.writableLength <= this.#context.clientBufferLimit / 2;
+  }
+
+
+
+  /** Counts the socket's unwritten bytes in the process's budget (after writes, on drain). */
+  #syncUnwritten(): void {
+    if (this.#closed) return;
+    const unwritten = this.#socket.writableLength;
+    this.#context.stats.buffers.used += unwritten - this.#unwritten;
+    this.#unwritten = unwritten;
+  }
+
+  /** Counts the framer's incomplete command (and input left while throttled) in the budget. */
+  #syncPending(): void {
+    if (this.#closed) return;
+    const pending = this.#framer.pendingBytes;
+    this.#context.stats.buffers.used += pending - this.#pending;
+    this.#pending = pending;
+  }
+
+  /** The client is gone: whatever it held leaves the budget, and its settled replies are dropped now. */
+  #release(): void {
+    this.#queue.close();
+    this.#context.stats.buffers.used -= this.#unwritten + this.#pending;
+    this.#unwritten = 0;
+    this.#pending = 0;
   }
 
   /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
@@ -454,12 +544,17 @@ export class Session implements ModesHost, DispatchHost {
 
   #resumeReading(): void {
     if (!this.#readingPaused || this.#closeAfterReplies || this.#stalled) return;
+    if (this.#throttled) {
+      this.#guarded(null); // the input left in the framer first; it may fill the client up again
+      if (this.#throttled || this.#stalled || this.#closed || this.#closeAfterReplies) return;
+    }
     this.#readingPaused = false;
     this.#socket.resume();
   }
 
   readonly #onDrain = (): void => {
-    if (this.#queue.length < this.#context.maxPipeline / 2) this.#resumeReading();
+    this.#syncUnwritten();
+    if (this.#caughtUp()) this.#resumeReading();
   };
 
   readonly #onError = (error: Error): void => {
@@ -472,6 +567,7 @@ export class Session implements ModesHost, DispatchHost {
     if (failures > 1 && !(this.#context.maxAuthFailures > 0 && failures >= this.#context.maxAuthFailures)) {
       this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'client closed after failed AUTH attempts');
     }
+    this.#release();
     this.#modes.leave();
     this.#context.stats.onClientClosed(this);
   };
@@ -481,6 +577,7 @@ export class Session implements ModesHost, DispatchHost {
 function loggedName(name: string): string {
   return name.length > 64 ? `${name.slice(0, 64)}... (${name.length} bytes)` : name;
 }
+
 
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;
