@@ -31,7 +31,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--stream' && valid) args.stream = value;
     else if (flag === '--stall-seconds' && valid && value > 0) args.stallSeconds = value;
     else {
-      process.stderr.write(`usage: fuzz [--cases N] [--seed 0..2^32-1] [--stream I] [--stall-seconds S]; bad argument ${flag}\n`);
+      process.stderr.write(
+        `usage: fuzz [--cases N] [--seed 0..2^32-1] [--stream I] [--stall-seconds S]; bad argument ${flag}\n`,
+      );
       process.exit(2);
     }
     i++;
@@ -50,7 +52,9 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 function table(title: string, counts: Record<string, number>, total: number): string {
   const lines = [`${title}:`];
   for (const [name, count] of Object.entries(counts)) {
-    lines.push(`  ${name.padEnd(16)} ${fmt(count).padStart(11)}  ${((100 * count) / Math.max(1, total)).toFixed(1).padStart(5)}%`);
+    lines.push(
+      `  ${name.padEnd(16)} ${fmt(count).padStart(11)}  ${((100 * count) / Math.max(1, total)).toFixed(1).padStart(5)}%`,
+    );
   }
   return lines.join('\n');
 }

@@ -41,7 +41,11 @@ async function rssKb(pid: number): Promise<number> {
  * Opens a connection, sends `request` and resolves with the socket once the
  * reply so far contains `until`. The socket stays open; its data is dropped from then on.
  */
-function ask(port: number, request: Buffer, until: (reply: string) => boolean): Promise<{ socket: Socket; reply: string }> {
+function ask(
+  port: number,
+  request: Buffer,
+  until: (reply: string) => boolean,
+): Promise<{ socket: Socket; reply: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: HOST, port });
     let reply = '';
@@ -76,7 +80,11 @@ function bulkComplete(reply: string): boolean {
 
 /** INFO <section> on a short-lived connection. */
 async function info(port: number, section: string): Promise<string> {
-  const { socket, reply } = await ask(port, Buffer.from(`*2\r\n$4\r\nINFO\r\n$${section.length}\r\n${section}\r\n`), bulkComplete);
+  const { socket, reply } = await ask(
+    port,
+    Buffer.from(`*2\r\n$4\r\nINFO\r\n$${section.length}\r\n${section}\r\n`),
+    bulkComplete,
+  );
   socket.destroy();
   return reply;
 }
@@ -100,7 +108,7 @@ async function waitForSlotway(child: ChildProcess, port: number, timeoutMs = 15_
 
 /** Opens `count` more clients, CONNECT_BATCH at a time, each one PING answered +PONG. */
 async function openClients(port: number, count: number, into: Socket[]): Promise<void> {
-  for (let opened = 0; opened < count; ) {
+  for (let opened = 0; opened < count;) {
     const batch = Math.min(CONNECT_BATCH, count - opened);
     const sockets = await Promise.all(
       Array.from({ length: batch }, () =>
@@ -134,18 +142,36 @@ function table(rows: readonly Row[]): string {
     ((row.rssKb - base) / 1024).toFixed(1),
     row.clients === 0 ? '-' : ((row.rssKb - base) / row.clients).toFixed(1),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
 
-async function run(cluster: { current: LocalCluster | null }, slotway: { current: ChildProcess | null }, sockets: Socket[]): Promise<void> {
+async function run(
+  cluster: { current: LocalCluster | null },
+  slotway: { current: ChildProcess | null },
+  sockets: Socket[],
+): Promise<void> {
   process.stdout.write(`machine: ${machineLine()}\n`);
   log('starting a 3-master + 3-replica cluster');
   cluster.current = await LocalCluster.start({ masters: 3, replicasPerMaster: 1 });
   const [port] = await findFreePorts(1);
   if (port === undefined) throw new Error('no free port for Slotway');
-  const args = ['dist/src/cli.js', '--cluster', cluster.current.seeds.join(','), '--port', String(port), '--bind', HOST, '--metrics-port', '0', '--log-level', 'warn'];
+  const args = [
+    'dist/src/cli.js',
+    '--cluster',
+    cluster.current.seeds.join(','),
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--metrics-port',
+    '0',
+    '--log-level',
+    'warn',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
   slotway.current = child;
   // Its log lines go to stderr with ours, so stdout holds only the report.
@@ -170,7 +196,9 @@ async function run(cluster: { current: LocalCluster | null }, slotway: { current
   process.stdout.write(`${table(rows)}\n`);
   const [, first, last] = rows;
   if (first !== undefined && last !== undefined) {
-    process.stdout.write(`from ${first.clients} to ${last.clients} clients: ${((last.rssKb - first.rssKb) / (last.clients - first.clients)).toFixed(1)} KB per client\n`);
+    process.stdout.write(
+      `from ${first.clients} to ${last.clients} clients: ${((last.rssKb - first.rssKb) / (last.clients - first.clients)).toFixed(1)} KB per client\n`,
+    );
   }
 }
 
@@ -190,7 +218,8 @@ async function main(): Promise<void> {
       if (slotway.current !== null) await stopProcess(slotway.current, 5000);
       await cluster.current?.stop();
     })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().then(() => process.exit(1)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void cleanUp().then(() => process.exit(1)));
   try {
     await run(cluster, slotway, sockets);
   } finally {

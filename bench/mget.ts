@@ -47,20 +47,42 @@ async function waitForSlotway(port: number): Promise<void> {
 async function main(): Promise<void> {
   const cluster = await LocalCluster.start();
   const [port] = await findFreePorts(1);
-  const slotway = spawn(process.execPath, ['dist/src/cli.js', '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--log-level', 'warn'], { stdio: 'inherit' });
+  const slotway = spawn(
+    process.execPath,
+    [
+      'dist/src/cli.js',
+      '--cluster',
+      cluster.seeds.join(','),
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--metrics-port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: 'inherit' },
+  );
   try {
     await waitForSlotway(port as number);
     const proxy = new Redis({ port, host: '127.0.0.1' });
     const first = cluster.nodes[0];
-    const direct = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { enableAutoPipelining: true });
-    process.stdout.write(`machine: ${availableParallelism()} cores, Node ${process.version}; ${clients} concurrent callers, ${seconds} s each\n`);
+    const direct = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], {
+      enableAutoPipelining: true,
+    });
+    process.stdout.write(
+      `machine: ${availableParallelism()} cores, Node ${process.version}; ${clients} concurrent callers, ${seconds} s each\n`,
+    );
     process.stdout.write('keys  direct (GETs via ioredis Cluster) /s  slotway MGET /s  ratio\n');
     for (const count of [10, 100]) {
       const keys = Array.from({ length: count }, (_, i) => `mget:${count}:${i}`);
       await proxy.mset(...keys.flatMap((k) => [k, 'x'.repeat(16)]));
       const directRate = await measure(() => Promise.all(keys.map((k) => direct.get(k))));
       const proxyRate = await measure(() => proxy.mget(...keys));
-      process.stdout.write(`${String(count).padStart(4)}  ${directRate.toFixed(0).padStart(34)}  ${proxyRate.toFixed(0).padStart(15)}  ${(proxyRate / directRate).toFixed(2).padStart(5)}\n`);
+      process.stdout.write(
+        `${String(count).padStart(4)}  ${directRate.toFixed(0).padStart(34)}  ${proxyRate.toFixed(0).padStart(15)}  ${(proxyRate / directRate).toFixed(2).padStart(5)}\n`,
+      );
     }
     proxy.disconnect();
     direct.disconnect();

@@ -109,7 +109,10 @@ function measureAllocation(run: () => number, iterationsPerChunk: number): { hea
     heap.push(after.heapUsed - before.heapUsed);
     external.push(after.arrayBuffers - before.arrayBuffers);
   }
-  return { heap: percentile(heap, ALLOCATION_PERCENTILE) / iterationsPerChunk, external: percentile(external, ALLOCATION_PERCENTILE) / iterationsPerChunk };
+  return {
+    heap: percentile(heap, ALLOCATION_PERCENTILE) / iterationsPerChunk,
+    external: percentile(external, ALLOCATION_PERCENTILE) / iterationsPerChunk,
+  };
 }
 
 let allocationBaseline: { heap: number; external: number } | undefined;
@@ -123,7 +126,8 @@ function measure(benchCase: Case): Result {
   const perChunk = Math.max(1, Math.round(ALLOCATION_CHUNK_NS / nsPerIteration));
   const allocation = measureAllocation(benchCase.run, perChunk);
   const ops = iterations * benchCase.opsPerIteration;
-  const perOp = (bytes: number, baseline: number) => Math.max(0, bytes - baseline / perChunk) / benchCase.opsPerIteration;
+  const perOp = (bytes: number, baseline: number) =>
+    Math.max(0, bytes - baseline / perChunk) / benchCase.opsPerIteration;
   return {
     name: benchCase.name,
     iterations,
@@ -144,8 +148,16 @@ const bulk = (text: string) => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
 const command = (...args: string[]) => `*${args.length}\r\n${args.map(bulk).join('')}`;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const SET_CHUNK = Buffer.from(range(100).map((i) => command('SET', key(i), valueOf(key(i)))).join(''));
-const GET_CHUNK = Buffer.from(range(100).map((i) => command('GET', key(i))).join(''));
+const SET_CHUNK = Buffer.from(
+  range(100)
+    .map((i) => command('SET', key(i), valueOf(key(i))))
+    .join(''),
+);
+const GET_CHUNK = Buffer.from(
+  range(100)
+    .map((i) => command('GET', key(i)))
+    .join(''),
+);
 
 /** Views of `buffer` of `size` bytes each (the last may be shorter), as a slow client's reads would arrive. */
 function pieces(buffer: Buffer, size: number): Buffer[] {
@@ -198,7 +210,8 @@ function checkFraming(name: string, framer: Framer, chunks: readonly Buffer[], e
   const frames: Buffer[] = [];
   for (const chunk of chunks) {
     framer.push(chunk);
-    while (framer.next() === Frame.Ready) frames.push(Buffer.from(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd)));
+    while (framer.next() === Frame.Ready)
+      frames.push(Buffer.from(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd)));
   }
   check(frames.length === expected, `${name}: ${frames.length} frames, expected ${expected}`);
   check(Buffer.concat(frames).equals(Buffer.concat(chunks)), `${name}: the frames are not the input`);
@@ -228,10 +241,22 @@ function commandFramerCases(): Case[] {
 function replyFramerCases(): Case[] {
   const value = valueOf(key(0));
   const oks = Buffer.from('+OK\r\n'.repeat(100));
-  const bulks = Buffer.from(range(100).map((i) => bulk(valueOf(key(i)))).join(''));
-  const array = Buffer.from(`*10\r\n${range(10).map((i) => bulk(valueOf(key(i)))).join('')}`);
+  const bulks = Buffer.from(
+    range(100)
+      .map((i) => bulk(valueOf(key(i))))
+      .join(''),
+  );
+  const array = Buffer.from(
+    `*10\r\n${range(10)
+      .map((i) => bulk(valueOf(key(i))))
+      .join('')}`,
+  );
   // HGETALL under RESP3: a map of two field/value pairs, one value an integer.
-  const maps = Buffer.from(range(100).map(() => `%2\r\n${bulk('f1')}${bulk(value)}${bulk('f2')}:42\r\n`).join(''));
+  const maps = Buffer.from(
+    range(100)
+      .map(() => `%2\r\n${bulk('f1')}${bulk(value)}${bulk('f2')}:42\r\n`)
+      .join(''),
+  );
   return [
     framerCase('ReplyFramer 100 +OK', new ReplyFramer(), [oks], 100),
     framerCase('ReplyFramer 100 $16 bulk', new ReplyFramer(), [bulks], 100),
@@ -289,17 +314,26 @@ function routingCases(): Case[] {
         for (let i = 0; i < sets.length; i++) if (table.lookup(sets[i] as CommandArgs) === setSpec) found++;
         return found;
       },
-      check: () => check(sets.length === 100 && sets.every((args) => table.lookup(args) === setSpec), 'lookup finds SET 100 times'),
+      check: () =>
+        check(
+          sets.length === 100 && sets.every((args) => table.lookup(args) === setSpec),
+          'lookup finds SET 100 times',
+        ),
     },
     {
       name: 'extractKeys SET',
       opsPerIteration: 100,
       run: () => {
         let found = 0;
-        for (let i = 0; i < sets.length; i++) found += extractKeys(setSpec as CommandSpec, sets[i] as CommandArgs, keys);
+        for (let i = 0; i < sets.length; i++)
+          found += extractKeys(setSpec as CommandSpec, sets[i] as CommandArgs, keys);
         return found;
       },
-      check: () => check(sets.every((args) => extractKeys(setSpec as CommandSpec, args, keys) === 1 && keys.indices[0] === 1), 'SET has one key, argument 1'),
+      check: () =>
+        check(
+          sets.every((args) => extractKeys(setSpec as CommandSpec, args, keys) === 1 && keys.indices[0] === 1),
+          'SET has one key, argument 1',
+        ),
     },
     {
       name: 'calculateSlot key:NNN (Buffer view)',
@@ -314,7 +348,9 @@ function routingCases(): Case[] {
       },
       check: () =>
         check(
-          sets.every((args, i) => calculateSlot(args.frameBuffer.subarray(args.argStart[1], args.argEnd[1])) === setSlots[i]),
+          sets.every(
+            (args, i) => calculateSlot(args.frameBuffer.subarray(args.argStart[1], args.argEnd[1])) === setSlots[i],
+          ),
           'the Buffer view hashes as the string key',
         ),
     },
@@ -329,7 +365,11 @@ function routingCases(): Case[] {
         }
         return sum;
       },
-      check: () => check(sets.every((args, i) => slotOf(table.lookup(args), args, keys) === setSlots[i]), 'every SET routes to its key slot'),
+      check: () =>
+        check(
+          sets.every((args, i) => slotOf(table.lookup(args), args, keys) === setSlots[i]),
+          'every SET routes to its key slot',
+        ),
     },
     {
       name: 'lookup + extractKeys + slot, 10 mixed',
@@ -347,7 +387,10 @@ function routingCases(): Case[] {
         mixed.forEach((args, i) => {
           const [words, keyCount] = mix[i] as [string[], number];
           const spec = table.lookup(args);
-          check(extractKeys(spec, args, keys) === keyCount, `${words.join(' ')}: ${keys.count} keys, expected ${keyCount}`);
+          check(
+            extractKeys(spec, args, keys) === keyCount,
+            `${words.join(' ')}: ${keys.count} keys, expected ${keyCount}`,
+          );
           check(slotOf(spec, args, keys) === (keyCount === 0 ? -1 : mixSlot), `${words.join(' ')}: wrong slot`);
         });
       },
@@ -384,7 +427,10 @@ function aclCases(): Case[] {
   const sets = frameCommands(SET_CHUNK);
   const { directory, errors } = UserDirectory.create(
     '',
-    ['user prefix on nopass ~key:* %R~ro:* &* +@all -@dangerous', 'user commands on nopass ~* &* +@all -@dangerous'].join('\n'),
+    [
+      'user prefix on nopass ~key:* %R~ro:* &* +@all -@dangerous',
+      'user commands on nopass ~* &* +@all -@dangerous',
+    ].join('\n'),
     table,
   );
   check(errors.length === 0, `users parse: ${errors.join('; ')}`);
@@ -402,7 +448,11 @@ function aclCases(): Case[] {
         }
         return allowed;
       },
-      check: () => check(sets.every((args) => checked.check(table.lookup(args), args, keys) === null), `${name}: every SET key:NNN is allowed`),
+      check: () =>
+        check(
+          sets.every((args) => checked.check(table.lookup(args), args, keys) === null),
+          `${name}: every SET key:NNN is allowed`,
+        ),
     };
   };
   return [
@@ -434,7 +484,8 @@ function fanOutCases(): Case[] {
   for (const child of split().children) {
     const [childArgs] = frameCommands(child.payload);
     const childKeys: string[] = [];
-    for (let i = 1; i < (childArgs?.argc ?? 0); i++) childKeys.push(childArgs?.frameBuffer.toString('latin1', childArgs.argStart[i], childArgs.argEnd[i]) ?? '');
+    for (let i = 1; i < (childArgs?.argc ?? 0); i++)
+      childKeys.push(childArgs?.frameBuffer.toString('latin1', childArgs.argStart[i], childArgs.argEnd[i]) ?? '');
     replyBySlot[child.slot] = Buffer.from(`*${childKeys.length}\r\n${childKeys.map((k) => bulk(valueOf(k))).join('')}`);
   }
 
@@ -466,7 +517,10 @@ function fanOutCases(): Case[] {
         const before = owner.settled;
         splitAndMerge();
         check(owner.settled === before + 1, 'the parent settled once');
-        check(owner.lastReply?.equals(expected) === true, `merged reply ${JSON.stringify(owner.lastReply?.toString('latin1'))} is not the 10 values in key order`);
+        check(
+          owner.lastReply?.equals(expected) === true,
+          `merged reply ${JSON.stringify(owner.lastReply?.toString('latin1'))} is not the 10 values in key order`,
+        );
       },
     },
   ];
@@ -492,8 +546,13 @@ function table(results: readonly Result[]): string {
     fixed(r.heapBytesPerOp, 0),
     fixed(r.externalBytesPerOp, 0),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
 
@@ -528,7 +587,9 @@ async function main(): Promise<void> {
     results.push(JSON.parse(stdout) as Result);
   }
   process.stdout.write(`${table(results)}\n`);
-  process.stdout.write('heap B/op and ext B/op (Buffer memory outside the JS heap) are approximate: 90th percentiles of heapUsed/arrayBuffers deltas over 101 short chunks.\n');
+  process.stdout.write(
+    'heap B/op and ext B/op (Buffer memory outside the JS heap) are approximate: 90th percentiles of heapUsed/arrayBuffers deltas over 101 short chunks.\n',
+  );
 }
 
 main().catch((error: unknown) => {

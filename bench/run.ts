@@ -54,11 +54,13 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} wants a positive integer, got ${text}`);
     return parsed;
   };
-  const peers = argv.flatMap((word, i) => (word === '--peer' ? [argv[i + 1] ?? ''] : [])).map((text) => {
-    const match = /^([\w.-]+)=([\w.:-]+):(\d+)$/.exec(text);
-    if (match === null) throw new Error(`--peer wants name=host:port, got "${text}"`);
-    return { name: match[1] as string, host: match[2] as string, port: Number(match[3]) };
-  });
+  const peers = argv
+    .flatMap((word, i) => (word === '--peer' ? [argv[i + 1] ?? ''] : []))
+    .map((text) => {
+      const match = /^([\w.-]+)=([\w.:-]+):(\d+)$/.exec(text);
+      if (match === null) throw new Error(`--peer wants name=host:port, got "${text}"`);
+      return { name: match[1] as string, host: match[2] as string, port: Number(match[3]) };
+    });
   const quick = argv.includes('--quick');
   const requests = number('requests', 200_000);
   return {
@@ -101,17 +103,42 @@ const MGET_KEYS = Array.from({ length: 10 }, () => 'key:__rand_int__');
  * client can do that in one round trip only when the keys share a slot, so
  * the direct side is an MGET of 10 hash-tagged keys sent to their master.
  */
-const MGET: Test = { name: 'MGET 10', proxied: ['MGET', ...MGET_KEYS], direct: ['MGET', ...MGET_KEYS.map((k) => `{mget}${k}`)], csvName: null };
+const MGET: Test = {
+  name: 'MGET 10',
+  proxied: ['MGET', ...MGET_KEYS],
+  direct: ['MGET', ...MGET_KEYS.map((k) => `{mget}${k}`)],
+  csvName: null,
+};
 
 function workloads(options: Options): Workload[] {
   const n = options.requests;
   const all: Workload[] = [
     { name: '-c 50 -P 1', args: ['-c', '50', '-P', '1', '-d', '16'], requests: n, tests: [SET, GET] },
     { name: '-c 50 -P 16', args: ['-c', '50', '-P', '16', '-d', '16'], requests: n, tests: [SET, GET] },
-    { name: '-c 1 -P 1', args: ['-c', '1', '-P', '1', '-d', '16'], requests: Math.max(1, Math.round(n / 10)), tests: [SET, GET] },
-    { name: '4KB -c 50 -P 1', args: ['-c', '50', '-P', '1', '-d', '4096'], requests: Math.max(1, Math.round(n / 4)), tests: [SET, GET] },
-    { name: '100KB -c 10 -P 1', args: ['-c', '10', '-P', '1', '-d', '102400'], requests: Math.max(1, Math.round(n / 40)), tests: [SET, GET] },
-    { name: 'multi-key -c 50', args: ['-c', '50', '-P', '1', '-d', '16'], requests: Math.max(1, Math.round(n / 4)), tests: [MSET, MGET] },
+    {
+      name: '-c 1 -P 1',
+      args: ['-c', '1', '-P', '1', '-d', '16'],
+      requests: Math.max(1, Math.round(n / 10)),
+      tests: [SET, GET],
+    },
+    {
+      name: '4KB -c 50 -P 1',
+      args: ['-c', '50', '-P', '1', '-d', '4096'],
+      requests: Math.max(1, Math.round(n / 4)),
+      tests: [SET, GET],
+    },
+    {
+      name: '100KB -c 10 -P 1',
+      args: ['-c', '10', '-P', '1', '-d', '102400'],
+      requests: Math.max(1, Math.round(n / 40)),
+      tests: [SET, GET],
+    },
+    {
+      name: 'multi-key -c 50',
+      args: ['-c', '50', '-P', '1', '-d', '16'],
+      requests: Math.max(1, Math.round(n / 4)),
+      tests: [MSET, MGET],
+    },
   ];
   return all.filter((workload) => workload.name.includes(options.only));
 }
@@ -131,7 +158,10 @@ function cleanUp(): Promise<void> {
   return cleaning;
 }
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     process.stderr.write(`\nbench: ${signal}, stopping Slotway and the cluster\n`);
     void cleanUp().then(() => process.exit(code));
@@ -197,7 +227,10 @@ async function rssMb(pids: readonly number[]): Promise<number> {
 /** A process and its children (Slotway's --threads workers), from /proc. */
 async function processTree(pid: number): Promise<number[]> {
   const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  const pids = children.split(' ').filter((word) => word !== '').map(Number);
+  const pids = children
+    .split(' ')
+    .filter((word) => word !== '')
+    .map(Number);
   return [pid, ...pids];
 }
 
@@ -245,7 +278,21 @@ function forward(child: ChildProcess, prefix: string): void {
 }
 
 async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
-  const args = ['dist/src/cli.js', '--cluster', seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--metrics-port', '0', '--log-level', 'warn', '--threads', String(threads)];
+  const args = [
+    'dist/src/cli.js',
+    '--cluster',
+    seeds.join(','),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--metrics-port',
+    '0',
+    '--log-level',
+    'warn',
+    '--threads',
+    String(threads),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child, 5000));
   // If this process dies without running the cleanups, do not leave Slotway behind.
@@ -261,8 +308,13 @@ async function waitForSlotway(child: ChildProcess, port: number, timeoutMs = 15_
   let readyInARow = 0;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Slotway exited with code ${child.exitCode} before it was ready`);
-    const cli = (...args: string[]) => exec('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 2000 }).then((r) => r.stdout, () => '');
-    const ready = (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
+    const cli = (...args: string[]) =>
+      exec('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 2000 }).then(
+        (r) => r.stdout,
+        () => '',
+      );
+    const ready =
+      (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
     readyInARow = ready ? readyInARow + 1 : 0;
     if (readyInARow >= 8) return;
     await sleep(ready ? 10 : 100);
@@ -292,8 +344,23 @@ const CLIENT_THREADS = ['--threads', '1'];
  * error reply (exit code 1, message on stderr), and hangs if it cannot connect,
  * hence the exit-code check and the timeout.
  */
-async function redisBenchmark(target: readonly string[], workload: Workload, test: Test, command: readonly string[]): Promise<Sample> {
-  const args = [...target, '-n', String(workload.requests), '-r', '100000', '--csv', ...CLIENT_THREADS, ...workload.args, ...command];
+async function redisBenchmark(
+  target: readonly string[],
+  workload: Workload,
+  test: Test,
+  command: readonly string[],
+): Promise<Sample> {
+  const args = [
+    ...target,
+    '-n',
+    String(workload.requests),
+    '-r',
+    '100000',
+    '--csv',
+    ...CLIENT_THREADS,
+    ...workload.args,
+    ...command,
+  ];
   const timeout = 60_000 + workload.requests; // a generous 1000 requests per second, plus a minute
   let stdout: string;
   try {
@@ -352,8 +419,14 @@ const PIPELINE_CALLERS = 10;
  * batched per node by the client.
  */
 // No ready check through a proxy: it sends INFO, which redis-cluster-proxy does not support.
-async function ioredisMixed(seconds: number, target: { proxy: { host: string; port: number } } | { cluster: { host: string; port: number } }): Promise<Sample> {
-  const client = 'proxy' in target ? new Redis({ ...target.proxy, lazyConnect: true, enableReadyCheck: false }) : new Cluster([target.cluster], { enableAutoPipelining: true, lazyConnect: true });
+async function ioredisMixed(
+  seconds: number,
+  target: { proxy: { host: string; port: number } } | { cluster: { host: string; port: number } },
+): Promise<Sample> {
+  const client =
+    'proxy' in target
+      ? new Redis({ ...target.proxy, lazyConnect: true, enableReadyCheck: false })
+      : new Cluster([target.cluster], { enableAutoPipelining: true, lazyConnect: true });
   client.on('error', () => {});
   try {
     return await pipelineLoad(client, seconds);
@@ -375,7 +448,8 @@ async function pipelineLoad(client: Redis | Cluster, seconds: number): Promise<S
         const t0 = performance.now();
         if (client instanceof Redis) {
           const results = await client.pipeline(batch).exec();
-          if (results?.some(([error]) => error !== null)) throw new Error(`pipeline error: ${String(results.find(([e]) => e !== null)?.[0])}`);
+          if (results?.some(([error]) => error !== null))
+            throw new Error(`pipeline error: ${String(results.find(([e]) => e !== null)?.[0])}`);
         } else {
           await Promise.all(batch.map(([name, ...args]) => client.call(name, ...args)));
         }
@@ -438,7 +512,12 @@ interface Context {
   readonly mgetMaster: number;
 }
 
-async function measure(context: Context, side: Side, run: () => Promise<Sample>, operations: number): Promise<Measurement> {
+async function measure(
+  context: Context,
+  side: Side,
+  run: () => Promise<Sample>,
+  operations: number,
+): Promise<Measurement> {
   const pids = await side.pids();
   const proxyBefore = await cpuSeconds(pids, context.ticks);
   const serversBefore = await cpuSeconds(context.masterPids, context.ticks);
@@ -452,7 +531,8 @@ function redisBenchmarkRun(context: Context, side: Side, workload: Workload, tes
   if (!side.direct) return () => redisBenchmark(side.target, workload, test, test.proxied);
   if (test.direct === null) return () => redisBenchmark(side.target, workload, test, test.proxied);
   // MGET's direct side: the hash-tagged keys' own master, no --cluster.
-  return () => redisBenchmark(['-h', '127.0.0.1', '-p', String(context.mgetMaster)], workload, test, test.direct as string[]);
+  return () =>
+    redisBenchmark(['-h', '127.0.0.1', '-p', String(context.mgetMaster)], workload, test, test.direct as string[]);
 }
 
 function median(values: readonly number[]): number {
@@ -464,7 +544,13 @@ function median(values: readonly number[]): number {
 }
 
 /** Each column is the median over repeats on its own, so a row need not come from one single repeat. */
-function summarize(workload: string, test: string, side: Side, runs: readonly Measurement[], direct: readonly Measurement[]): Row {
+function summarize(
+  workload: string,
+  test: string,
+  side: Side,
+  runs: readonly Measurement[],
+  direct: readonly Measurement[],
+): Row {
   return {
     workload,
     test,
@@ -497,7 +583,19 @@ function machineLines(machine: Machine): string[] {
 
 function formatTable(rows: readonly Row[]): string {
   const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
-  const header = ['workload', 'test', 'side', 'ops/s', 'ratio', 'proxy CPU s', 'ops/proxy-CPU-s', 'servers µs/op', 'p50 ms', 'p99 ms', 'RSS MB'];
+  const header = [
+    'workload',
+    'test',
+    'side',
+    'ops/s',
+    'ratio',
+    'proxy CPU s',
+    'ops/proxy-CPU-s',
+    'servers µs/op',
+    'p50 ms',
+    'p99 ms',
+    'RSS MB',
+  ];
   const body = rows.map((row) => [
     row.workload,
     row.test,
@@ -511,9 +609,14 @@ function formatTable(rows: readonly Row[]): string {
     fixed(row.sample.p99, 3),
     fixed(row.rssMb, 0),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
   // Text columns (the first three) align left, numbers right.
-  const line = (cells: string[]) => cells.map((cell, column) => (column < 3 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column < 3 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
 
@@ -545,8 +648,11 @@ async function main(): Promise<void> {
   const { seeds, masters } = await useCluster(options.cluster);
   const [port] = await findFreePorts(1);
   if (port === undefined) throw new Error('no free port for Slotway');
-  process.stderr.write(`bench: cluster on ${seeds.join(',')}; starting Slotway on 127.0.0.1:${port} with ${options.threads} thread(s)\n`);
-  for (const peer of options.peers) process.stderr.write(`bench: peer ${peer.name} at ${peer.host}:${peer.port} (it must front the same cluster)\n`);
+  process.stderr.write(
+    `bench: cluster on ${seeds.join(',')}; starting Slotway on 127.0.0.1:${port} with ${options.threads} thread(s)\n`,
+  );
+  for (const peer of options.peers)
+    process.stderr.write(`bench: peer ${peer.name} at ${peer.host}:${peer.port} (it must front the same cluster)\n`);
   const slotway = await startSlotway(seeds, port, options.threads);
   const slotwayPid = slotway.pid;
   if (slotwayPid === undefined) throw new Error('Slotway has no pid');
@@ -564,17 +670,44 @@ async function main(): Promise<void> {
   };
 
   const sides: Side[] = [
-    { name: 'direct', target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'], host: master.host, port: master.port, direct: true, peer: false, pids: () => Promise.resolve([]) },
-    { name: 'slotway', target: ['-h', '127.0.0.1', '-p', String(port)], host: '127.0.0.1', port, direct: false, peer: false, pids: () => processTree(slotwayPid) },
-    ...options.peers.map(
-      (peer): Side => ({ name: peer.name, target: ['-h', peer.host, '-p', String(peer.port)], host: peer.host, port: peer.port, direct: false, peer: true, pids: () => pidsListeningOn([peer.port]) }),
-    ),
+    {
+      name: 'direct',
+      target: ['-h', '127.0.0.1', '-p', String(master.port), '--cluster'],
+      host: master.host,
+      port: master.port,
+      direct: true,
+      peer: false,
+      pids: () => Promise.resolve([]),
+    },
+    {
+      name: 'slotway',
+      target: ['-h', '127.0.0.1', '-p', String(port)],
+      host: '127.0.0.1',
+      port,
+      direct: false,
+      peer: false,
+      pids: () => processTree(slotwayPid),
+    },
+    ...options.peers.map((peer): Side => ({
+      name: peer.name,
+      target: ['-h', peer.host, '-p', String(peer.port)],
+      host: peer.host,
+      port: peer.port,
+      direct: false,
+      peer: true,
+      pids: () => pidsListeningOn([peer.port]),
+    })),
   ];
 
   const rows: Row[] = [];
   /** Peers that failed (an error reply, a crash): skipped from then on, named under the table. */
   const failures = new Map<Side, string>();
-  const measureOrSkip = async (side: Side, run: () => Promise<Sample>, operations: number, into: Measurement[]): Promise<Measurement | null> => {
+  const measureOrSkip = async (
+    side: Side,
+    run: () => Promise<Sample>,
+    operations: number,
+    into: Measurement[],
+  ): Promise<Measurement | null> => {
     if (failures.has(side)) return null;
     try {
       const measurement = await measure(context, side, run, operations);
@@ -592,8 +725,16 @@ async function main(): Promise<void> {
     for (const test of workload.tests) {
       const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
       for (let r = 1; r <= options.repeat; r++) {
-        process.stderr.write(`bench: ${workload.name} ${test.name}, ${workload.requests} requests, run ${r}/${options.repeat}\n`);
-        for (const side of sides) await measureOrSkip(side, redisBenchmarkRun(context, side, workload, test), workload.requests, runs.get(side) ?? []);
+        process.stderr.write(
+          `bench: ${workload.name} ${test.name}, ${workload.requests} requests, run ${r}/${options.repeat}\n`,
+        );
+        for (const side of sides)
+          await measureOrSkip(
+            side,
+            redisBenchmarkRun(context, side, workload, test),
+            workload.requests,
+            runs.get(side) ?? [],
+          );
       }
       const direct = runs.get(sides[0] as Side) ?? [];
       for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
@@ -602,17 +743,26 @@ async function main(): Promise<void> {
   if ('ioredis pipeline'.includes(options.only) || options.only === '') {
     const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
     for (let r = 1; r <= options.repeat; r++) {
-      process.stderr.write(`bench: ioredis mixed pipeline (${PIPELINE_CALLERS} x ${PIPELINE_LENGTH}), ${options.pipelineSeconds} s per side, run ${r}/${options.repeat}\n`);
+      process.stderr.write(
+        `bench: ioredis mixed pipeline (${PIPELINE_CALLERS} x ${PIPELINE_LENGTH}), ${options.pipelineSeconds} s per side, run ${r}/${options.repeat}\n`,
+      );
       for (const side of sides) {
-        const target = side.direct ? { cluster: { host: side.host, port: side.port } } : { proxy: { host: side.host, port: side.port } };
+        const target = side.direct
+          ? { cluster: { host: side.host, port: side.port } }
+          : { proxy: { host: side.host, port: side.port } };
         const list = runs.get(side) ?? [];
         const measurement = await measureOrSkip(side, () => ioredisMixed(options.pipelineSeconds, target), 0, list);
         // Operations are known only afterwards: commands per second times the run's length.
-        if (measurement !== null) list[list.length - 1] = { ...measurement, operations: Math.round(measurement.sample.rps * options.pipelineSeconds) };
+        if (measurement !== null)
+          list[list.length - 1] = {
+            ...measurement,
+            operations: Math.round(measurement.sample.rps * options.pipelineSeconds),
+          };
       }
     }
     const direct = runs.get(sides[0] as Side) ?? [];
-    for (const side of sides) rows.push(summarize('ioredis pipeline', 'mixed x100', side, runs.get(side) ?? [], direct));
+    for (const side of sides)
+      rows.push(summarize('ioredis pipeline', 'mixed x100', side, runs.get(side) ?? [], direct));
   }
 
   const wallSeconds = (Date.now() - started) / 1000;
@@ -622,7 +772,9 @@ async function main(): Promise<void> {
       `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
-      ...[...failures].map(([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`),
+      ...[...failures].map(
+        ([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`,
+      ),
       '',
       `wall time ${wallSeconds.toFixed(0)} s`,
       '',

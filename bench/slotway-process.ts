@@ -19,15 +19,28 @@ export interface SlotwayProcess {
 
 /** Starts Slotway on 127.0.0.1:port with /metrics on metricsPort; resolves once it serves every slot.
  *  `password`: what the readiness check AUTHs with, when extraArgs give Slotway a --requirepass. */
-export async function startSlotway(seeds: readonly string[], port: number, metricsPort: number, extraArgs: readonly string[] = [], keepLines = 2000, password = ''): Promise<SlotwayProcess> {
+export async function startSlotway(
+  seeds: readonly string[],
+  port: number,
+  metricsPort: number,
+  extraArgs: readonly string[] = [],
+  keepLines = 2000,
+  password = '',
+): Promise<SlotwayProcess> {
   const args = [
     'dist/src/cli.js',
-    '--cluster', seeds.join(','),
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--metrics-port', String(metricsPort),
-    '--metrics-bind', '127.0.0.1',
-    '--log-level', 'warn',
+    '--cluster',
+    seeds.join(','),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--metrics-port',
+    String(metricsPort),
+    '--metrics-bind',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
     ...extraArgs,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -58,10 +71,20 @@ async function waitForSlotway(slotway: SlotwayProcess, password: string, timeout
   const deadline = Date.now() + timeoutMs;
   let inARow = 0;
   const cli = (...args: string[]): Promise<string> =>
-    exec('redis-cli', ['-h', '127.0.0.1', '-p', String(slotway.port), ...args], { timeout: 2000, env: password === '' ? process.env : { ...process.env, REDISCLI_AUTH: password } }).then((r) => r.stdout, () => '');
+    exec('redis-cli', ['-h', '127.0.0.1', '-p', String(slotway.port), ...args], {
+      timeout: 2000,
+      env: password === '' ? process.env : { ...process.env, REDISCLI_AUTH: password },
+    }).then(
+      (r) => r.stdout,
+      () => '',
+    );
   while (Date.now() < deadline) {
-    if (slotway.child.exitCode !== null) throw new Error(`Slotway exited with code ${slotway.child.exitCode} before it was ready:\n${slotway.output.join('\n')}`);
-    const ready = (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
+    if (slotway.child.exitCode !== null)
+      throw new Error(
+        `Slotway exited with code ${slotway.child.exitCode} before it was ready:\n${slotway.output.join('\n')}`,
+      );
+    const ready =
+      (await cli('PING')).trim() === 'PONG' && (await cli('INFO', 'proxy')).includes('cluster_slots_covered:16384');
     inARow = ready ? inARow + 1 : 0;
     if (inARow >= 3) return;
     await sleep(ready ? 10 : 100);

@@ -101,14 +101,30 @@ export function pipelines(port: number, tally: Tally, callers = 4, length = 100,
     for (let i = 0; i < length; i++) {
       const k = random(10_000);
       switch (i % 8) {
-        case 0: pipeline.set(`soak:p:${k}`, `value-${k}`); break;
-        case 1: pipeline.get(`soak:p:${k}`); break;
-        case 2: pipeline.incr(`soak:pc:${k}`); break;
-        case 3: pipeline.hset(`soak:ph:${k}`, 'field', String(k)); break;
-        case 4: pipeline.hgetall(`soak:ph:${k}`); break;
-        case 5: pipeline.lpush(`soak:pl:${k}`, 'x'); break;
-        case 6: pipeline.ltrim(`soak:pl:${k}`, 0, 9); break;
-        default: pipeline.expire(`soak:p:${k}`, 600); break;
+        case 0:
+          pipeline.set(`soak:p:${k}`, `value-${k}`);
+          break;
+        case 1:
+          pipeline.get(`soak:p:${k}`);
+          break;
+        case 2:
+          pipeline.incr(`soak:pc:${k}`);
+          break;
+        case 3:
+          pipeline.hset(`soak:ph:${k}`, 'field', String(k));
+          break;
+        case 4:
+          pipeline.hgetall(`soak:ph:${k}`);
+          break;
+        case 5:
+          pipeline.lpush(`soak:pl:${k}`, 'x');
+          break;
+        case 6:
+          pipeline.ltrim(`soak:pl:${k}`, 0, 9);
+          break;
+        default:
+          pipeline.expire(`soak:p:${k}`, 600);
+          break;
       }
     }
     const results = (await pipeline.exec()) ?? [];
@@ -123,16 +139,25 @@ export function pipelines(port: number, tally: Tally, callers = 4, length = 100,
 export function fanOut(port: number, tally: Tally, callers = 2, keys = 10, pauseMs = 2): Workload {
   const name = 'fan-out';
   let mismatches = 0;
-  const report = (): Promise<Record<string, number>> => Promise.resolve({ 'MGET after an acknowledged MSET read other values': mismatches });
-  return looping(name, tally, callers, port, pauseMs, async (client, c, i) => {
-    const names = Array.from({ length: keys }, (_, j) => `soak:f:${c}:${j}`);
-    const value = `${c}:${i}`;
-    await client.mset(...names.flatMap((key) => [key, value]));
-    tally.op(name);
-    const values = await client.mget(...names);
-    tally.op(name);
-    if (values.some((v) => v !== value)) mismatches++;
-  }, report);
+  const report = (): Promise<Record<string, number>> =>
+    Promise.resolve({ 'MGET after an acknowledged MSET read other values': mismatches });
+  return looping(
+    name,
+    tally,
+    callers,
+    port,
+    pauseMs,
+    async (client, c, i) => {
+      const names = Array.from({ length: keys }, (_, j) => `soak:f:${c}:${j}`);
+      const value = `${c}:${i}`;
+      await client.mset(...names.flatMap((key) => [key, value]));
+      tally.op(name);
+      const values = await client.mget(...names);
+      tally.op(name);
+      if (values.some((v) => v !== value)) mismatches++;
+    },
+    report,
+  );
 }
 
 /**
@@ -157,12 +182,20 @@ export function ackedWriters(port: number, tally: Tally, writers = 4, keysPerWri
     }
     return { 'keys checked': keys.length, 'acknowledged writes lost': lost };
   };
-  return looping(name, tally, writers, port, pauseMs, async (client, w, i) => {
-    const key = `soak:w:${w}:${(i + 1) % keysPerWriter}`;
-    if ((await client.set(key, String(i + 1))) !== 'OK') throw new Error('SET not answered OK');
-    acked.set(key, i + 1);
-    tally.op(name);
-  }, report);
+  return looping(
+    name,
+    tally,
+    writers,
+    port,
+    pauseMs,
+    async (client, w, i) => {
+      const key = `soak:w:${w}:${(i + 1) % keysPerWriter}`;
+      if ((await client.set(key, String(i + 1))) !== 'OK') throw new Error('SET not answered OK');
+      acked.set(key, i + 1);
+      tally.op(name);
+    },
+    report,
+  );
 }
 
 /**
@@ -228,7 +261,13 @@ export function blocking(port: number, tally: Tally, queues = 4, pauseMs = 2): W
       for (let q = 0; q < queues; q++) for (const item of await direct.lrange(`soak:q:${q}`, 0, -1)) left.add(item);
       let missing = 0;
       for (const item of pushed) if (!popped.has(item) && !left.has(item)) missing++;
-      return { 'pushes acknowledged': pushed.size, popped: popped.size, 'popped twice': duplicates, 'acknowledged pushes never popped': missing, 'left in queues': left.size };
+      return {
+        'pushes acknowledged': pushed.size,
+        popped: popped.size,
+        'popped twice': duplicates,
+        'acknowledged pushes never popped': missing,
+        'left in queues': left.size,
+      };
     },
   };
 }
@@ -272,7 +311,12 @@ export function pubSub(port: number, tally: Tally, subscribers = 4, pauseMs = 5)
       for (const client of listeners) client.disconnect();
     },
     report() {
-      return Promise.resolve({ 'messages sent': sent, subscribers, 'messages received': received, 'expected (sent x subscribers)': sent * subscribers });
+      return Promise.resolve({
+        'messages sent': sent,
+        subscribers,
+        'messages received': received,
+        'expected (sent x subscribers)': sent * subscribers,
+      });
     },
   };
 }

@@ -21,7 +21,17 @@ import { Cluster } from 'ioredis';
 import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { cpuSeconds, rssMb, scrapeMetrics, startSlotway, stopProcess, type SlotwayProcess } from './slotway-process.js';
-import { Tally, ackedWriters, blocking, fanOut, percentile, pingProbe, pipelines, pubSub, type Workload } from './soak-workloads.js';
+import {
+  Tally,
+  ackedWriters,
+  blocking,
+  fanOut,
+  percentile,
+  pingProbe,
+  pipelines,
+  pubSub,
+  type Workload,
+} from './soak-workloads.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,7 +43,8 @@ function minutesOption(argv: string[]): number {
   const index = argv.indexOf('--minutes');
   if (index < 0) return 10;
   const minutes = Number(argv[index + 1]);
-  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`--minutes wants a positive number, got ${argv[index + 1]}`);
+  if (!Number.isFinite(minutes) || minutes <= 0)
+    throw new Error(`--minutes wants a positive number, got ${argv[index + 1]}`);
   return minutes;
 }
 
@@ -54,9 +65,19 @@ async function failover(cluster: LocalCluster): Promise<Event> {
   const replica = cluster.nodes.find((node) => node.port === port);
   if (replica === undefined) throw new Error(`${master.address} has no replica`);
   await cluster.ask(replica, (client) => client.call('CLUSTER', 'FAILOVER'));
-  for (let i = 0; i < 200 && !/role:master/.test(await cluster.ask(replica, (client) => client.info('replication'))); i++) await sleep(100);
+  for (
+    let i = 0;
+    i < 200 && !/role:master/.test(await cluster.ask(replica, (client) => client.info('replication')));
+    i++
+  )
+    await sleep(100);
   await cluster.waitForClusterOk(60_000);
-  return { name: 'CLUSTER FAILOVER', at, ms: performance.now() - at, detail: `${replica.address} took over from ${master.address}` };
+  return {
+    name: 'CLUSTER FAILOVER',
+    at,
+    ms: performance.now() - at,
+    detail: `${replica.address} took over from ${master.address}`,
+  };
 }
 
 /** redis-cli --cluster reshard: RESHARD_SLOTS slots and their keys from one master to another. */
@@ -64,18 +85,38 @@ async function reshard(cluster: LocalCluster): Promise<Event> {
   const at = performance.now();
   const [from, to] = await cluster.masters();
   if (from === undefined || to === undefined) throw new Error('fewer than 2 masters');
-  const [fromId, toId] = await Promise.all([from, to].map((node) => cluster.ask(node, (client) => client.call('CLUSTER', 'MYID'))));
+  const [fromId, toId] = await Promise.all(
+    [from, to].map((node) => cluster.ask(node, (client) => client.call('CLUSTER', 'MYID'))),
+  );
   const { stdout } = await exec(
     'redis-cli',
-    ['--cluster', 'reshard', from.address, '--cluster-from', String(fromId), '--cluster-to', String(toId), '--cluster-slots', String(RESHARD_SLOTS), '--cluster-yes'],
+    [
+      '--cluster',
+      'reshard',
+      from.address,
+      '--cluster-from',
+      String(fromId),
+      '--cluster-to',
+      String(toId),
+      '--cluster-slots',
+      String(RESHARD_SLOTS),
+      '--cluster-yes',
+    ],
     { timeout: 600_000, maxBuffer: 256 * 1024 * 1024 },
   );
   const slots = [...stdout.matchAll(/^Moving slot (\d+) from/gm)].map((match) => match[1] as string);
   await cluster.waitForClusterOk(60_000);
   // Keys in the moved slots now, on their new owner: about what was migrated (traffic goes on meanwhile).
-  const counts = await cluster.ask(to, (client) => Promise.all(slots.map((slot) => client.call('CLUSTER', 'COUNTKEYSINSLOT', slot))));
+  const counts = await cluster.ask(to, (client) =>
+    Promise.all(slots.map((slot) => client.call('CLUSTER', 'COUNTKEYSINSLOT', slot))),
+  );
   const keys = counts.reduce((sum: number, count) => sum + Number(count), 0);
-  return { name: 'reshard', at, ms: performance.now() - at, detail: `${slots.length} slots holding ${keys} keys, ${from.address} -> ${to.address}` };
+  return {
+    name: 'reshard',
+    at,
+    ms: performance.now() - at,
+    detail: `${slots.length} slots holding ${keys} keys, ${from.address} -> ${to.address}`,
+  };
 }
 
 interface Sample {
@@ -139,7 +180,14 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
 
   const tally = new Tally();
   const probe = pingProbe(port, tally);
-  const workloads: Workload[] = [pipelines(port, tally), fanOut(port, tally), ackedWriters(port, tally), blocking(port, tally), pubSub(port, tally), probe];
+  const workloads: Workload[] = [
+    pipelines(port, tally),
+    fanOut(port, tally),
+    ackedWriters(port, tally),
+    blocking(port, tally),
+    pubSub(port, tally),
+    probe,
+  ];
   const started = performance.now();
   const startedAtMs = Date.now();
   const samples: Sample[] = [];
@@ -150,12 +198,16 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
       samples.push(await sample(slotway));
       const last = samples[samples.length - 1] as Sample;
       const elapsed = (last.at - started) / 1000;
-      if (samples.length % 12 === 0) log(`${elapsed.toFixed(0)} s: ${tally.totalOps} ops, ${tally.errorTimes.length} errors, RSS ${fixed(last.rssMb)} MB, lag p99 ${fixed(last.lagP99Ms)} ms`);
+      if (samples.length % 12 === 0)
+        log(
+          `${elapsed.toFixed(0)} s: ${tally.totalOps} ops, ${tally.errorTimes.length} errors, RSS ${fixed(last.rssMb)} MB, lag p99 ${fixed(last.lagP99Ms)} ms`,
+        );
     }
   })();
 
   const events: Event[] = [];
-  const until = (fraction: number): Promise<void> => sleep(Math.max(0, started + totalMs * fraction - performance.now()));
+  const until = (fraction: number): Promise<void> =>
+    sleep(Math.max(0, started + totalMs * fraction - performance.now()));
   await until(1 / 3);
   log('CLUSTER FAILOVER');
   events.push(await failover(cluster));
@@ -187,7 +239,8 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   const lags = samples.map((s) => s.lagP99Ms).filter(Number.isFinite);
   const lagMaxes = samples.map((s) => s.lagMaxMs).filter(Number.isFinite);
   const pings = probe.latenciesMs;
-  const errorsNear = (event: Event): number => tally.errorTimes.filter((t) => t >= event.at - 1000 && t <= event.at + event.ms + 5000).length;
+  const errorsNear = (event: Event): number =>
+    tally.errorTimes.filter((t) => t >= event.at - 1000 && t <= event.at + event.ms + 5000).length;
   const result = {
     machine,
     loadAverageAtStart: loadAtStart,
@@ -199,14 +252,31 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
     totalOperations: tally.totalOps,
     errors: Object.fromEntries(tally.errors),
     totalErrors: tally.errorTimes.length,
-    events: events.map((e) => ({ name: e.name, atSecond: Math.round((e.at - started) / 1000), seconds: e.ms / 1000, detail: e.detail, errorsAround: errorsNear(e) })),
+    events: events.map((e) => ({
+      name: e.name,
+      atSecond: Math.round((e.at - started) / 1000),
+      seconds: e.ms / 1000,
+      detail: e.detail,
+      errorsAround: errorsNear(e),
+    })),
     checks: reports,
     rssMb: { idle: idle.rssMb, min: Math.min(...rss), max: Math.max(...rss), end: rss[rss.length - 1] ?? Number.NaN },
-    eventLoopLagMs: { idleP99: idle.lagP99Ms, p99OfRun: percentile(lags, 100), medianOfIntervalP99: percentile(lags, 50), max: Math.max(...lagMaxes), intervals: lags.length },
+    eventLoopLagMs: {
+      idleP99: idle.lagP99Ms,
+      p99OfRun: percentile(lags, 100),
+      medianOfIntervalP99: percentile(lags, 50),
+      max: Math.max(...lagMaxes),
+      intervals: lags.length,
+    },
     pingMs: { count: pings.length, p50: percentile(pings, 50), p99: percentile(pings, 99), max: Math.max(...pings) },
     slotwayCpuSeconds: cpuUsed,
     slotwayLog: logSummary(slotway.output, startedAtMs),
-    samples: samples.map((s) => ({ second: Math.round((s.at - started) / 1000), rssMb: s.rssMb, lagP99Ms: s.lagP99Ms, lagMaxMs: s.lagMaxMs })),
+    samples: samples.map((s) => ({
+      second: Math.round((s.at - started) / 1000),
+      rssMb: s.rssMb,
+      lagP99Ms: s.lagP99Ms,
+      lagMaxMs: s.lagMaxMs,
+    })),
   };
   const lines = [
     `Soak: ${machine}`,
@@ -214,8 +284,13 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
     `duration ${seconds.toFixed(0)} s (--minutes ${minutes}); Slotway ${alive ? 'still running' : 'EXITED'}; Slotway CPU ${cpuUsed.toFixed(0)} s (${((100 * cpuUsed) / seconds).toFixed(0)}% of one core)`,
     `operations ${tally.totalOps} (${(tally.totalOps / seconds).toFixed(0)}/s): ${JSON.stringify(result.operations)}`,
     `errors ${tally.errorTimes.length}: ${JSON.stringify(result.errors)}`,
-    ...result.events.map((e) => `event at ${e.atSecond} s: ${e.name}, ${e.seconds.toFixed(1)} s, ${e.detail}; ${e.errorsAround} client errors from 1 s before to 5 s after`),
-    ...Object.entries(reports).filter(([, r]) => Object.keys(r).length > 0).map(([name, r]) => `${name}: ${JSON.stringify(r)}`),
+    ...result.events.map(
+      (e) =>
+        `event at ${e.atSecond} s: ${e.name}, ${e.seconds.toFixed(1)} s, ${e.detail}; ${e.errorsAround} client errors from 1 s before to 5 s after`,
+    ),
+    ...Object.entries(reports)
+      .filter(([, r]) => Object.keys(r).length > 0)
+      .map(([name, r]) => `${name}: ${JSON.stringify(r)}`),
     `Slotway RSS MB: idle ${fixed(idle.rssMb)}, min ${fixed(result.rssMb.min)}, max ${fixed(result.rssMb.max)}, end ${fixed(result.rssMb.end)} (sampled every ${SAMPLE_EVERY_MS / 1000} s)`,
     `event-loop lag (nodejs_eventloop_lag_p99_seconds per ${SAMPLE_EVERY_MS / 1000} s scrape, 10 ms monitor resolution): idle ${fixed(idle.lagP99Ms)} ms; ` +
       `under load median ${fixed(result.eventLoopLagMs.medianOfIntervalP99)} ms, worst interval ${fixed(result.eventLoopLagMs.p99OfRun)} ms; max single lag ${fixed(result.eventLoopLagMs.max)} ms`,
@@ -231,9 +306,13 @@ const cleanups: (() => Promise<void>)[] = [];
 let cleaning: Promise<void> | null = null;
 const cleanUp = (): Promise<void> =>
   (cleaning ??= (async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
   })());
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping Slotway and the cluster`);
     void cleanUp().then(() => process.exit(code));

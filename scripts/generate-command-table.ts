@@ -94,15 +94,17 @@ async function freePort(): Promise<number> {
 async function main(): Promise<void> {
   const redisServer = process.argv[2] ?? 'redis-server';
   const port = await freePort();
-  const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    redisServer,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const client = new Redis({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 50 ? null : 100) });
   client.on('error', () => {}); // the first connects race the server's start; retryStrategy covers them
   try {
-    const version = asMap(
-      (await client.call('HELLO', '2')) as Reply,
-    ).get('version');
+    const version = asMap((await client.call('HELLO', '2')) as Reply).get('version');
     const all = (await client.call('COMMAND')) as Reply[];
     const commands = all.map(command).sort((a, b) => a.name.localeCompare(b.name));
     const out = fileURLToPath(new URL('../../src/commands/command-table.generated.ts', import.meta.url));

@@ -54,7 +54,10 @@ async function main(): Promise<number> {
   if (workers > 1 && !isWorker()) {
     log.info({ workers, port: parsed.options.port }, 'starting worker processes');
     try {
-      await superviseWorkers(workers, seeds, log, { port: parsed.options.metricsPort, bind: parsed.options.metricsBind });
+      await superviseWorkers(workers, seeds, log, {
+        port: parsed.options.metricsPort,
+        bind: parsed.options.metricsBind,
+      });
     } catch (error) {
       log.fatal({ error: (error as Error).message }, 'cannot listen');
       await cluster?.stop();

@@ -67,7 +67,9 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const stats = new ServerStats(options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory());
   const nodeSecurity = new NodeSecurity(options);
   const router = new Router({ ...options, nodeSecurity }, log, { request: () => {} });
-  const refresher = new TopologyRefresher(options.seeds, { ...options, nodeSecurity }, log, (map) => router.useSlotMap(map));
+  const refresher = new TopologyRefresher(options.seeds, { ...options, nodeSecurity }, log, (map) =>
+    router.useSlotMap(map),
+  );
   router.setRefreshTrigger(refresher);
   let boundPort = options.port;
   let metricsPort = 0;
@@ -87,7 +89,10 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const http =
     extras.serveHttp === false
       ? null
-      : new AdminHttpServer({ metrics: async () => ({ contentType: metrics.contentType, text: await metrics.exposition() }), readiness }, log);
+      : new AdminHttpServer(
+          { metrics: async () => ({ contentType: metrics.contentType, text: await metrics.exposition() }), readiness },
+          log,
+        );
 
   const facts: LocalFacts = {
     slotwayVersion: SLOTWAY_VERSION,
@@ -110,13 +115,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
       };
     },
   };
-  const server = new ProxyServer(
-    options,
-    router,
-    stats,
-    facts,
-    log,
-  );
+  const server = new ProxyServer(options, router, stats, facts, log);
 
   const tlsReloader = new TlsReloader(
     [

@@ -44,10 +44,16 @@ export class TlsReloader {
       }
     }
     if (Object.keys(failed).length > 0) {
-      this.#log.error({ reason, reloaded, failed }, 'TLS reload failed; the previous certificates stay in use where the new files were invalid');
+      this.#log.error(
+        { reason, reloaded, failed },
+        'TLS reload failed; the previous certificates stay in use where the new files were invalid',
+      );
       return false;
     }
-    this.#log.info({ reason, reloaded }, reloaded.length > 0 ? 'TLS certificates reloaded' : 'TLS reload: TLS is not configured');
+    this.#log.info(
+      { reason, reloaded },
+      reloaded.length > 0 ? 'TLS certificates reloaded' : 'TLS reload: TLS is not configured',
+    );
     return true;
   }
 

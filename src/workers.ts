@@ -28,7 +28,12 @@ export const WORKER_SEEDS_VARIABLE = 'SLOTWAY_WORKER_SEEDS';
  * (aggregated over the workers), /healthz and /readyz on `http`; the workers
  * serve no HTTP. Rejects when that port cannot be bound.
  */
-export async function superviseWorkers(count: number, seeds: readonly string[], log: Logger, http: { port: number; bind: string }): Promise<void> {
+export async function superviseWorkers(
+  count: number,
+  seeds: readonly string[],
+  log: Logger,
+  http: { port: number; bind: string },
+): Promise<void> {
   const admin = new AdminHttpServer(new WorkerHealth(count), log);
   const metricsPort = await admin.listen(http.port, http.bind);
   log.info({ metricsPort, bind: http.bind }, 'metrics and health checks listening');

@@ -31,7 +31,8 @@ export class AdminHttpServer {
   /** Resolves with the bound port (the one picked when `port` is 0). */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const failed = (error: Error): void => reject(new Error(`cannot listen on ${host}:${port} for metrics and health checks: ${error.message}`));
+      const failed = (error: Error): void =>
+        reject(new Error(`cannot listen on ${host}:${port} for metrics and health checks: ${error.message}`));
       this.#server.once('error', failed);
       this.#server.listen(port, host, () => {
         this.#server.off('error', failed);
@@ -54,7 +55,8 @@ export class AdminHttpServer {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
-    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') return send(response, 404, TEXT, 'not found: try /metrics, /healthz or /readyz\n');
+    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz')
+      return send(response, 404, TEXT, 'not found: try /metrics, /healthz or /readyz\n');
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return send(response, 405, TEXT, 'method not allowed\n');
@@ -80,6 +82,10 @@ export class AdminHttpServer {
 
 function send(response: ServerResponse, status: number, contentType: string, body: string, headOnly = false): void {
   if (response.destroyed) return;
-  response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  response.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
   response.end(headOnly ? undefined : body);
 }

@@ -70,23 +70,68 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
   const registers = [registry];
 
   // Clients.
-  counter(registry, 'slotway_client_connections_total', 'Client connections accepted.', () => stats.connectionsReceived);
+  counter(
+    registry,
+    'slotway_client_connections_total',
+    'Client connections accepted.',
+    () => stats.connectionsReceived,
+  );
   gauge(registry, 'slotway_connected_clients', 'Client connections open now.', () => stats.sessions.size);
-  counter(registry, 'slotway_rejected_clients_total', 'Client connections refused (--maxclients) or closed unserved while draining.', () => stats.rejectedClients);
-  counter(registry, 'slotway_client_auth_failures_total', 'AUTH or HELLO AUTH with a wrong user or password.', () => stats.authFailures);
+  counter(
+    registry,
+    'slotway_rejected_clients_total',
+    'Client connections refused (--maxclients) or closed unserved while draining.',
+    () => stats.rejectedClients,
+  );
+  counter(
+    registry,
+    'slotway_client_auth_failures_total',
+    'AUTH or HELLO AUTH with a wrong user or password.',
+    () => stats.authFailures,
+  );
   counter(registry, 'slotway_client_received_bytes_total', 'Bytes read from clients.', () => stats.bytesIn);
-  counter(registry, 'slotway_client_sent_bytes_total', 'Bytes written to clients: replies, pub/sub messages, MONITOR lines.', () => stats.bytesOut);
-  counter(registry, 'slotway_client_protocol_errors_total', 'Clients closed after malformed input (-ERR Protocol error).', () => stats.protocolErrors);
-  counter(registry, 'slotway_client_output_limit_closures_total', 'Clients closed for leaving more than their output limit unread.', () => stats.outputLimitClosures);
+  counter(
+    registry,
+    'slotway_client_sent_bytes_total',
+    'Bytes written to clients: replies, pub/sub messages, MONITOR lines.',
+    () => stats.bytesOut,
+  );
+  counter(
+    registry,
+    'slotway_client_protocol_errors_total',
+    'Clients closed after malformed input (-ERR Protocol error).',
+    () => stats.protocolErrors,
+  );
+  counter(
+    registry,
+    'slotway_client_output_limit_closures_total',
+    'Clients closed for leaving more than their output limit unread.',
+    () => stats.outputLimitClosures,
+  );
   gauge(
     registry,
     'slotway_client_buffer_bytes',
     'Bytes Slotway holds for clients now: commands in flight with their expected replies, replies waiting for their turn or unwritten, incomplete commands (bounded by --max-buffer-memory).',
     () => stats.buffers.used,
   );
-  gauge(registry, 'slotway_client_buffer_limit_bytes', 'The --max-buffer-memory bound in force.', () => stats.buffers.limit);
-  counter(registry, 'slotway_client_buffer_refusals_total', 'Commands answered -OOM because --max-buffer-memory was exhausted.', () => stats.buffers.refusals);
-  counter(registry, 'slotway_internal_errors_total', 'Clients closed because handling their input threw (a Slotway bug; see the log).', () => stats.internalErrors);
+  gauge(
+    registry,
+    'slotway_client_buffer_limit_bytes',
+    'The --max-buffer-memory bound in force.',
+    () => stats.buffers.limit,
+  );
+  counter(
+    registry,
+    'slotway_client_buffer_refusals_total',
+    'Commands answered -OOM because --max-buffer-memory was exhausted.',
+    () => stats.buffers.refusals,
+  );
+  counter(
+    registry,
+    'slotway_internal_errors_total',
+    'Clients closed because handling their input threw (a Slotway bug; see the log).',
+    () => stats.internalErrors,
+  );
 
   // Commands.
   counter(
@@ -104,12 +149,19 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
       this.reset();
       const replies = stats.replies;
       COMMAND_CLASSES.forEach((kind, k) => {
-        COMMAND_RESULTS.forEach((result, r) => this.inc({ class: kind, result }, replies[k * COMMAND_RESULTS.length + r] as number));
+        COMMAND_RESULTS.forEach((result, r) =>
+          this.inc({ class: kind, result }, replies[k * COMMAND_RESULTS.length + r] as number),
+        );
       });
     },
   });
   registry.registerMetric(latencyHistogram(stats));
-  counter(registry, 'slotway_retries_total', 'Commands resent after TRYAGAIN, CLUSTERDOWN, LOADING or an unreachable node.', () => router.stats.retries);
+  counter(
+    registry,
+    'slotway_retries_total',
+    'Commands resent after TRYAGAIN, CLUSTERDOWN, LOADING or an unreachable node.',
+    () => router.stats.retries,
+  );
   new Counter({
     name: 'slotway_redirects_total',
     help: 'MOVED and ASK redirects followed, by the node that answered with them.',
@@ -125,17 +177,45 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
   });
 
   // Topology.
-  counter(registry, 'slotway_topology_refreshes_total', 'Topology reads that succeeded (periodic, after MOVED or errors, PROXY REFRESH).', () => sources.refresher.stats.refreshes);
-  counter(registry, 'slotway_topology_refresh_failures_total', 'Topology refreshes in which no node answered.', () => sources.refresher.stats.failures);
+  counter(
+    registry,
+    'slotway_topology_refreshes_total',
+    'Topology reads that succeeded (periodic, after MOVED or errors, PROXY REFRESH).',
+    () => sources.refresher.stats.refreshes,
+  );
+  counter(
+    registry,
+    'slotway_topology_refresh_failures_total',
+    'Topology refreshes in which no node answered.',
+    () => sources.refresher.stats.failures,
+  );
   counter(
     registry,
     'slotway_topology_refused_total',
     'Topologies the foreign-cluster guard refused (masters never seen before claiming slots, or nodes outside --trusted-nodes); the last good slot map stayed. /readyz and the log say which nodes.',
     () => sources.refresher.guard.refusals,
   );
-  gauge(registry, 'slotway_topology_guard_tripped', '1 while the last topology read was refused by the foreign-cluster guard (Slotway is not ready), else 0.', () => (sources.refresher.guard.refusal === null ? 0 : 1), 'max');
-  gauge(registry, 'slotway_slot_map_epoch', 'Slot maps installed since start (each topology change adds one).', () => router.map.epoch, 'max');
-  gauge(registry, 'slotway_slots_covered', 'Slots (of 16384) that have a master in the slot map.', () => router.map.coveredSlots(), 'min');
+  gauge(
+    registry,
+    'slotway_topology_guard_tripped',
+    '1 while the last topology read was refused by the foreign-cluster guard (Slotway is not ready), else 0.',
+    () => (sources.refresher.guard.refusal === null ? 0 : 1),
+    'max',
+  );
+  gauge(
+    registry,
+    'slotway_slot_map_epoch',
+    'Slot maps installed since start (each topology change adds one).',
+    () => router.map.epoch,
+    'max',
+  );
+  gauge(
+    registry,
+    'slotway_slots_covered',
+    'Slots (of 16384) that have a master in the slot map.',
+    () => router.map.coveredSlots(),
+    'min',
+  );
 
   // Node connections.
   new Gauge({
@@ -172,7 +252,13 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
   });
 
   // The process as a whole.
-  gauge(registry, 'slotway_ready', '1 when /readyz answers 200: every slot has a master with a live connection and Slotway is not draining.', () => (sources.readiness().ready ? 1 : 0), 'min');
+  gauge(
+    registry,
+    'slotway_ready',
+    '1 when /readyz answers 200: every slot has a master with a live connection and Slotway is not draining.',
+    () => (sources.readiness().ready ? 1 : 0),
+    'min',
+  );
   gauge(registry, 'slotway_draining', '1 once a graceful shutdown began.', () => (stats.draining ? 1 : 0), 'max');
   new Gauge({
     name: 'slotway_info',
@@ -200,7 +286,13 @@ function counter(registry: Registry, name: string, help: string, value: () => nu
 }
 
 /** A gauge read from `value` at each scrape; `aggregator` says how --threads workers combine. */
-function gauge(registry: Registry, name: string, help: string, value: () => number, aggregator: 'sum' | 'min' | 'max' = 'sum'): void {
+function gauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  value: () => number,
+  aggregator: 'sum' | 'min' | 'max' = 'sum',
+): void {
   new Gauge({
     name,
     help,
@@ -228,7 +320,8 @@ interface SampleValue {
  * help, aggregator and get(), as AggregatorRegistry's own merged metrics are.
  */
 function latencyHistogram(stats: ServerStats): Metric {
-  const help = 'Time from reading a command to writing its reply, by command class (Slotway-side: includes the node round trip and any retries).';
+  const help =
+    'Time from reading a command to writing its reply, by command class (Slotway-side: includes the node round trip and any retries).';
   const buckets = LATENCY_LE.length;
   const collect = (): SampleValue[] => {
     const values: SampleValue[] = [];
@@ -236,9 +329,17 @@ function latencyHistogram(stats: ServerStats): Metric {
       let cumulative = 0;
       for (let b = 0; b < buckets; b++) {
         cumulative += stats.latencyCounts[k * buckets + b] as number;
-        values.push({ metricName: `${LATENCY_NAME}_bucket`, labels: { class: kind, le: LATENCY_LE[b] as string }, value: cumulative });
+        values.push({
+          metricName: `${LATENCY_NAME}_bucket`,
+          labels: { class: kind, le: LATENCY_LE[b] as string },
+          value: cumulative,
+        });
       }
-      values.push({ metricName: `${LATENCY_NAME}_sum`, labels: { class: kind }, value: (stats.latencySumsMs[k] as number) / 1000 });
+      values.push({
+        metricName: `${LATENCY_NAME}_sum`,
+        labels: { class: kind },
+        value: (stats.latencySumsMs[k] as number) / 1000,
+      });
       values.push({ metricName: `${LATENCY_NAME}_count`, labels: { class: kind }, value: cumulative });
     });
     return values;

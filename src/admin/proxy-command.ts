@@ -11,7 +11,15 @@ import { NO_OWNER, SLOT_COUNT } from '../cluster/slot-map.js';
 import type { TopologyRefresher } from '../cluster/topology-refresher.js';
 import { OPTION_DEFINITIONS, type OptionDefinition, type ProxyOptions } from '../config/options.js';
 import { unknownSubcommand, wrongArity } from '../protocol/errors.js';
-import { OK, arrayReply, bulkString, errorReply, integerReply, mapReply, simpleString } from '../protocol/resp-writer.js';
+import {
+  OK,
+  arrayReply,
+  bulkString,
+  errorReply,
+  integerReply,
+  mapReply,
+  simpleString,
+} from '../protocol/resp-writer.js';
 import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, type ServerStats } from '../server/server-stats.js';
 import { globMatches } from './glob.js';
@@ -60,7 +68,8 @@ export function proxyCommand(args: CommandArgs, resp3: boolean, facts: AdminFact
       return args.argc === 2 ? nodesReply(facts, resp3) : errorReply(wrongArity('proxy|nodes'));
     case 'config':
       if (args.argc < 3) return errorReply(wrongArity('proxy|config'));
-      if (argumentText(args, 2, 'utf8').toLowerCase() !== 'get') return errorReply(unknownSubcommand('proxy', `config ${argumentText(args, 2, 'utf8')}`));
+      if (argumentText(args, 2, 'utf8').toLowerCase() !== 'get')
+        return errorReply(unknownSubcommand('proxy', `config ${argumentText(args, 2, 'utf8')}`));
       if (args.argc < 4) return errorReply(wrongArity('proxy|config|get'));
       return configGet(facts.options, argTexts(args, 3), resp3);
     case 'refresh':
@@ -187,7 +196,8 @@ export function nodeEntries(router: Router): NodeEntry[] {
     const slots = map.rangesOf(index).map(([first, last]) => (first === last ? `${first}` : `${first}-${last}`));
     entries.push(entry(node.address, node.id, 'master', '', slots.join(',')));
   });
-  for (const replica of map.replicas) entries.push(entry(replica.address, replica.id, 'replica', idToAddress.get(replica.masterId) ?? '', ''));
+  for (const replica of map.replicas)
+    entries.push(entry(replica.address, replica.id, 'replica', idToAddress.get(replica.masterId) ?? '', ''));
   for (const address of pools.keys()) if (!listed.has(address)) entries.push(entry(address, '', 'unknown', '', ''));
   return entries;
 }
@@ -197,16 +207,26 @@ function nodesReply(facts: AdminFacts, resp3: boolean): Buffer {
   return arrayReply(
     nodeEntries(facts.router).map((node) =>
       encode([
-        bulkString('address'), bulkString(node.address),
-        bulkString('id'), bulkString(node.id),
-        bulkString('role'), bulkString(node.role),
-        bulkString('master'), bulkString(node.master),
-        bulkString('slots'), bulkString(node.slots),
-        bulkString('state'), bulkString(node.state),
-        bulkString('inflight'), integerReply(node.inflight),
-        bulkString('leased'), integerReply(node.leased),
-        bulkString('redirects-moved'), integerReply(node.moved),
-        bulkString('redirects-ask'), integerReply(node.ask),
+        bulkString('address'),
+        bulkString(node.address),
+        bulkString('id'),
+        bulkString(node.id),
+        bulkString('role'),
+        bulkString(node.role),
+        bulkString('master'),
+        bulkString(node.master),
+        bulkString('slots'),
+        bulkString(node.slots),
+        bulkString('state'),
+        bulkString(node.state),
+        bulkString('inflight'),
+        integerReply(node.inflight),
+        bulkString('leased'),
+        integerReply(node.leased),
+        bulkString('redirects-moved'),
+        integerReply(node.moved),
+        bulkString('redirects-ask'),
+        integerReply(node.ask),
       ]),
     ),
   );

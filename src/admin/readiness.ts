@@ -38,14 +38,19 @@ export function readinessOf(
     if (index === NO_OWNER) unowned++;
     else owns[index] = 1;
   }
-  if (unowned > 0) return { ready: false, reason: `${unowned} of ${SLOT_COUNT} slots have no master (slot map epoch ${map.epoch})` };
+  if (unowned > 0)
+    return { ready: false, reason: `${unowned} of ${SLOT_COUNT} slots have no master (slot map epoch ${map.epoch})` };
   for (let index = 0; index < owns.length; index++) {
     if (owns[index] === 0) continue;
     const address = map.nodes[index]?.address ?? '?';
     const state = connectionState.get(address) ?? 'not connected';
     if (state !== 'ready') return { ready: false, reason: `no connection to master ${address} (${state})` };
     const stalledMs = stalled.get(address) ?? 0;
-    if (stalledMs > 0) return { ready: false, reason: `master ${address} has not answered for ${Math.round(stalledMs)} ms with commands in flight (--stall-timeout)` };
+    if (stalledMs > 0)
+      return {
+        ready: false,
+        reason: `master ${address} has not answered for ${Math.round(stalledMs)} ms with commands in flight (--stall-timeout)`,
+      };
   }
   return READY;
 }

@@ -61,7 +61,10 @@ export class WorkerHealth {
     this.#expected = expectedWorkers;
     nodeCluster.on('message', (worker, message: unknown) => {
       if (!isReadinessMessage(message)) return;
-      this.#reports.set(worker.id, { pid: worker.process.pid ?? 0, readiness: { ready: message.ready, reason: message.reason } });
+      this.#reports.set(worker.id, {
+        pid: worker.process.pid ?? 0,
+        readiness: { ready: message.ready, reason: message.reason },
+      });
     });
     nodeCluster.on('exit', (worker) => this.#reports.delete(worker.id));
   }

@@ -122,7 +122,14 @@ export class NodeConnection {
   #progressAt = -1;
 
   /** `readOnly`: a replica's connection for reads, which sends READONLY first. */
-  constructor(host: string, port: number, options: ConnectionOptions, events: ConnectionEvents, resp3 = false, readOnly = false) {
+  constructor(
+    host: string,
+    port: number,
+    options: ConnectionOptions,
+    events: ConnectionEvents,
+    resp3 = false,
+    readOnly = false,
+  ) {
     this.host = host;
     this.port = port;
     this.resp3 = resp3;
@@ -147,13 +154,17 @@ export class NodeConnection {
     const handshake = security === undefined ? (resp3 ? HELLO_3 : null) : security.handshake(resp3);
     const scriptUser = options.scriptUser;
     this.#gated = scriptUser !== undefined;
-    this.#handshaking = (handshake !== null ? 1 : 0) + (readOnly ? 1 : 0) + (scriptUser === undefined ? 0 : scriptUser.setUser === null ? 1 : 2);
+    this.#handshaking =
+      (handshake !== null ? 1 : 0) +
+      (readOnly ? 1 : 0) +
+      (scriptUser === undefined ? 0 : scriptUser.setUser === null ? 1 : 2);
     this.#handshakeUnsent = this.#handshaking;
     if (handshake !== null) this.send({ payload: handshake, onNodeReply: this.#onHandshakeReply, onNodeFailure() {} });
     // Before AUTH as the script user, whose rules may not include READONLY.
     if (readOnly) this.send({ payload: READONLY, onNodeReply: this.#onReadOnlyReply, onNodeFailure() {} });
     if (scriptUser !== undefined) {
-      if (scriptUser.setUser !== null) this.send({ payload: scriptUser.setUser, onNodeReply: this.#onSetUserReply, onNodeFailure() {} });
+      if (scriptUser.setUser !== null)
+        this.send({ payload: scriptUser.setUser, onNodeReply: this.#onSetUserReply, onNodeFailure() {} });
       this.send({ payload: scriptUser.auth, onNodeReply: this.#onScriptAuthReply, onNodeFailure() {} });
     }
   }

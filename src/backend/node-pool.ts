@@ -22,7 +22,12 @@
 // operator gets one warning per episode, not one per reconnect.
 import type { Logger } from 'pino';
 import type { ScriptUser } from '../cluster/script-user.js';
-import { NodeConnection, type ConnectionEvents, type ConnectionOptions, type PendingCommand } from './node-connection.js';
+import {
+  NodeConnection,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type PendingCommand,
+} from './node-connection.js';
 
 /** connectTimeoutMs and nodeSecurity (credentials, TLS) apply to every connection of the pool. */
 export interface PoolOptions extends ConnectionOptions {
@@ -179,19 +184,24 @@ export class NodePool implements ConnectionEvents {
    */
   sampleProgress(now: number): number {
     let longest = 0;
-    for (const connection of this.#connections) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
-    for (const connection of this.#connections3 ?? []) if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    for (const connection of this.#connections)
+      if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
+    for (const connection of this.#connections3 ?? [])
+      if (connection?.state === 'ready') longest = Math.max(longest, connection.sampleProgress(now));
     return longest;
   }
 
   /** Resets its shared connections that have commands in flight (their commands fail; the pool reconnects as after any loss). */
   resetBusyShared(reason: string): void {
-    for (const connection of [...this.#connections, ...(this.#connections3 ?? [])]) if (connection !== null && connection.inflight > 0) connection.reset(reason);
+    for (const connection of [...this.#connections, ...(this.#connections3 ?? [])])
+      if (connection !== null && connection.inflight > 0) connection.reset(reason);
   }
 
   /** Marks the node busy with a script (`reply`: its -BUSY line) while its shared connections with commands in flight stay silent. */
   markBusy(reply: Buffer): void {
-    this.#busyConnections = [...this.#connections, ...(this.#connections3 ?? [])].filter((c): c is NodeConnection => c !== null && c.state === 'ready' && c.inflight > 0);
+    this.#busyConnections = [...this.#connections, ...(this.#connections3 ?? [])].filter(
+      (c): c is NodeConnection => c !== null && c.state === 'ready' && c.inflight > 0,
+    );
     if (this.#busyConnections.length === 0) return;
     this.#busyReplyCounts = this.#busyConnections.map((connection) => connection.replies);
     this.#busyReply = reply;
@@ -238,7 +248,13 @@ export class NodePool implements ConnectionEvents {
   release(connection: NodeConnection, clean: boolean): void {
     if (!this.#leased.delete(connection)) return;
     const idle = connection.resp3 ? this.#idle3 : this.#idle;
-    if (clean && !this.#closed && connection.state !== 'closed' && connection.inflight === 0 && idle.length < this.#options.idleLeasesPerNode) {
+    if (
+      clean &&
+      !this.#closed &&
+      connection.state !== 'closed' &&
+      connection.inflight === 0 &&
+      idle.length < this.#options.idleLeasesPerNode
+    ) {
       idle.push(connection);
     } else {
       connection.close('lease returned');
@@ -295,9 +311,16 @@ export class NodePool implements ConnectionEvents {
     const index = connection.resp3 ? slot + this.#connections.length : slot;
     this.#lastError = reason;
     this.#failuresInRow++;
-    const delay = Math.min(this.#options.reconnectMaxMs, this.#options.reconnectMinMs * 2 ** Math.min(this.#failuresInRow - 1, 16));
+    const delay = Math.min(
+      this.#options.reconnectMaxMs,
+      this.#options.reconnectMinMs * 2 ** Math.min(this.#failuresInRow - 1, 16),
+    );
     if (refused) this.#log.debug({ reason, reconnectInMs: delay }, 'script user refused; reconnecting');
-    else this.#log.warn({ reason, reconnectInMs: delay }, connection.refusal === '' ? 'node connection lost' : 'node refused authentication');
+    else
+      this.#log.warn(
+        { reason, reconnectInMs: delay },
+        connection.refusal === '' ? 'node connection lost' : 'node refused authentication',
+      );
     this.#events.onNodeDown(this, reason);
     const timer = setTimeout(() => {
       this.#retryTimers[index] = null;
@@ -309,8 +332,17 @@ export class NodePool implements ConnectionEvents {
 
   #open(index: number): void {
     const count = this.#connections.length;
-    if (index < count) this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this, false, this.readOnly);
-    else if (this.#connections3 !== null) this.#connections3[index - count] = new NodeConnection(this.host, this.port, this.#options, this, true, this.readOnly);
+    if (index < count)
+      this.#connections[index] = new NodeConnection(this.host, this.port, this.#options, this, false, this.readOnly);
+    else if (this.#connections3 !== null)
+      this.#connections3[index - count] = new NodeConnection(
+        this.host,
+        this.port,
+        this.#options,
+        this,
+        true,
+        this.readOnly,
+      );
   }
 
   #shared(affinity: number, resp3: boolean): NodeConnection | null | undefined {

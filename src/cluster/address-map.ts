@@ -51,11 +51,16 @@ function parseRule(entry: string): Rule | string {
   if (from.includes('/') || to.includes('/')) return networkRule(entry, from, to);
   const fromPort = splitPort(from);
   const toPort = splitPort(to);
-  if (fromPort === null || toPort === null || fromPort.host === '' || toPort.host === '') return `--nat-map: "${entry}": bad address`;
-  if ((fromPort.port === 0) !== (toPort.port === 0)) return `--nat-map: "${entry}": give ports on both sides or on neither`;
+  if (fromPort === null || toPort === null || fromPort.host === '' || toPort.host === '')
+    return `--nat-map: "${entry}": bad address`;
+  if ((fromPort.port === 0) !== (toPort.port === 0))
+    return `--nat-map: "${entry}": give ports on both sides or on neither`;
   const announcedHost = fromPort.host.toLowerCase();
   if (fromPort.port === 0) {
-    return { matches: (host) => host.toLowerCase() === announcedHost, map: (_host, port) => ({ host: toPort.host, port }) };
+    return {
+      matches: (host) => host.toLowerCase() === announcedHost,
+      map: (_host, port) => ({ host: toPort.host, port }),
+    };
   }
   return {
     matches: (host, port) => port === fromPort.port && host.toLowerCase() === announcedHost,
@@ -79,7 +84,14 @@ function networkRule(entry: string, from: string, to: string): Rule | string {
   const [fromNet, fromBits] = from.split('/');
   const [toNet, toBits] = to.split('/');
   const prefix = Number(fromBits);
-  if (!isIPv4(fromNet ?? '') || !isIPv4(toNet ?? '') || fromBits !== toBits || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
+  if (
+    !isIPv4(fromNet ?? '') ||
+    !isIPv4(toNet ?? '') ||
+    fromBits !== toBits ||
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > 32
+  ) {
     return `--nat-map: "${entry}": networks must be IPv4 CIDRs of the same length, e.g. 10.0.0.0/24=127.0.1.0/24`;
   }
   const networks = new BlockList();

@@ -55,7 +55,8 @@ class TopologyBuilder {
     const index = this.masters.findIndex((m) => m.address === node.address);
     const ownerIndex = index >= 0 ? index : this.masters.push(node) - 1;
     for (const [first, last] of ranges) {
-      for (let slot = Math.max(0, first); slot <= Math.min(SLOT_COUNT - 1, last); slot++) this.owners[slot] = ownerIndex;
+      for (let slot = Math.max(0, first); slot <= Math.min(SLOT_COUNT - 1, last); slot++)
+        this.owners[slot] = ownerIndex;
     }
   }
 
@@ -177,7 +178,11 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
     client.call('CLIENT', 'SETNAME', TOPOLOGY_PROBE_NAME).catch(ignoreError);
     let builder: TopologyBuilder;
     try {
-      builder = fromShards((await client.call('CLUSTER', 'SHARDS')) as Reply, address, (options.nodeSecurity?.tls ?? null) !== null);
+      builder = fromShards(
+        (await client.call('CLUSTER', 'SHARDS')) as Reply,
+        address,
+        (options.nodeSecurity?.tls ?? null) !== null,
+      );
     } catch (error) {
       if (!/unknown subcommand|unknown command/i.test(String(error))) throw error;
       builder = fromSlots((await client.call('CLUSTER', 'SLOTS')) as Reply, address);

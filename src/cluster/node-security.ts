@@ -46,10 +46,15 @@ export class NodeSecurity {
     this.#password = settings.clusterPassword;
     if (this.#user !== '' && this.#password === '') throw new Error('--cluster-user needs --cluster-password');
     const user = this.#user === '' ? 'default' : this.#user;
-    this.#auth = this.#password === '' ? null : encodeCommand(this.#user === '' ? ['AUTH', this.#password] : ['AUTH', this.#user, this.#password]);
+    this.#auth =
+      this.#password === ''
+        ? null
+        : encodeCommand(this.#user === '' ? ['AUTH', this.#password] : ['AUTH', this.#user, this.#password]);
     this.#hello3 = encodeCommand(this.#password === '' ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', user, this.#password]);
     this.#servername = settings.clusterTlsServername;
-    this.#files = settings.clusterTls ? { cert: settings.clusterTlsCert, key: settings.clusterTlsKey, ca: settings.clusterTlsCa } : null;
+    this.#files = settings.clusterTls
+      ? { cert: settings.clusterTlsCert, key: settings.clusterTlsKey, ca: settings.clusterTlsCa }
+      : null;
     if (this.#files !== null) this.#tls = this.#load(this.#files);
   }
 
@@ -117,6 +122,8 @@ export class NodeSecurity {
   #load(files: PemFiles): Readonly<ConnectionOptions> {
     const { context } = loadPem(files);
     // Without a servername Node sends the host as SNI (none for an IP) and checks the certificate against the host.
-    return Object.freeze(this.#servername === '' ? { secureContext: context } : { secureContext: context, servername: this.#servername });
+    return Object.freeze(
+      this.#servername === '' ? { secureContext: context } : { secureContext: context, servername: this.#servername },
+    );
   }
 }

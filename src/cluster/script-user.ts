@@ -32,7 +32,9 @@ export function scriptUserName(rules: string): string {
  * default user anyway).
  */
 export function scriptUserPassword(nodeUser: string, nodePassword: string, rules: string): string {
-  return createHmac('sha256', `${nodeUser}\u0000${nodePassword}`).update(`slotway script user\u0000${rules}`).digest('hex');
+  return createHmac('sha256', `${nodeUser}\u0000${nodePassword}`)
+    .update(`slotway script user\u0000${rules}`)
+    .digest('hex');
 }
 
 export class ScriptUser {
@@ -44,7 +46,12 @@ export class ScriptUser {
   /** `AUTH <name> <password>` (valid in RESP2 and RESP3 alike). */
   readonly auth: Buffer;
 
-  constructor(rules: string, nodeUser: string, nodePassword: string, existing: { name: string; password: string } | null = null) {
+  constructor(
+    rules: string,
+    nodeUser: string,
+    nodePassword: string,
+    existing: { name: string; password: string } | null = null,
+  ) {
     this.rules = rules;
     if (existing !== null) {
       // The users file maps the client to a node ACL user of the operator's: authenticate as it, change nothing.

@@ -74,19 +74,23 @@ export class TopologyGuard {
    * `intruderViews`: the own topology of intruders (one that could not be read counts as gone).
    */
   check(topology: Topology, views: NewcomerViews = new Map(), intruderViews: NewcomerViews = new Map()): string | null {
-    const reason = this.#verdict(topology) ?? this.#disagreement(topology, views) ?? this.#stillJoined(topology, intruderViews);
+    const reason =
+      this.#verdict(topology) ?? this.#disagreement(topology, views) ?? this.#stillJoined(topology, intruderViews);
     this.refusal = reason;
     if (reason !== null) {
       this.refusals++;
       return reason;
     }
-    for (const node of [...topology.masters, ...topology.replicas]) if (views.get(node) !== null) this.#seen.add(identity(node));
+    for (const node of [...topology.masters, ...topology.replicas])
+      if (views.get(node) !== null) this.#seen.add(identity(node));
     this.#owners = ownerIdentities(topology);
     return null;
   }
 
   #verdict(topology: Topology): string | null {
-    const outsiders = [...topology.masters, ...topology.replicas].filter((node) => this.#trusted !== null && !this.#trusted.has(node));
+    const outsiders = [...topology.masters, ...topology.replicas].filter(
+      (node) => this.#trusted !== null && !this.#trusted.has(node),
+    );
     if (outsiders.length > 0) {
       this.#intruders = outsiders;
       return `nodes outside --trusted-nodes: ${outsiders.map((node) => node.address).join(', ')}`;
@@ -98,7 +102,9 @@ export class TopologyGuard {
       .filter(({ node, slots }) => slots > 0 && !this.#seen.has(identity(node)));
     if (intruders.length === 0) return null;
     this.#intruders = intruders.map(({ node }) => node);
-    const list = intruders.map(({ node, slots }) => `${node.id === '' ? '?' : node.id.slice(0, 8)}@${node.address} (${slots} slots)`).join(', ');
+    const list = intruders
+      .map(({ node, slots }) => `${node.id === '' ? '?' : node.id.slice(0, 8)}@${node.address} (${slots} slots)`)
+      .join(', ');
     return `masters never seen before claim slots of known masters without a failover or migration trail (another cluster merged into this one?): ${list}`;
   }
 
@@ -111,7 +117,8 @@ export class TopologyGuard {
       if (view === null) continue;
       const theirs = ownerIdentities(view);
       let differ = 0;
-      for (let slot = 0; slot < SLOT_COUNT; slot++) if (owners[slot] !== '' && theirs[slot] !== '' && owners[slot] !== theirs[slot]) differ++;
+      for (let slot = 0; slot < SLOT_COUNT; slot++)
+        if (owners[slot] !== '' && theirs[slot] !== '' && owners[slot] !== theirs[slot]) differ++;
       if (differ <= DISAGREEMENT_BOUND) continue;
       foreign.push(`${node.id === '' ? '?' : node.id.slice(0, 8)}@${node.address} (${differ} slots)`);
       nodes.push(node);
@@ -126,7 +133,8 @@ export class TopologyGuard {
     if (this.refusal === null) return null;
     const ours = new Set([...topology.masters, ...topology.replicas].map(identity));
     for (const view of views.values()) {
-      if (view !== null && [...view.masters, ...view.replicas].some((node) => ours.has(identity(node)))) return this.refusal;
+      if (view !== null && [...view.masters, ...view.replicas].some((node) => ours.has(identity(node))))
+        return this.refusal;
     }
     return null;
   }
@@ -199,12 +207,16 @@ export class TrustedNodes {
       const network = entry.slice(0, slash);
       const prefix = Number(entry.slice(slash + 1));
       const family = isIP(network);
-      if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return `--trusted-nodes: bad network "${entry}"`;
+      if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128))
+        return `--trusted-nodes: bad network "${entry}"`;
       this.#networks.addSubnet(network, prefix, family === 6 ? 'ipv6' : 'ipv4');
       return null;
     }
     if (entry.includes('*')) {
-      const source = entry.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^:]*');
+      const source = entry
+        .toLowerCase()
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^:]*');
       this.#patterns.push(new RegExp(`^${source}$`, 'i'));
       return null;
     }

@@ -181,7 +181,13 @@ export class TopologyRefresher {
   async #ownViews(nodes: readonly ClusterNode[]): Promise<NewcomerViews> {
     const views = new Map<ClusterNode, Topology | null>();
     for (const node of nodes) {
-      views.set(node, await discoverTopology(node, this.#options).then((view) => reachable(view, this.#addresses), () => null));
+      views.set(
+        node,
+        await discoverTopology(node, this.#options).then(
+          (view) => reachable(view, this.#addresses),
+          () => null,
+        ),
+      );
     }
     return views;
   }
@@ -192,10 +198,15 @@ export class TopologyRefresher {
     const refusal = this.guard.check(topology, views, intruderViews);
     if (refusal !== null) {
       // Logged when the reason changes, not on every refresh while it lasts.
-      if (refusal !== wasRefusing) this.#log.error({ reason, source: topology.source, refusal }, 'topology refused: keeping the last good slot map, not ready');
+      if (refusal !== wasRefusing)
+        this.#log.error(
+          { reason, source: topology.source, refusal },
+          'topology refused: keeping the last good slot map, not ready',
+        );
       return;
     }
-    if (wasRefusing !== null) this.#log.warn({ source: topology.source }, 'topology accepted again: the refused nodes are gone');
+    if (wasRefusing !== null)
+      this.#log.warn({ source: topology.source }, 'topology accepted again: the refused nodes are gone');
     this.#topology = topology;
     if (sameTopology(previous, topology)) return;
     const next = new SlotMap(previous.epoch + 1, topology.owners, topology.masters, topology.replicas);
@@ -235,7 +246,11 @@ function movedSlots(previous: SlotMap, next: SlotMap): number {
 function sameTopology(map: SlotMap, topology: Topology): boolean {
   if (map.epoch === 0) return false;
   // A master without slots matters too: a reshard's ASK may lead to it next.
-  const addresses = (nodes: readonly ClusterNode[]): string => nodes.map((node) => node.address).sort().join(',');
+  const addresses = (nodes: readonly ClusterNode[]): string =>
+    nodes
+      .map((node) => node.address)
+      .sort()
+      .join(',');
   if (addresses(topology.masters) !== addresses(map.nodes)) return false;
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const index = topology.owners[slot] as number;

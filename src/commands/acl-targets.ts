@@ -71,7 +71,8 @@ const CHANNEL_COMMANDS: ReadonlyMap<string, ChannelArgs> = new Map([
 /** SET key value [... GET ...]: GET makes it read the key too (setGetKeys). */
 function setAccess(args: CommandArgs): number {
   for (let i = 3; i < args.argc; i++) {
-    if (bytesEqualIgnoreCase(args.frameBuffer, args.argStart[i] as number, args.argEnd[i] as number, 'get')) return KEY_READ | KEY_WRITE;
+    if (bytesEqualIgnoreCase(args.frameBuffer, args.argStart[i] as number, args.argEnd[i] as number, 'get'))
+      return KEY_READ | KEY_WRITE;
   }
   return KEY_WRITE;
 }
@@ -128,7 +129,13 @@ export function aclShape(spec: CommandSpec): AclShape {
  * arguments contradict the key specs: then, as in Redis, no key is checked
  * and the command's own error comes from the node.
  */
-export function extractKeyAccess(spec: CommandSpec, shape: AclShape, args: CommandArgs, keys: KeyIndices, access: KeyAccess): number {
+export function extractKeyAccess(
+  spec: CommandSpec,
+  shape: AclShape,
+  args: CommandArgs,
+  keys: KeyIndices,
+  access: KeyAccess,
+): number {
   keys.count = 0;
   const specAccess = shape.specAccess;
   if (spec.customKeys !== null) {

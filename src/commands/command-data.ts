@@ -2,16 +2,11 @@
 // (command-table.generated.ts) is a list of these.
 
 /** Where the search for keys begins (Redis key spec `begin_search`). */
-export type BeginSearch =
-  | readonly ['index', number]
-  | readonly ['keyword', string, number]
-  | readonly ['unknown'];
+export type BeginSearch = readonly ['index', number] | readonly ['keyword', string, number] | readonly ['unknown'];
 
 /** How keys are found from the beginning (Redis key spec `find_keys`). */
 export type FindKeys =
-  | readonly ['range', number, number, number]
-  | readonly ['keynum', number, number, number]
-  | readonly ['unknown'];
+  readonly ['range', number, number, number] | readonly ['keynum', number, number, number] | readonly ['unknown'];
 
 export interface KeySpecData {
   readonly flags: readonly string[];

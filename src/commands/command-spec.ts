@@ -23,7 +23,8 @@ export const enum Route {
 }
 
 /** How replies of every master combine (see router/fan-out.ts). */
-export type EveryMasterMerge = 'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog';
+export type EveryMasterMerge =
+  'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */

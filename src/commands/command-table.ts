@@ -63,7 +63,10 @@ function buildSpec(data: CommandData, added: readonly CommandData[]): CommandSpe
   applyPolicy(spec, POLICY_TABLE.get(data.name));
   spec.runsScript = SCRIPT_COMMANDS.has(data.name);
   const prefix = `${data.name}|`;
-  const subcommands = [...data.subcommands, ...added.filter((sub) => sub.name.startsWith(prefix) && !data.subcommands.some((known) => known.name === sub.name))];
+  const subcommands = [
+    ...data.subcommands,
+    ...added.filter((sub) => sub.name.startsWith(prefix) && !data.subcommands.some((known) => known.name === sub.name)),
+  ];
   if (subcommands.length > 0) {
     const index = new NameIndex<CommandSpec>(subcommands.length);
     for (const sub of subcommands) index.set(sub.name.slice(prefix.length), buildSpec(sub, []));
@@ -88,7 +91,8 @@ export class CommandTable {
 
   constructor(data: readonly CommandData[] = COMMAND_DATA) {
     this.#index = new NameIndex<CommandSpec>(data.length + SLOTWAY_COMMANDS.length);
-    for (const command of [...data, ...SLOTWAY_COMMANDS]) this.#index.set(command.name, buildSpec(command, ADDED_SUBCOMMANDS));
+    for (const command of [...data, ...SLOTWAY_COMMANDS])
+      this.#index.set(command.name, buildSpec(command, ADDED_SUBCOMMANDS));
   }
 
   /** The spec for a framed command (its subcommand's, for containers); UNKNOWN_COMMAND if unknown. */

@@ -4,4 +4,11 @@
 // as an ACL user with the client's rights minus --deny-commands (see
 // cluster/script-user.ts). SCRIPT LOAD and FUNCTION LOAD are not here: they
 // run no redis.call (a library's top-level code cannot call Redis).
-export const SCRIPT_COMMANDS: ReadonlySet<string> = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+export const SCRIPT_COMMANDS: ReadonlySet<string> = new Set([
+  'eval',
+  'evalsha',
+  'eval_ro',
+  'evalsha_ro',
+  'fcall',
+  'fcall_ro',
+]);

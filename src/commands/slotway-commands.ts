@@ -9,11 +9,32 @@ import type { CommandData } from './command-data.js';
  * (+@admin, -@dangerous) and the AUTH requirement treat it as CONFIG.
  */
 export const SLOTWAY_COMMANDS: readonly CommandData[] = [
-  { name: 'proxy', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], categories: ['admin', 'slow', 'dangerous'], keySpecs: [], subcommands: [] },
+  {
+    name: 'proxy',
+    arity: -2,
+    flags: ['admin', 'noscript', 'loading', 'stale'],
+    categories: ['admin', 'slow', 'dangerous'],
+    keySpecs: [],
+    subcommands: [],
+  },
 ];
 
 /** Subcommands of Redis 7.2 that Slotway answers locally (CLIENT SETINFO is sent by node-redis and redis-py on connect). */
 export const ADDED_SUBCOMMANDS: readonly CommandData[] = [
-  { name: 'client|setinfo', arity: 4, flags: ['noscript', 'loading', 'stale'], categories: ['slow', 'connection'], keySpecs: [], subcommands: [] },
-  { name: 'client|no-touch', arity: 3, flags: ['noscript', 'loading', 'stale'], categories: ['slow', 'connection'], keySpecs: [], subcommands: [] },
+  {
+    name: 'client|setinfo',
+    arity: 4,
+    flags: ['noscript', 'loading', 'stale'],
+    categories: ['slow', 'connection'],
+    keySpecs: [],
+    subcommands: [],
+  },
+  {
+    name: 'client|no-touch',
+    arity: 3,
+    flags: ['noscript', 'loading', 'stale'],
+    categories: ['slow', 'connection'],
+    keySpecs: [],
+    subcommands: [],
+  },
 ];

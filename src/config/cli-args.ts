@@ -7,7 +7,18 @@
 // cluster-password-file), as Kubernetes mounts Secrets.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_OPTIONS, FALSE_WORDS, OPTION_DEFINITIONS, TRUE_WORDS, envName, envNameOf, parseValue, shownDefault, type OptionDefinition, type ProxyOptions } from './options.js';
+import {
+  DEFAULT_OPTIONS,
+  FALSE_WORDS,
+  OPTION_DEFINITIONS,
+  TRUE_WORDS,
+  envName,
+  envNameOf,
+  parseValue,
+  shownDefault,
+  type OptionDefinition,
+  type ProxyOptions,
+} from './options.js';
 
 export type CliCommand = 'run' | 'demo' | 'help' | 'version';
 
@@ -43,7 +54,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       const text = optionText(source, definition, errors);
       if (text === undefined) continue;
       const parsed = parseValue(definition, text);
-      if ('error' in parsed) errors.push(source === flags ? parsed.error : `${source.label(definition.flag)}: ${parsed.error}`);
+      if ('error' in parsed)
+        errors.push(source === flags ? parsed.error : `${source.label(definition.flag)}: ${parsed.error}`);
       else values[definition.key] = parsed.value;
     }
   }
@@ -57,14 +69,18 @@ function optionText(source: SourceValues, definition: OptionDefinition, errors: 
   const path = definition.kind === 'secret' ? source.texts.get(definition.flag + FILE_SUFFIX) : undefined;
   if (path === undefined) return text;
   if (text !== undefined) {
-    errors.push(`${source.label(definition.flag)} and ${source.label(definition.flag + FILE_SUFFIX)} are both given: give one`);
+    errors.push(
+      `${source.label(definition.flag)} and ${source.label(definition.flag + FILE_SUFFIX)} are both given: give one`,
+    );
     return undefined;
   }
   try {
     // A trailing newline is an artefact of `echo secret > file`, never part of a password.
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {
-    errors.push(`${source.label(definition.flag + FILE_SUFFIX)}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    errors.push(
+      `${source.label(definition.flag + FILE_SUFFIX)}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
     return undefined;
   }
 }
@@ -83,7 +99,12 @@ function definitionOf(flag: string): OptionDefinition | undefined {
   return OPTION_DEFINITIONS.find((d) => d.flag === flag);
 }
 
-function readFlags(argv: readonly string[], command: { value: CliCommand }, positionalSeeds: string[], errors: string[]): SourceValues {
+function readFlags(
+  argv: readonly string[],
+  command: { value: CliCommand },
+  positionalSeeds: string[],
+  errors: string[],
+): SourceValues {
   const texts = new Map<string, string>();
   const known = knownFlags();
   for (let i = 0; i < argv.length; i++) {
@@ -173,7 +194,9 @@ export function helpText(): string {
     '      a YAML or JSON file of options',
   ];
   for (const definition of OPTION_DEFINITIONS) {
-    lines.push(`  --${definition.flag.padEnd(22)} ${envName(definition).padEnd(32)} default ${shownDefault(definition)}`);
+    lines.push(
+      `  --${definition.flag.padEnd(22)} ${envName(definition).padEnd(32)} default ${shownDefault(definition)}`,
+    );
     lines.push(`      ${definition.description}`);
   }
   lines.push('  --help, --version');

@@ -81,7 +81,11 @@ function check(ok: boolean, problem: string): void {
 
 /** Runs commands on one short-lived connection. Every step has a timeout (no ready check: its
  *  INFO has none), so a stopped node or a foreign server on the port cannot hang the caller. */
-async function ask(node: { host: string; port: number }, security: LocalClusterClientOptions, ...commands: [string, ...string[]][]): Promise<unknown[]> {
+async function ask(
+  node: { host: string; port: number },
+  security: LocalClusterClientOptions,
+  ...commands: [string, ...string[]][]
+): Promise<unknown[]> {
   const client = new Redis({
     ...security,
     host: node.host,
@@ -113,15 +117,22 @@ interface NodeLine {
 }
 
 function parseClusterNodes(text: unknown): NodeLine[] {
-  return String(text).trim().split('\n').map((line) => {
-    const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.trim().split(' ');
-    return { id, address: address.split('@')[0] ?? '', flags: flags.split(','), master, slots };
-  });
+  return String(text)
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id = '', address = '', flags = '', master = '-', , , , , ...slots] = line.trim().split(' ');
+      return { id, address: address.split('@')[0] ?? '', flags: flags.split(','), master, slots };
+    });
 }
 
 /** Ids of the nodes a CLUSTER SLOTS reply lists: [[first, last, [ip, port, id], ...], ...]. */
 const servedIds = (reply: unknown): Set<string> =>
-  new Set((Array.isArray(reply) ? (reply as unknown[][]) : []).flatMap((range) => range.slice(2).map((server) => String((server as unknown[])[2]))));
+  new Set(
+    (Array.isArray(reply) ? (reply as unknown[][]) : []).flatMap((range) =>
+      range.slice(2).map((server) => String((server as unknown[])[2])),
+    ),
+  );
 
 const isUp = (line: NodeLine): boolean => !line.flags.some((flag) => DOWN_FLAGS.includes(flag));
 
@@ -164,7 +175,10 @@ function settingsFrom(options: LocalClusterOptions): Settings {
     aclUsers: options.aclUsers ?? [],
     tls: options.tls ?? null,
   };
-  check(settings.aclUsers.every((line) => /^user \S+/.test(line)), 'aclUsers: each line must be a redis.conf "user <name> ..." line');
+  check(
+    settings.aclUsers.every((line) => /^user \S+/.test(line)),
+    'aclUsers: each line must be a redis.conf "user <name> ..." line',
+  );
   const { masters, replicasPerMaster, nodeTimeoutMs, host } = settings;
   check(Number.isInteger(masters) && masters >= 3, `masters must be an integer >= 3, not ${masters}`);
   check(Number.isInteger(replicasPerMaster) && replicasPerMaster >= 0, `bad replicasPerMaster ${replicasPerMaster}`);
@@ -173,7 +187,10 @@ function settingsFrom(options: LocalClusterOptions): Settings {
   checkLoopbackAddress(host);
   if (options.ports !== undefined) {
     for (const port of options.ports) checkLoopbackAddress(host, port);
-    check(options.ports.length === total && new Set(options.ports).size === total, `ports: need ${total} distinct ports`);
+    check(
+      options.ports.length === total && new Set(options.ports).size === total,
+      `ports: need ${total} distinct ports`,
+    );
   }
   return settings;
 }
@@ -207,7 +224,12 @@ export class LocalCluster {
     const { password, tls } = settings;
     this.#clientOptions = {};
     if (password !== '') this.#clientOptions.password = password;
-    if (tls !== null) this.#clientOptions.tls = { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+    if (tls !== null)
+      this.#clientOptions.tls = {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.certFile),
+        key: readFileSync(tls.keyFile),
+      };
     this.nodes = this.#nodes;
     // A test that crashes never reaches stop(): kill our servers as the process exits.
     if (LocalCluster.#instances.size === 0) process.on('exit', LocalCluster.#killAllNow);
@@ -238,7 +260,13 @@ export class LocalCluster {
 
   /** Runs `run` with a one-off ioredis client of `node` (the cluster's password and TLS), then disconnects it. */
   async ask<T>(node: LocalClusterNode, run: (client: Redis) => Promise<T>): Promise<T> {
-    const client = new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 0, retryStrategy: () => null, ...this.#clientOptions });
+    const client = new Redis({
+      host: node.host,
+      port: node.port,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...this.#clientOptions,
+    });
     client.on('error', () => {});
     try {
       return await run(client);
@@ -263,14 +291,18 @@ export class LocalCluster {
       const ports = options.ports ?? (await findFreePorts(masters * (1 + replicasPerMaster), host));
       cluster.#nodes.push(...ports.map((port, i) => new Node(host, port, join(cluster.#root, `node${i}`))));
       // allSettled: stop() below must not miss a node that is still being spawned.
-      const started = await Promise.allSettled(cluster.#nodes.map((node) => cluster.#firstStart(node, options.ports === undefined)));
+      const started = await Promise.allSettled(
+        cluster.#nodes.map((node) => cluster.#firstStart(node, options.ports === undefined)),
+      );
       for (const result of started) if (result.status === 'rejected') throw result.reason;
       log(`started ${cluster.#nodes.length} redis-server processes in ${cluster.#root}: ${cluster.seeds.join(' ')}`);
       await cluster.#create();
       await cluster.waitForClusterOk(30000).catch((error: unknown) => {
         throw new Error(`${String(error)}\n${cluster.#logTails()}`);
       });
-      log(`cluster ok: ${masters} masters, ${replicasPerMaster} replica(s) each, 16384 slots covered (${Date.now() - began} ms)`);
+      log(
+        `cluster ok: ${masters} masters, ${replicasPerMaster} replica(s) each, 16384 slots covered (${Date.now() - began} ms)`,
+      );
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -409,7 +441,9 @@ export class LocalCluster {
       }
     }
     await this.killNode(node);
-    throw new Error(`redis-server ${node.address} ${failure ?? 'did not answer PING within 10 s'}\n${this.#logTails([node])}`);
+    throw new Error(
+      `redis-server ${node.address} ${failure ?? 'did not answer PING within 10 s'}\n${this.#logTails([node])}`,
+    );
   }
 
   /** A port picked by findFreePorts can be taken by another process before redis binds it: move and retry. */
@@ -430,13 +464,23 @@ export class LocalCluster {
   async #create(): Promise<void> {
     const sibling = join(dirname(this.#settings.redisServer), 'redis-cli');
     const cli = isExecutable(sibling) ? sibling : (findOnPath('redis-cli') ?? 'redis-cli');
-    const args = [...this.cliArgs(), '--cluster', 'create', ...this.seeds, '--cluster-replicas', String(this.#settings.replicasPerMaster), '--cluster-yes'];
+    const args = [
+      ...this.cliArgs(),
+      '--cluster',
+      'create',
+      ...this.seeds,
+      '--cluster-replicas',
+      String(this.#settings.replicasPerMaster),
+      '--cluster-yes',
+    ];
     const { error, output } = await new Promise<{ error: Error | null; output: string }>((done) =>
       execFile(cli, args, { timeout: 60000 }, (error, stdout, stderr) => done({ error, output: `${stdout}${stderr}` })),
     );
     // redis-cli exits 0 on some refusals (e.g. a node that is not empty), so look at its output too.
     if (error !== null || !output.includes('[OK] All 16384 slots covered')) {
-      throw new Error(`${cli} ${args.join(' ')} failed: ${error?.message ?? 'no coverage'}\n${output.trim()}\n${this.#logTails()}`);
+      throw new Error(
+        `${cli} ${args.join(' ')} failed: ${error?.message ?? 'no coverage'}\n${output.trim()}\n${this.#logTails()}`,
+      );
     }
   }
 
@@ -444,27 +488,43 @@ export class LocalCluster {
   async #clusterProblem(): Promise<string> {
     const live = this.#nodes.filter((node) => node.child !== null);
     if (live.length === 0) return 'no node is running';
-    const views = await Promise.all(live.map((node) => ask(node, this.#clientOptions, ['CLUSTER', 'INFO'], ['INFO', 'replication'], ['CLUSTER', 'NODES'], ['CLUSTER', 'SLOTS'])));
+    const views = await Promise.all(
+      live.map((node) =>
+        ask(
+          node,
+          this.#clientOptions,
+          ['CLUSTER', 'INFO'],
+          ['INFO', 'replication'],
+          ['CLUSTER', 'NODES'],
+          ['CLUSTER', 'SLOTS'],
+        ),
+      ),
+    );
     let agreed: string | undefined;
     for (const [i, node] of live.entries()) {
       const [info, replication, nodesText, slotsReply] = views[i] ?? [];
       if (!String(info).includes('cluster_state:ok')) return `${node.address} says cluster_state is not ok`;
       // A replica before its first sync can neither be promoted nor acknowledge WAIT.
-      if (/role:slave/.test(String(replication)) && !/master_link_status:up/.test(String(replication))) return `${node.address} has not synced yet`;
+      if (/role:slave/.test(String(replication)) && !/master_link_status:up/.test(String(replication)))
+        return `${node.address} has not synced yet`;
       const lines = parseClusterNodes(nodesText);
       for (const other of live) {
         // Replicas attaching and a moved node's new address spread by gossip, after the fact.
         const seen = lines.find((line) => line.id === other.id);
-        if (seen === undefined || !isUp(seen) || seen.address !== other.address) return `${node.address} does not see ${other.address} up yet`;
+        if (seen === undefined || !isUp(seen) || seen.address !== other.address)
+          return `${node.address} does not see ${other.address} up yet`;
       }
       const { owners, covered, ownerIds } = slotOwners(lines);
       if (covered !== SLOTS) return `${node.address} sees ${covered} of ${SLOTS} slots assigned`;
       // cluster_state stays ok for node-timeout after a master dies; wait for its failover.
-      if ([...ownerIds].some((id) => !live.some((other) => other.id === id))) return `${node.address} has slots on a stopped node`;
+      if ([...ownerIds].some((id) => !live.some((other) => other.id === id)))
+        return `${node.address} has slots on a stopped node`;
       if (agreed !== undefined && owners !== agreed) return 'nodes disagree about slot owners';
       // Clients read replicas from CLUSTER SLOTS: wait until it lists every running one.
       const served = servedIds(slotsReply);
-      const missing = lines.find((line) => ownerIds.has(line.master) && live.some((l) => l.id === line.id) && !served.has(line.id));
+      const missing = lines.find(
+        (line) => ownerIds.has(line.master) && live.some((l) => l.id === line.id) && !served.has(line.id),
+      );
       if (missing !== undefined) return `${node.address} does not list replica ${missing.address} in CLUSTER SLOTS yet`;
       agreed = owners;
     }
@@ -482,7 +542,8 @@ export class LocalCluster {
       }
       const lines = parseClusterNodes(text).filter(isUp);
       const running = this.#nodes.filter((own) => own.child !== null);
-      const withFlag = (flag: string): Node[] => running.filter((own) => lines.some((line) => line.id === own.id && line.flags.includes(flag)));
+      const withFlag = (flag: string): Node[] =>
+        running.filter((own) => lines.some((line) => line.id === own.id && line.flags.includes(flag)));
       return { masters: withFlag('master'), replicas: withFlag('slave') };
     }
     throw new Error('no node of the local cluster answers');
@@ -503,6 +564,8 @@ export class LocalCluster {
         return '(no log)';
       }
     };
-    return nodes.map((node) => `--- ${node.address} ${join(node.dir, 'redis.log')}:\n${tail(join(node.dir, 'redis.log'))}`).join('\n');
+    return nodes
+      .map((node) => `--- ${node.address} ${join(node.dir, 'redis.log')}:\n${tail(join(node.dir, 'redis.log'))}`)
+      .join('\n');
   }
 }

@@ -16,7 +16,8 @@ export const NOAUTH_HELLO =
   'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
 export const MAX_CLIENTS = 'ERR max number of clients reached';
 /** The replies Slotway holds for all clients reached --max-buffer-memory (Redis: "OOM command not allowed when used memory > 'maxmemory'."). */
-export const OOM_BUFFER_MEMORY = "OOM command not allowed when Slotway's buffer memory (--max-buffer-memory) is exhausted";
+export const OOM_BUFFER_MEMORY =
+  "OOM command not allowed when Slotway's buffer memory (--max-buffer-memory) is exhausted";
 
 /** The user's rules refuse the command (`name` as Redis spells it: 'set', 'config|get'). */
 export function noPermission(name: string): string {
@@ -119,7 +120,8 @@ export function notInSubscribedMode(command: string): string {
   return `ERR Can't execute '${command}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
 }
 
-export const MONITOR_DISABLED = 'ERR MONITOR is disabled in Slotway; start it with --allow-monitor to stream every master\'s commands';
+export const MONITOR_DISABLED =
+  "ERR MONITOR is disabled in Slotway; start it with --allow-monitor to stream every master's commands";
 
 /** What a MONITOR client may still send. */
 export const MONITORING = 'ERR Slotway: a MONITOR connection accepts only QUIT and RESET';

@@ -85,6 +85,10 @@ function writeHeader(out: Buffer, at: number, type: number, n: number): number {
 /** A pub/sub confirmation as Redis sends it: an array in RESP2, a push (`>`) in RESP3. */
 export function pubsubReply(resp3: boolean, kind: string, channel: Buffer | null, count: number): Buffer {
   const channelElement = channel !== null ? bulkString(channel) : resp3 ? NULL_RESP3 : NULL_BULK;
-  return Buffer.concat([Buffer.from(`${resp3 ? '>' : '*'}3${CRLF}`), bulkString(kind), channelElement, integerReply(count)]);
+  return Buffer.concat([
+    Buffer.from(`${resp3 ? '>' : '*'}3${CRLF}`),
+    bulkString(kind),
+    channelElement,
+    integerReply(count),
+  ]);
 }
-

@@ -159,7 +159,10 @@ export function parseInteger(buffer: Buffer, start: number, end: number): number
     value = value * 10 + digit;
   }
   // Near 2^63 the double is not exact: compare the 19 digits themselves.
-  if (value > 9.2e18 && buffer.toString('latin1', end - 19, end) > (negative ? '9223372036854775808' : '9223372036854775807')) {
+  if (
+    value > 9.2e18 &&
+    buffer.toString('latin1', end - 19, end) > (negative ? '9223372036854775808' : '9223372036854775807')
+  ) {
     return Number.NaN;
   }
   return negative ? -value : value;

@@ -18,7 +18,6 @@ import { Request, type RequestOwner } from './request.js';
 /** How children's replies combine; see #merged. */
 export type MergeKind = SplitPolicy['merge'] | EveryMasterMerge | 'scan';
 
-
 interface Child {
   readonly request: Request;
   /** Positions, in the client's key order, of the keys this child carries. */
@@ -56,7 +55,14 @@ export class FanOut implements RequestOwner {
    * `keys` holds the key argument indices; each key carries `step - 1` more
    * arguments after it (MSET's value).
    */
-  static split(owner: RequestOwner, spec: CommandSpec, args: CommandArgs, keys: KeyIndices, step: number, merge: MergeKind): FanOut {
+  static split(
+    owner: RequestOwner,
+    spec: CommandSpec,
+    args: CommandArgs,
+    keys: KeyIndices,
+    step: number,
+    merge: MergeKind,
+  ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
     const name = args.frameBuffer.subarray(args.argStart[0], args.argEnd[0]);
     const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
@@ -69,20 +75,30 @@ export class FanOut implements RequestOwner {
         group = { args: [name], positions: [] };
         bySlot.set(slot, group);
       }
-      for (let j = 0; j < step; j++) group.args.push(args.frameBuffer.subarray(args.argStart[index + j], args.argEnd[index + j]));
+      for (let j = 0; j < step; j++)
+        group.args.push(args.frameBuffer.subarray(args.argStart[index + j], args.argEnd[index + j]));
       group.positions.push(k);
     }
     const children: Child[] = [];
     const fanOut = new FanOut(parent, merge, children, keys.count);
     for (const [slot, group] of bySlot) {
-      children.push({ request: new Request(fanOut, spec, encodeCommand(group.args), slot), positions: group.positions });
+      children.push({
+        request: new Request(fanOut, spec, encodeCommand(group.args), slot),
+        positions: group.positions,
+      });
     }
     fanOut.#pending = children.length;
     return fanOut;
   }
 
   /** The same command to every master; `addresses` from Router.masterAddresses(). */
-  static toMasters(owner: RequestOwner, spec: CommandSpec, payload: Buffer, addresses: readonly string[], merge: EveryMasterMerge): FanOut {
+  static toMasters(
+    owner: RequestOwner,
+    spec: CommandSpec,
+    payload: Buffer,
+    addresses: readonly string[],
+    merge: EveryMasterMerge,
+  ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
     const children: Child[] = [];
     const fanOut = new FanOut(parent, merge, children, addresses.length);
@@ -101,7 +117,12 @@ export class FanOut implements RequestOwner {
    * A cursor naming a master that no longer exists ends the scan (0) rather
    * than looping when the topology changed.
    */
-  static scan(owner: RequestOwner, spec: CommandSpec, args: CommandArgs, addresses: readonly string[]): FanOut | Buffer {
+  static scan(
+    owner: RequestOwner,
+    spec: CommandSpec,
+    args: CommandArgs,
+    addresses: readonly string[],
+  ): FanOut | Buffer {
     const text = args.frameBuffer.toString('latin1', args.argStart[1], args.argEnd[1]);
     if (!/^\d+$/.test(text)) return errorLine('ERR invalid cursor');
     const cursor = BigInt(text);
@@ -167,7 +188,9 @@ export class FanOut implements RequestOwner {
       case 'first':
         return byPosition[0]?.request.reply as Buffer;
       case 'any-value': {
-        const values = byPosition.map((c) => c.request.reply as Buffer).filter((r) => !r.equals(NULL_ELEMENT) && !r.equals(NULL_RESP3));
+        const values = byPosition
+          .map((c) => c.request.reply as Buffer)
+          .filter((r) => !r.equals(NULL_ELEMENT) && !r.equals(NULL_RESP3));
         return values[Math.floor(Math.random() * values.length)] ?? NULL_ELEMENT;
       }
       case 'concat': {
@@ -223,7 +246,9 @@ export class FanOut implements RequestOwner {
         totals.set(db as string, total);
       }
     }
-    const lines = [...totals].map(([db, t]) => `${db}:keys=${t.keys},expires=${t.expires},avg_ttl=${Math.round(t.ttl / t.count)}`);
+    const lines = [...totals].map(
+      ([db, t]) => `${db}:keys=${t.keys},expires=${t.expires},avg_ttl=${Math.round(t.ttl / t.count)}`,
+    );
     return `# Keyspace\r\n${lines.map((line) => `${line}\r\n`).join('')}`;
   }
 
@@ -260,7 +285,10 @@ export class FanOut implements RequestOwner {
     if (nodeCursor !== 0n) next = nodeCursor * SCAN_FANOUT + index;
     else if (index + 1n < BigInt(this.#masters)) next = index + 1n;
     const cursorText = next.toString();
-    return Buffer.concat([Buffer.from(`*2\r\n$${cursorText.length}\r\n${cursorText}\r\n`), keys ?? Buffer.from('*0\r\n')]);
+    return Buffer.concat([
+      Buffer.from(`*2\r\n$${cursorText.length}\r\n${cursorText}\r\n`),
+      keys ?? Buffer.from('*0\r\n'),
+    ]);
   }
 }
 

@@ -52,7 +52,10 @@ export class Monitor implements FrameSink {
       if (lease.connection !== connection) continue;
       this.#links.delete(address);
       lease.pool.release(connection, false);
-      this.#log.warn({ node: address, reason }, 'MONITOR connection lost; it is opened again when the node is back in the topology');
+      this.#log.warn(
+        { node: address, reason },
+        'MONITOR connection lost; it is opened again when the node is back in the topology',
+      );
     }
   }
 

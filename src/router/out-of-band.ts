@@ -17,7 +17,12 @@
 // SCRIPT KILL was asked, or the other way round: Redis names the right KILL);
 // else the first failure to reach a master (a script might still run there);
 // else -NOTBUSY No scripts in execution right now.
-import { NodeConnection, type ConnectionEvents, type ConnectionOptions, type PendingCommand } from '../backend/node-connection.js';
+import {
+  NodeConnection,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type PendingCommand,
+} from '../backend/node-connection.js';
 import { parseAddress } from '../cluster/node-address.js';
 import * as errors from '../protocol/errors.js';
 import { errorReply } from '../protocol/resp-writer.js';
@@ -117,7 +122,13 @@ class OneShot implements PendingCommand, ConnectionEvents {
   readonly #timer: NodeJS.Timeout | null = null;
   #answered = false;
 
-  constructor(address: string, payload: Buffer, command: string, options: OutOfBandOptions, done: (reply: Buffer) => void) {
+  constructor(
+    address: string,
+    payload: Buffer,
+    command: string,
+    options: OutOfBandOptions,
+    done: (reply: Buffer) => void,
+  ) {
     this.#done = done;
     this.#address = address;
     this.#command = command;
@@ -129,7 +140,10 @@ class OneShot implements PendingCommand, ConnectionEvents {
     }
     this.#connection = new NodeConnection(parsed.host, parsed.port, options, this);
     this.#connection.send(this);
-    this.#timer = setTimeout(() => this.#connection?.close(`no answer within ${options.killTimeoutMs} ms (--kill-timeout)`), options.killTimeoutMs);
+    this.#timer = setTimeout(
+      () => this.#connection?.close(`no answer within ${options.killTimeoutMs} ms (--kill-timeout)`),
+      options.killTimeoutMs,
+    );
   }
 
   onNodeReply(buffer: Buffer, start: number, end: number): void {

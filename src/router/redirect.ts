@@ -54,7 +54,13 @@ export function classifyError(buffer: Buffer, start: number, end: number): Error
  * Parses a MOVED/ASK line; null when malformed (then it is delivered as is).
  * An empty host (`-MOVED 3999 :6381`) means "the node that answered".
  */
-export function parseRedirect(buffer: Buffer, start: number, end: number, answeredBy: string, addresses: AddressMap = AddressMap.IDENTITY): Redirect | null {
+export function parseRedirect(
+  buffer: Buffer,
+  start: number,
+  end: number,
+  answeredBy: string,
+  addresses: AddressMap = AddressMap.IDENTITY,
+): Redirect | null {
   const line = buffer.toString('latin1', start + 1, end - 2);
   const [, slotText, target] = line.split(' ');
   const slot = Number(slotText);

@@ -82,7 +82,12 @@ export class ReplicaReads {
   /** Where a read-only command of `request.slot` goes: a ready replica of the slot's master, else `master`. */
   choose(request: Request, master: NodePool, map: SlotMap): NodePool {
     // A resend (MOVED from a replica, a retry), a blocking read and a read in a transaction see the master.
-    if (request.redirects > 0 || request.attempts > 0 || request.holdsConnection || request.owner.inTransaction === true) {
+    if (
+      request.redirects > 0 ||
+      request.attempts > 0 ||
+      request.holdsConnection ||
+      request.owner.inTransaction === true
+    ) {
       request.onReplica = false;
       return master;
     }
@@ -127,14 +132,18 @@ export class ReplicaReads {
     if (count > 0 && (replicas as NodePool[]).every((pool) => pool.opening)) return;
     this.#fallingBack[index] = 1;
     const fields = { master: master.address, replicas: count };
-    const message = count === 0 ? 'no healthy replica known: reads of this master go to the master' : 'no replica connected: reads of this master go to the master';
+    const message =
+      count === 0
+        ? 'no healthy replica known: reads of this master go to the master'
+        : 'no replica connected: reads of this master go to the master';
     if (this.#quietFallback) this.#log.debug(fields, message);
     else this.#log.warn(fields, message);
   }
 
   #backOnReplicas(index: number, master: NodePool): void {
     this.#fallingBack[index] = 0;
-    if (this.#quietFallback) this.#log.debug({ master: master.address }, 'reads of this master are on its replicas again');
+    if (this.#quietFallback)
+      this.#log.debug({ master: master.address }, 'reads of this master are on its replicas again');
     else this.#log.info({ master: master.address }, 'reads of this master are on its replicas again');
   }
 

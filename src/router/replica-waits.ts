@@ -136,7 +136,8 @@ class WaitJob implements PendingCommand {
 
   onNodeReply(buffer: Buffer, start: number, end: number): void {
     const count = buffer[start] === 58 /* ':' */ ? parseInteger(buffer, start + 1, end - 2) : Number.NaN;
-    const again = !this.#lastRound && !Number.isNaN(count) && count < this.#wanted && performance.now() < this.#deadline;
+    const again =
+      !this.#lastRound && !Number.isNaN(count) && count < this.#wanted && performance.now() < this.#deadline;
     if (!again) this.#request.onNodeReply(buffer, start, end);
     this.#owner.onTurnOver(this, again);
   }
@@ -154,5 +155,8 @@ function waitArguments(payload: Buffer): [number, number] {
   framer.push(payload);
   if (framer.next() !== Frame.Ready || framer.argc !== 3) return [Number.NaN, Number.NaN];
   const buffer = framer.frameBuffer;
-  return [parseInteger(buffer, framer.argStart[1] as number, framer.argEnd[1] as number), parseInteger(buffer, framer.argStart[2] as number, framer.argEnd[2] as number)];
+  return [
+    parseInteger(buffer, framer.argStart[1] as number, framer.argEnd[1] as number),
+    parseInteger(buffer, framer.argStart[2] as number, framer.argEnd[2] as number),
+  ];
 }

@@ -130,11 +130,17 @@ export class Router implements RequestHandler, PoolEvents {
     this.addresses = new AddressMap(options.natMap);
     this.#outOfBand = new OutOfBand(options);
     this.#waits = new ReplicaWaits(options.waitSliceMs);
-    this.#replicas = options.readFrom === 'master' ? null : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
+    this.#replicas =
+      options.readFrom === 'master'
+        ? null
+        : new ReplicaReads(options.readFrom === 'prefer-replica', options, log, this, this.stats);
     this.#sweepTimer = setInterval(() => this.#sweepRetired(), 1000);
     this.#sweepTimer.unref();
     this.#stalls = new StallWatch(options.stallTimeoutMs, log);
-    this.#stallTimer = setInterval(() => this.#stalls.sample(this.#watchedPools(), this.#stallHost(), performance.now()), STALL_SAMPLE_MS);
+    this.#stallTimer = setInterval(
+      () => this.#stalls.sample(this.#watchedPools(), this.#stallHost(), performance.now()),
+      STALL_SAMPLE_MS,
+    );
     this.#stallTimer.unref();
   }
 
@@ -238,10 +244,12 @@ export class Router implements RequestHandler, PoolEvents {
     let pool: NodePool | undefined;
     if (request.target !== '') {
       pool = this.#poolForAddress(request.target);
-      if (request.spec.waitsForReplicas && pool !== undefined) return this.#waits.submit(request, pool, this.#replicasOf(pool.address));
+      if (request.spec.waitsForReplicas && pool !== undefined)
+        return this.#waits.submit(request, pool, this.#replicasOf(pool.address));
     } else if (request.slot >= 0) {
       pool = this.#poolForSlot(request.slot);
-      if (this.#replicas !== null && request.spec.readonly && pool !== undefined) pool = this.#replicas.choose(request, pool, this.#map);
+      if (this.#replicas !== null && request.spec.readonly && pool !== undefined)
+        pool = this.#replicas.choose(request, pool, this.#map);
     } else if (request.spec.route === Route.OutOfBand) {
       return this.#outOfBand.send(request, this.masterAddresses());
     } else {
@@ -306,7 +314,10 @@ export class Router implements RequestHandler, PoolEvents {
     const owners = new Set<number>();
     for (let slot = 0; slot < map.owners.length; slot++) owners.add(map.owners[slot] as number);
     owners.delete(NO_OWNER);
-    return [...owners].map((index) => map.nodes[index]?.address ?? '').filter((a) => a !== '').sort();
+    return [...owners]
+      .map((index) => map.nodes[index]?.address ?? '')
+      .filter((a) => a !== '')
+      .sort();
   }
 
   /** Node views for INFO and metrics: address, pool state, in-flight count, dedicated connections out, redirects it answered. */
@@ -318,7 +329,8 @@ export class Router implements RequestHandler, PoolEvents {
     const masters = new Set(this.#map.nodes.map((node) => node.address));
     for (const pool of this.#replicas?.pools ?? []) {
       const listed = states.get(pool.address);
-      if (listed === undefined || listed.state === 'retired' || !masters.has(pool.address)) states.set(pool.address, this.#stateOf(pool));
+      if (listed === undefined || listed.state === 'retired' || !masters.has(pool.address))
+        states.set(pool.address, this.#stateOf(pool));
     }
     return [...states.values()];
   }
@@ -351,12 +363,18 @@ export class Router implements RequestHandler, PoolEvents {
       // followed, so it spends the retry budget, not the redirect budget, and
       // the client never gets this redirect (a cluster client would follow it).
       this.#refresh.request('redirected to an unknown node');
-      this.#retryLater(request, errors.movedOutsideTopology(redirect.slot, formatAddress(redirect.host, redirect.port)));
+      this.#retryLater(
+        request,
+        errors.movedOutsideTopology(redirect.slot, formatAddress(redirect.host, redirect.port)),
+      );
       return true;
     }
     if (request.redirects >= this.#options.maxRedirects) {
       request.failure = Failure.RedirectsExhausted;
-      this.#log.warn({ command: request.spec.name, node: request.node, reply: errorText(buffer, start, end) }, 'redirect budget exhausted');
+      this.#log.warn(
+        { command: request.spec.name, node: request.node, reply: errorText(buffer, start, end) },
+        'redirect budget exhausted',
+      );
       return false;
     }
     request.redirects++;
@@ -384,7 +402,8 @@ export class Router implements RequestHandler, PoolEvents {
   /** A connection-holding request goes out on a lease of its own (ASKING first when asked). */
   #sendLeased(request: Request, pool: NodePool, asking: PendingCommand | null): void {
     // A new lease to a node that is failing would wait for its connect, as the shared connection's commands do not.
-    if (pool.reconnecting) return this.#retryLater(request, errors.nodeUnreachable(pool.address, pool.unavailableReason));
+    if (pool.reconnecting)
+      return this.#retryLater(request, errors.nodeUnreachable(pool.address, pool.unavailableReason));
     const connection = pool.lease(request.resp3);
     if (connection === null) {
       this.#fail(request, errors.tooManyLeases(pool.address));
@@ -410,11 +429,19 @@ export class Router implements RequestHandler, PoolEvents {
    */
   #redirectedWhilePinned(request: Request, action: ErrorAction, buffer: Buffer, start: number, end: number): void {
     const line = errorText(buffer, start, end);
-    const redirect = action === ErrorAction.Moved || action === ErrorAction.Ask ? parseRedirect(buffer, start, end, request.node, this.addresses) : null;
+    const redirect =
+      action === ErrorAction.Moved || action === ErrorAction.Ask
+        ? parseRedirect(buffer, start, end, request.node, this.addresses)
+        : null;
     if (redirect !== null && action === ErrorAction.Moved) this.noteMoved(redirect.slot, redirect.host, redirect.port);
     // EXEC itself redirected: the node has discarded the transaction.
-    if (redirect !== null && request.spec.mode === ModeCommand.Exec) this.#settle(request, errorReply(errors.EXECABORT));
-    else this.#settle(request, redirect === null ? ownedSlice(buffer, start, end) : errorReply(errors.redirectedInTransaction(line)));
+    if (redirect !== null && request.spec.mode === ModeCommand.Exec)
+      this.#settle(request, errorReply(errors.EXECABORT));
+    else
+      this.#settle(
+        request,
+        redirect === null ? ownedSlice(buffer, start, end) : errorReply(errors.redirectedInTransaction(line)),
+      );
   }
 
   #settle(request: Request, reply: Buffer): void {
@@ -452,7 +479,11 @@ export class Router implements RequestHandler, PoolEvents {
     const pool = request.scriptUser === null ? node : this.#scriptPools.of(node, request.scriptUser);
     request.scriptReloaded = true;
     this.#log.info({ node: request.node, sha }, 'reloading a script the node did not have (NOSCRIPT)');
-    pool.send({ payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} }, request.owner.id, request.resp3);
+    pool.send(
+      { payload: encodeCommand(['SCRIPT', 'LOAD', body]), onNodeReply() {}, onNodeFailure() {} },
+      request.owner.id,
+      request.resp3,
+    );
     pool.send(request, request.owner.id, request.resp3);
     return true;
   }
@@ -490,7 +521,10 @@ export class Router implements RequestHandler, PoolEvents {
   #fail(request: Request, line: string): void {
     this.stats.failures++;
     request.failure = Failure.GaveUp;
-    this.#log.warn({ command: request.spec.name, node: request.node, slot: request.slot, error: line }, 'command failed');
+    this.#log.warn(
+      { command: request.spec.name, node: request.node, slot: request.slot, error: line },
+      'command failed',
+    );
     request.settle(errorReply(line));
   }
 
@@ -587,14 +621,19 @@ export class Router implements RequestHandler, PoolEvents {
   #sweepRetired(): void {
     const now = Date.now();
     for (const [pool, since] of this.#retired) {
-      if (pool.inflight + this.#scriptPools.inflight(pool) > 0 && now - since < this.#options.retiredNodeGraceMs) continue;
+      if (pool.inflight + this.#scriptPools.inflight(pool) > 0 && now - since < this.#options.retiredNodeGraceMs)
+        continue;
       this.#retired.delete(pool);
       if (pool.readOnly) this.#replicas?.forget(pool);
       else if (this.#poolsByAddress.get(pool.address) === pool) this.#poolsByAddress.delete(pool.address);
-      if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined) this.#redirectsBy.delete(pool.address);
+      if (!this.#poolsByAddress.has(pool.address) && this.#replicas?.poolAt(pool.address) === undefined)
+        this.#redirectsBy.delete(pool.address);
       pool.close('node left the topology');
       this.#scriptPools.close(pool, 'node left the topology');
-      this.#log.info({ node: pool.address, role: pool.readOnly ? 'replica' : 'master' }, 'closed connections to a node that left the topology');
+      this.#log.info(
+        { node: pool.address, role: pool.readOnly ? 'replica' : 'master' },
+        'closed connections to a node that left the topology',
+      );
     }
   }
 }

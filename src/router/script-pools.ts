@@ -57,7 +57,14 @@ export class ScriptPools {
     }
     let pool = pools.get(user);
     if (pool === undefined) {
-      pool = new NodePool(node.host, node.port, { ...this.#options, scriptUser: user }, this.#log, this.#events, node.readOnly);
+      pool = new NodePool(
+        node.host,
+        node.port,
+        { ...this.#options, scriptUser: user },
+        this.#log,
+        this.#events,
+        node.readOnly,
+      );
       pools.set(user, pool);
     }
     return pool;

@@ -78,13 +78,17 @@ export class StallWatch {
    * behind the script, until the stalled connection replies again.
    */
   #probe(pool: NodePool, host: StallHost, now: number): void {
-    if (this.#probing.has(pool) || pool.busy !== null || now - (this.#probedAt.get(pool) ?? -Infinity) < PROBE_EVERY_MS) return;
+    if (this.#probing.has(pool) || pool.busy !== null || now - (this.#probedAt.get(pool) ?? -Infinity) < PROBE_EVERY_MS)
+      return;
     this.#probing.add(pool);
     this.#probedAt.set(pool, now);
     host.probe(pool, (reply) => {
       this.#probing.delete(pool);
       if (reply.length > 5 && reply.toString('latin1', 0, 5) === '-BUSY') {
-        this.#log.info({ node: pool.address }, 'master busy running a script: new commands get its -BUSY until it ends');
+        this.#log.info(
+          { node: pool.address },
+          'master busy running a script: new commands get its -BUSY until it ends',
+        );
         pool.markBusy(reply);
       }
     });
@@ -98,7 +102,10 @@ export class StallWatch {
       if (stalledMs === 0) continue;
       if (!host.isMaster(pool.address)) {
         if (stalledMs < DEMOTED_SILENCE_MS) continue;
-        this.#log.warn({ node: pool.address, stalledMs: Math.round(stalledMs) }, 'resetting the connection to a former master that stopped answering');
+        this.#log.warn(
+          { node: pool.address, stalledMs: Math.round(stalledMs) },
+          'resetting the connection to a former master that stopped answering',
+        );
         pool.resetBusyShared(`no reply for ${Math.round(stalledMs)} ms from a node that is no longer a master`);
         continue;
       }
@@ -107,7 +114,10 @@ export class StallWatch {
       this.#stalled.set(pool.address, stalledMs);
       if (now - this.#refreshedAt >= REFRESH_EVERY_MS) {
         this.#refreshedAt = now;
-        this.#log.warn({ node: pool.address, stalledMs: Math.round(stalledMs) }, 'master connection stalled: commands in flight, no reply');
+        this.#log.warn(
+          { node: pool.address, stalledMs: Math.round(stalledMs) },
+          'master connection stalled: commands in flight, no reply',
+        );
         host.requestRefresh('stalled master connection');
       }
     }

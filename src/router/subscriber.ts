@@ -54,7 +54,18 @@ interface Link {
   readonly channels: Set<string>;
 }
 
-const WORDS = ['message', 'pmessage', 'smessage', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'pong'] as const;
+const WORDS = [
+  'message',
+  'pmessage',
+  'smessage',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'pong',
+] as const;
 const MESSAGE_KINDS = 3; // WORDS[0..2]
 const SSUBSCRIBE = 5;
 const SUNSUBSCRIBE = 8;
@@ -144,7 +155,8 @@ export class Subscriber implements FrameSink {
     if (this.#main === null) {
       // Nothing is subscribed on a node: Redis's answer, with the client's count.
       const list = names.length > 0 ? names : [null];
-      for (const name of list) this.#client.deliver(pubsubReply(this.#client.resp3, kind, name, this.channels.size + this.patterns.size));
+      for (const name of list)
+        this.#client.deliver(pubsubReply(this.#client.resp3, kind, name, this.channels.size + this.patterns.size));
       return;
     }
     this.#send(this.#main, payload, expected, true);
@@ -174,7 +186,9 @@ export class Subscriber implements FrameSink {
       const link = [...this.#shards.values()].find((l) => l.channels.has(text));
       if (link === undefined) {
         this.#shardConfirmed.delete(text);
-        this.#client.deliver(pubsubReply(this.#client.resp3, 'sunsubscribe', Buffer.from(text, 'latin1'), this.#shardConfirmed.size));
+        this.#client.deliver(
+          pubsubReply(this.#client.resp3, 'sunsubscribe', Buffer.from(text, 'latin1'), this.#shardConfirmed.size),
+        );
         continue;
       }
       link.channels.delete(text);
@@ -184,7 +198,9 @@ export class Subscriber implements FrameSink {
 
   /** PING in subscribed mode: answered by a node in order with the confirmations (`pong` array in RESP2). */
   ping(payload: Buffer, message: Buffer | null): void {
-    const link = this.pingsMain ? this.#main : ([...this.#shards.values()].find((l) => l.channels.size > 0) ?? this.#main);
+    const link = this.pingsMain
+      ? this.#main
+      : ([...this.#shards.values()].find((l) => l.channels.size > 0) ?? this.#main);
     if (link === null || link.lease.connection.state === 'closed') {
       this.#client.deliver(encodeCommand(['pong', message ?? '']));
       return;
@@ -261,7 +277,10 @@ export class Subscriber implements FrameSink {
       // Not asked for: the node gave the slot away and dropped the channel (Redis 7 does this).
       link.channels.delete(text);
       if (this.shardChannels.has(text)) {
-        this.#log.info({ channel: text, node: link.lease.pool.address }, 'shard channel left its node; subscribing at the new owner');
+        this.#log.info(
+          { channel: text, node: link.lease.pool.address },
+          'shard channel left its node; subscribing at the new owner',
+        );
         this.#router.requestRefresh('shard channel moved');
         this.#scheduleResync();
       }
@@ -270,7 +289,8 @@ export class Subscriber implements FrameSink {
     if (--expected.remaining <= 0) link.expected.shift();
     if (word === SSUBSCRIBE) this.#shardConfirmed.add(text);
     else this.#shardConfirmed.delete(text);
-    if (expected.forward) this.#client.deliver(pubsubReply(this.#client.resp3, WORDS[word] as string, channel, this.#shardConfirmed.size));
+    if (expected.forward)
+      this.#client.deliver(pubsubReply(this.#client.resp3, WORDS[word] as string, channel, this.#shardConfirmed.size));
   }
 
   /** -MOVED to an SSUBSCRIBE: learn the owner and subscribe there (confirmations still owed go with it). */
@@ -324,7 +344,11 @@ export class Subscriber implements FrameSink {
 
   /** Keyspace links to every master but the main link's; `payload` goes to those already open. */
   #syncKeyspaceLinks(payload: Buffer | null): void {
-    const wanted = new Set(this.#keyspaceNames('subscribe').length + this.#keyspaceNames('psubscribe').length > 0 ? this.#router.masterAddresses() : []);
+    const wanted = new Set(
+      this.#keyspaceNames('subscribe').length + this.#keyspaceNames('psubscribe').length > 0
+        ? this.#router.masterAddresses()
+        : [],
+    );
     if (this.#main !== null) wanted.delete(this.#main.lease.pool.address);
     for (const [address, link] of this.#keyspace) {
       if (wanted.has(address)) continue;

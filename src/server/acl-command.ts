@@ -21,8 +21,27 @@ import type { UserDirectory } from './client-auth.js';
 
 /** Redis 7.0's categories, in ACL CAT's order. */
 const CATEGORIES = [
-  'keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',
-  'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting',
+  'keyspace',
+  'read',
+  'write',
+  'set',
+  'sortedset',
+  'list',
+  'hash',
+  'string',
+  'bitmap',
+  'hyperloglog',
+  'geo',
+  'stream',
+  'pubsub',
+  'admin',
+  'fast',
+  'slow',
+  'blocking',
+  'dangerous',
+  'connection',
+  'transaction',
+  'scripting',
 ];
 
 const HELP = [
@@ -111,7 +130,7 @@ function adminOnly(what: string): string {
 }
 
 function getUser(user: User | null, directory: UserDirectory, name: string, resp3: boolean): Buffer {
-  if (user === null || (name !== user.name && !user.isAdmin)) return errorReply(adminOnly("GETUSER of another user"));
+  if (user === null || (name !== user.name && !user.isAdmin)) return errorReply(adminOnly('GETUSER of another user'));
   const target = directory.get(name);
   if (target === undefined) return resp3 ? NULL_RESP3 : NULL_BULK;
   const flags = target.flags().map((flag) => bulkString(flag));
@@ -153,16 +172,21 @@ function dryRun(user: User | null, directory: UserDirectory, args: CommandArgs):
   if (spec.name === '' || (spec.subcommands !== null && command.argc > 1)) {
     return errorReply(`ERR Command '${argumentText(command, 0, 'utf8')}' not found`);
   }
-  if ((spec.arity > 0 && command.argc !== spec.arity) || command.argc < -spec.arity) return errorReply(errors.wrongArity(spec.name));
+  if ((spec.arity > 0 && command.argc !== spec.arity) || command.argc < -spec.arity)
+    return errorReply(errors.wrongArity(spec.name));
   switch (target.deny(spec, command, dryRunKeys)) {
     case Denial.None:
       return OK;
     case Denial.Command:
       return bulkString(`This user has no permissions to run the '${spec.name}' command`);
     case Denial.Key:
-      return bulkString(`This user has no permissions to access the '${argument(command, target.deniedArgument).toString('utf8')}' key`);
+      return bulkString(
+        `This user has no permissions to access the '${argument(command, target.deniedArgument).toString('utf8')}' key`,
+      );
     case Denial.Channel:
-      return bulkString(`This user has no permissions to access the '${argument(command, target.deniedArgument).toString('utf8')}' channel`);
+      return bulkString(
+        `This user has no permissions to access the '${argument(command, target.deniedArgument).toString('utf8')}' channel`,
+      );
   }
 }
 
@@ -171,8 +195,15 @@ function genpass(args: CommandArgs): Buffer {
   let bits = 256;
   if (args.argc > 2) {
     bits = parseInteger(args.frameBuffer, args.argStart[2] as number, args.argEnd[2] as number);
-    if (Number.isNaN(bits) || bits <= 0 || bits > 4096) return errorReply('ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096');
+    if (Number.isNaN(bits) || bits <= 0 || bits > 4096)
+      return errorReply(
+        'ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096',
+      );
   }
   const chars = Math.ceil(bits / 4);
-  return bulkString(randomBytes(Math.ceil(chars / 2)).toString('hex').slice(0, chars));
+  return bulkString(
+    randomBytes(Math.ceil(chars / 2))
+      .toString('hex')
+      .slice(0, chars),
+  );
 }

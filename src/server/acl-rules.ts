@@ -30,7 +30,8 @@ const CHANNELS_AFTER_ALL =
 const NO_SUCH_PASSWORD = 'The password you are trying to remove from the user does not exist';
 const BAD_HASH = 'The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters';
 const SUBCOMMAND_FIRST_ARG = 'Allowing first-arg of a subcommand is not supported';
-const FIRST_ARG = 'first-argument rules (+command|argument for a command without subcommands) are not supported by Slotway';
+const FIRST_ARG =
+  'first-argument rules (+command|argument for a command without subcommands) are not supported by Slotway';
 export const SELECTORS = 'selectors "(...)" are not supported by Slotway: give each user one set of rules';
 
 /** Applies one rule word to `user`; null, or the reason it is refused. */
@@ -171,7 +172,8 @@ function addChannelPattern(user: User, text: string): string | null {
     user.channelPatterns.length = 0;
     return null;
   }
-  if (!user.channelPatterns.some((pattern) => pattern.text === text)) user.channelPatterns.push({ text, bytes: Buffer.from(text, 'utf8') });
+  if (!user.channelPatterns.some((pattern) => pattern.text === text))
+    user.channelPatterns.push({ text, bytes: Buffer.from(text, 'utf8') });
   return null;
 }
 

@@ -187,7 +187,10 @@ export class User {
   }
 
   commandsText(): string {
-    return [this.commandBase ? '+@all' : '-@all', ...this.commandRules.map((rule) => `${rule.allow ? '+' : '-'}${rule.target}`)].join(' ');
+    return [
+      this.commandBase ? '+@all' : '-@all',
+      ...this.commandRules.map((rule) => `${rule.allow ? '+' : '-'}${rule.target}`),
+    ].join(' ');
   }
 
   keysText(): string {

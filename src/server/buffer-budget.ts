@@ -65,4 +65,3 @@ export function defaultBufferMemory(): number {
   const usable = constrained > 0 && constrained < total ? constrained : total;
   return Math.min(Math.floor(usable / 4), GIB);
 }
-

@@ -84,7 +84,8 @@ export class UserDirectory implements AdminCommands {
     const directory = new UserDirectory(table);
     const errors: string[] = [];
     const defaultUser = new User('default', directory);
-    for (const rule of ['on', '~*', '&*', '+@all', requirepass === '' ? 'nopass' : `>${requirepass}`]) applyRule(defaultUser, rule, table);
+    for (const rule of ['on', '~*', '&*', '+@all', requirepass === '' ? 'nopass' : `>${requirepass}`])
+      applyRule(defaultUser, rule, table);
     directory.#users.set('default', defaultUser);
     if (usersText === null) return { directory, errors };
 
@@ -92,7 +93,10 @@ export class UserDirectory implements AdminCommands {
     const nodeUsers: { where: string; words: string[] }[] = [];
     const lines = usersText.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
-      const words = (lines[i] as string).trim().split(/\s+/).filter((word) => word !== '');
+      const words = (lines[i] as string)
+        .trim()
+        .split(/\s+/)
+        .filter((word) => word !== '');
       if (words.length === 0 || (words[0] as string).startsWith('#')) continue;
       const where = `${usersLabel} line ${i + 1}`;
       if (words[0] === 'node-user') {
@@ -162,18 +166,24 @@ export interface ClientAccessOptions {
  * `table`. Errors (an unreadable users file, a bad rule, an unknown command to
  * deny) are one line each; the CLI exits 2 on them.
  */
-export function loadClientAccess(options: ClientAccessOptions, table: CommandTable): { users: UserDirectory; errors: string[] } {
+export function loadClientAccess(
+  options: ClientAccessOptions,
+  table: CommandTable,
+): { users: UserDirectory; errors: string[] } {
   const errors: string[] = [];
   let usersText: string | null = null;
   if (options.usersFile !== '') {
     try {
       usersText = readFileSync(options.usersFile, 'utf8');
     } catch (error) {
-      errors.push(`--users-file: cannot read "${options.usersFile}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      errors.push(
+        `--users-file: cannot read "${options.usersFile}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   }
   const created = UserDirectory.create(options.requirepass, usersText, table, options.usersFile);
   errors.push(...created.errors);
-  for (const name of table.deny(options.denyCommands, deniedCommand)) errors.push(`--deny-commands: unknown command "${name}"`);
+  for (const name of table.deny(options.denyCommands, deniedCommand))
+    errors.push(`--deny-commands: unknown command "${name}"`);
   return { users: created.directory, errors };
 }

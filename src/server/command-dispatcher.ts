@@ -76,7 +76,12 @@ export class CommandDispatcher {
     // Redis names an unknown command or subcommand before it asks for AUTH or checks ACL rules.
     if (spec === UNKNOWN_COMMAND || spec.local === LocalAnswer.Container) {
       host.modes.noteRefused();
-      return host.answer(spec, spec === UNKNOWN_COMMAND ? errorReply(refusalOf(spec, framer)) : answerLocally(host, spec, framer, context.facts));
+      return host.answer(
+        spec,
+        spec === UNKNOWN_COMMAND
+          ? errorReply(refusalOf(spec, framer))
+          : answerLocally(host, spec, framer, context.facts),
+      );
     }
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
@@ -89,7 +94,12 @@ export class CommandDispatcher {
     }
     // --max-buffer-memory spent: new work for the nodes is refused instead of growing (buffer-budget.ts).
     const buffers = context.buffers;
-    if (buffers.used > buffers.limit && host.user !== null && !host.modes.holdsConnection && refusedWhenExhausted(spec)) {
+    if (
+      buffers.used > buffers.limit &&
+      host.user !== null &&
+      !host.modes.holdsConnection &&
+      refusedWhenExhausted(spec)
+    ) {
       host.modes.noteRefused(); // inside MULTI: EXEC aborts, as in Redis
       buffers.refused(context.log);
       return host.answer(spec, OOM_REPLY);
@@ -136,14 +146,21 @@ export class CommandDispatcher {
   }
 
   #everyMaster(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
-    if (spec.adminOnly && host.user?.administersNodes !== true) return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
+    if (spec.adminOnly && host.user?.administersNodes !== true)
+      return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
     const router = this.#context.router;
     if (spec.scripts === ScriptEffect.Remember && framer.argc === 3) {
       router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
     } else if (spec.scripts === ScriptEffect.Forget) {
       router.scripts.clear();
     }
-    const fanOut = FanOut.toMasters(host, spec, this.#everyMasterPayload(spec, framer), router.masterAddresses(), spec.everyMaster);
+    const fanOut = FanOut.toMasters(
+      host,
+      spec,
+      this.#everyMasterPayload(spec, framer),
+      router.masterAddresses(),
+      spec.everyMaster,
+    );
     if (spec.everyMaster === 'slowlog') fanOut.limit = slowlogLimit(framer);
     this.#queueFanOut(host, fanOut);
   }
@@ -260,7 +277,8 @@ function refusalOf(spec: CommandSpec, framer: CommandFramer): string {
 /** Redis quotes the first arguments of an unknown command, up to 128 characters in all. */
 function unknownCommandArgs(framer: CommandFramer): string {
   let args = '';
-  for (let i = 1; i < framer.argc && args.length < 128; i++) args += `'${quoted(argumentText(framer, i, 'utf8'), 128 - args.length)}' `;
+  for (let i = 1; i < framer.argc && args.length < 128; i++)
+    args += `'${quoted(argumentText(framer, i, 'utf8'), 128 - args.length)}' `;
   return args;
 }
 

@@ -162,7 +162,9 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
 /** A container without a subcommand, or with one this Redis does not have: Redis's own errors. */
 function container(spec: CommandSpec, args: CommandArgs): Buffer {
   if (args.argc < 2) return errorReply(errors.wrongArity(spec.name));
-  const sub = argumentText(args, 1, 'utf8').slice(0, 128).replace(/[\r\n]/g, ' ');
+  const sub = argumentText(args, 1, 'utf8')
+    .slice(0, 128)
+    .replace(/[\r\n]/g, ' ');
   return errorReply(errors.unknownSubcommand(spec.name, sub));
 }
 
@@ -326,7 +328,10 @@ export function infoText(args: CommandArgs, facts: LocalFacts): string {
         ['buffer_memory', stats.buffers.used],
         ['buffer_memory_limit', stats.buffers.limit],
         ['buffer_memory_refusals', stats.buffers.refusals],
-        ...cluster.nodes.map((n, i): [string, string] => [`node${i}`, `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`]),
+        ...cluster.nodes.map((n, i): [string, string] => [
+          `node${i}`,
+          `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`,
+        ]),
       ]),
     );
   }
@@ -350,7 +355,13 @@ function announced(session: LocalHost, facts: LocalFacts): Announced {
  * they send everything here and Slotway does the routing.
  */
 function clusterSlots({ host, port }: Announced): Buffer {
-  return arrayReply([arrayReply([integerReply(0), integerReply(16383), arrayReply([bulkString(host), integerReply(port), bulkString(PROXY_NODE_ID)])])]);
+  return arrayReply([
+    arrayReply([
+      integerReply(0),
+      integerReply(16383),
+      arrayReply([bulkString(host), integerReply(port), bulkString(PROXY_NODE_ID)]),
+    ]),
+  ]);
 }
 
 function clusterShards({ host, port }: Announced): Buffer {
@@ -366,7 +377,14 @@ function clusterShards({ host, port }: Announced): Buffer {
         ['health', bulkString('online')],
       ].flatMap(([name, value]) => [bulkString(name as string), value as Buffer]),
     );
-    return arrayReply([arrayReply([bulkString('slots'), arrayReply([integerReply(0), integerReply(16383)]), bulkString('nodes'), arrayReply([node])])]);
+    return arrayReply([
+      arrayReply([
+        bulkString('slots'),
+        arrayReply([integerReply(0), integerReply(16383)]),
+        bulkString('nodes'),
+        arrayReply([node]),
+      ]),
+    ]);
   }
 }
 

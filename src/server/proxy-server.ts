@@ -47,7 +47,15 @@ export class ProxyServer {
     if (access.errors.length > 0) throw new Error(access.errors.join('; '));
     const keys = new KeyIndices();
     this.#context = {
-      dispatcher: new CommandDispatcher({ table, router, facts, maxWaitMs: options.maxWaitMs, keys, buffers: stats.buffers, log }),
+      dispatcher: new CommandDispatcher({
+        table,
+        router,
+        facts,
+        maxWaitMs: options.maxWaitMs,
+        keys,
+        buffers: stats.buffers,
+        log,
+      }),
       table,
       router,
       limits: options,
@@ -79,7 +87,10 @@ export class ProxyServer {
   listen(): Promise<{ host: string; port: number; tlsPort: number }> {
     if (this.#idleSweep === null && this.#options.idleTimeoutSeconds > 0) this.#startIdleSweep();
     const tls = this.#tls;
-    return this.#listenPlain().then(async (address) => ({ ...address, tlsPort: tls === null ? 0 : await tls.listen() }));
+    return this.#listenPlain().then(async (address) => ({
+      ...address,
+      tlsPort: tls === null ? 0 : await tls.listen(),
+    }));
   }
 
   /** Certificate files of the TLS listener (none without one), to watch. */
@@ -140,7 +151,11 @@ export class ProxyServer {
       stats.rejectedClients++;
       socket.on('error', ignore);
       socket.end(stats.draining ? SHUTTING_DOWN : MAX_CLIENTS);
-      if (!stats.draining) this.#log.warn({ maxClients: this.#options.maxClients, remote: socket.remoteAddress }, 'client refused: --maxclients reached');
+      if (!stats.draining)
+        this.#log.warn(
+          { maxClients: this.#options.maxClients, remote: socket.remoteAddress },
+          'client refused: --maxclients reached',
+        );
       return;
     }
     const session = new Session(socket, this.#nextId++, this.#context);
@@ -157,8 +172,12 @@ export class ProxyServer {
       const now = (context.clock.now = Date.now());
       for (const session of context.stats.sessions) {
         // lastActiveAt is stamped from this coarse clock, up to one tick early.
-        if (now - session.lastActiveAt < limitMs + tickMs || session.holdsConnection || session.pendingReplies > 0) continue;
-        session.log.info({ idleSeconds: Math.round((now - session.lastActiveAt) / 1000) }, 'closing idle client (--timeout)');
+        if (now - session.lastActiveAt < limitMs + tickMs || session.holdsConnection || session.pendingReplies > 0)
+          continue;
+        session.log.info(
+          { idleSeconds: Math.round((now - session.lastActiveAt) / 1000) },
+          'closing idle client (--timeout)',
+        );
         session.destroy();
       }
     }, tickMs);

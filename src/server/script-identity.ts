@@ -68,7 +68,8 @@ export function permissionsText(user: User): string {
   const channels = user.channelsText();
   if (channels !== '') words.push(channels);
   words.push(user.commandBase ? '+@all' : '-@all');
-  for (const rule of user.commandRules) if (nodeKnows(rule.target)) words.push(`${rule.allow ? '+' : '-'}${rule.target}`);
+  for (const rule of user.commandRules)
+    if (nodeKnows(rule.target)) words.push(`${rule.allow ? '+' : '-'}${rule.target}`);
   return words.join(' ');
 }
 
@@ -88,7 +89,11 @@ export class ScriptIdentities {
    * `userFor`: the node ACL user for a rule text (Router.scriptUser);
    * `existingUser`: an operator's node user a users-file `node-user` line names.
    */
-  constructor(denied: readonly string[], userFor: (rules: string) => ScriptUser, existingUser: (name: string, password: string) => ScriptUser = userFor) {
+  constructor(
+    denied: readonly string[],
+    userFor: (rules: string) => ScriptUser,
+    existingUser: (name: string, password: string) => ScriptUser = userFor,
+  ) {
     this.#denied = denied;
     this.#userFor = userFor;
     this.#existingUser = existingUser;

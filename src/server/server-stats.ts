@@ -22,11 +22,20 @@ export interface ClientRecord {
 import { BufferBudget } from './buffer-budget.js';
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
-export const COMMAND_CLASSES = ['single_slot', 'fan_out', 'every_master', 'local', 'connection_holding', 'refused'] as const;
+export const COMMAND_CLASSES = [
+  'single_slot',
+  'fan_out',
+  'every_master',
+  'local',
+  'connection_holding',
+  'refused',
+] as const;
 /** Results (label `result`): the reply was not an error, was one, Slotway gave up, the redirect budget ran out. */
 export const COMMAND_RESULTS = ['ok', 'error', 'failed', 'redirects_exhausted'] as const;
 /** Upper bounds (ms) of the latency buckets; one more bucket above the last takes the rest. */
-export const LATENCY_BOUNDS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+export const LATENCY_BOUNDS_MS: readonly number[] = [
+  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+];
 
 const SINGLE_SLOT = 0;
 const FAN_OUT = 1;

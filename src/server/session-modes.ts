@@ -143,7 +143,10 @@ export class SessionModes {
     const command = {
       spec,
       payload: framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
-      slot: spec.route === Route.ByKey || spec.route === Route.Session ? commandSlot(spec, framer, this.#context.keys) : NO_KEYS,
+      slot:
+        spec.route === Route.ByKey || spec.route === Route.Session
+          ? commandSlot(spec, framer, this.#context.keys)
+          : NO_KEYS,
       argc: framer.argc,
     };
     if (transaction.passesThrough(command)) return false;
@@ -170,7 +173,11 @@ export class SessionModes {
     }
     if (ping && subscriber.count > 0) {
       if (framer.argc > 2) host.answer(spec, errorReply(errors.wrongArity('ping')));
-      else subscriber.ping(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd), framer.argc === 2 ? argument(framer, 1) : null);
+      else
+        subscriber.ping(
+          framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd),
+          framer.argc === 2 ? argument(framer, 1) : null,
+        );
       return true;
     }
     if (spec.local === LocalAnswer.Quit || spec.local === LocalAnswer.Reset) return false;
@@ -180,7 +187,14 @@ export class SessionModes {
       this.#subscriber = null;
       return false;
     }
-    host.answer(spec, errorReply(errors.notInSubscribedMode(spec.name === '' ? argumentText(framer, 0, 'utf8') : spec.name.split('|')[0] as string)));
+    host.answer(
+      spec,
+      errorReply(
+        errors.notInSubscribedMode(
+          spec.name === '' ? argumentText(framer, 0, 'utf8') : (spec.name.split('|')[0] as string),
+        ),
+      ),
+    );
     return true;
   }
 
@@ -189,7 +203,10 @@ export class SessionModes {
     const names: Buffer[] = [];
     for (let i = 1; i < framer.argc; i++) names.push(argument(framer, i));
     const mode = spec.mode;
-    if (names.length === 0 && (mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Ssubscribe)) {
+    if (
+      names.length === 0 &&
+      (mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Ssubscribe)
+    ) {
       return this.#host.answer(spec, errorReply(errors.wrongArity(spec.name)));
     }
     switch (mode) {
@@ -202,7 +219,8 @@ export class SessionModes {
       case ModeCommand.Punsubscribe:
         return subscriber.unsubscribe('punsubscribe', names);
       case ModeCommand.Ssubscribe:
-        if (commandSlot(spec, framer, this.#context.keys) === CROSS_SLOT) return this.#host.answer(spec, errorReply(errors.CROSSSLOT));
+        if (commandSlot(spec, framer, this.#context.keys) === CROSS_SLOT)
+          return this.#host.answer(spec, errorReply(errors.CROSSSLOT));
         return subscriber.ssubscribe(names);
       default:
         return subscriber.sunsubscribe(names);
@@ -221,12 +239,16 @@ export class SessionModes {
     }
     return true;
   }
-
 }
 
 /** Subscription commands answered on the main pub/sub link, in order with each other. */
 function onMainLink(mode: ModeCommand): boolean {
-  return mode === ModeCommand.Subscribe || mode === ModeCommand.Psubscribe || mode === ModeCommand.Unsubscribe || mode === ModeCommand.Punsubscribe;
+  return (
+    mode === ModeCommand.Subscribe ||
+    mode === ModeCommand.Psubscribe ||
+    mode === ModeCommand.Unsubscribe ||
+    mode === ModeCommand.Punsubscribe
+  );
 }
 
 /** The (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE family. */

@@ -225,9 +225,13 @@ export class Session implements ModesHost, DispatchHost {
     this.#context.stats.authFailures++;
     const failures = ++this.#authFailures;
     const limit = this.#context.maxAuthFailures;
-    if (failures === 1) this.log.warn({ user: loggedName(name), remote: this.#socket.remoteAddress }, 'authentication failed');
+    if (failures === 1)
+      this.log.warn({ user: loggedName(name), remote: this.#socket.remoteAddress }, 'authentication failed');
     if (limit > 0 && failures >= limit) {
-      this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'closing a client after too many failed AUTH attempts (--max-auth-failures)');
+      this.log.warn(
+        { failures, remote: this.#socket.remoteAddress },
+        'closing a client after too many failed AUTH attempts (--max-auth-failures)',
+      );
       this.closeAfterReplies();
     }
   }
@@ -343,7 +347,10 @@ export class Session implements ModesHost, DispatchHost {
     const queue = this.#queue;
     const unread = queue.bytes - queue.reserved + this.#socket.writableLength;
     if (unread <= this.#context.clientOutputLimit) return false;
-    this.log.warn({ unread, limit: this.#context.clientOutputLimit }, 'closing a client that does not read its replies');
+    this.log.warn(
+      { unread, limit: this.#context.clientOutputLimit },
+      'closing a client that does not read its replies',
+    );
     this.#context.stats.outputLimitClosures++;
     this.destroy();
     return true;
@@ -378,7 +385,10 @@ export class Session implements ModesHost, DispatchHost {
     this.#context.stats.bytesOut += frame.length;
     this.#syncUnwritten();
     if (socket.writableLength > this.#context.pubsubOutputLimit) {
-      this.log.warn({ unread: socket.writableLength, limit: this.#context.pubsubOutputLimit }, 'closing a subscriber that does not read its messages');
+      this.log.warn(
+        { unread: socket.writableLength, limit: this.#context.pubsubOutputLimit },
+        'closing a subscriber that does not read its messages',
+      );
       this.#context.stats.outputLimitClosures++;
       this.destroy();
     }
@@ -415,7 +425,8 @@ export class Session implements ModesHost, DispatchHost {
         else this.#context.dispatcher.dispatch(this, this.#framer);
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
         const held = this.#held;
-        while (!this.#stalled && !this.#throttled && held !== null && held.length > 0) this.#consume(held.shift() as Buffer);
+        while (!this.#stalled && !this.#throttled && held !== null && held.length > 0)
+          this.#consume(held.shift() as Buffer);
       } else {
         this.#consume(chunk);
       }
@@ -451,16 +462,20 @@ export class Session implements ModesHost, DispatchHost {
   /** Stop framing: --max-pipeline replies owed, or more than --client-buffer-limit bytes held for this client. */
   #full(): boolean {
     const queue = this.#queue;
-    return queue.length >= this.#context.maxPipeline || queue.bytes + this.#socket.writableLength > this.#context.clientBufferLimit;
+    return (
+      queue.length >= this.#context.maxPipeline ||
+      queue.bytes + this.#socket.writableLength > this.#context.clientBufferLimit
+    );
   }
 
   /** Below half of both bounds: reading may resume. */
   #caughtUp(): boolean {
     const queue = this.#queue;
-    return queue.length < this.#context.maxPipeline / 2 && queue.bytes + this.#socket.writableLength <= this.#context.clientBufferLimit / 2;
+    return (
+      queue.length < this.#context.maxPipeline / 2 &&
+      queue.bytes + this.#socket.writableLength <= this.#context.clientBufferLimit / 2
+    );
   }
-
-
 
   /** Counts the socket's unwritten bytes in the process's budget (after writes, on drain). */
   #syncUnwritten(): void {
@@ -578,7 +593,6 @@ function loggedName(name: string): string {
   return name.length > 64 ? `${name.slice(0, 64)}... (${name.length} bytes)` : name;
 }
 
-
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;
 
@@ -593,4 +607,3 @@ function flushSession(session: Session): void {
 function uncorkPushes(session: Session): void {
   session.uncorkPushes();
 }
-

@@ -31,7 +31,10 @@ export class TlsListener {
     this.#files = { cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa };
     const { options: pem } = loadPem(this.#files);
     const verifyClients = options.tlsCa !== '';
-    this.#server = createServer({ ...pem, requestCert: verifyClients, rejectUnauthorized: verifyClients, noDelay: true }, onConnection);
+    this.#server = createServer(
+      { ...pem, requestCert: verifyClients, rejectUnauthorized: verifyClients, noDelay: true },
+      onConnection,
+    );
     // A failed handshake (a plain client on the TLS port, a certificate we do not trust) never becomes a session.
     this.#server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       log.debug({ remote: socket.remoteAddress, error: error.message }, 'TLS handshake with a client failed');

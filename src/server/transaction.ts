@@ -107,7 +107,10 @@ export class Transaction {
   }
 
   #exec(command: TransactionCommand): Request {
-    if (!this.#inMulti) return this.#lease !== null ? this.#forward(command, false) : this.#answer(command, errorReply(errors.EXEC_WITHOUT_MULTI));
+    if (!this.#inMulti)
+      return this.#lease !== null
+        ? this.#forward(command, false)
+        : this.#answer(command, errorReply(errors.EXEC_WITHOUT_MULTI));
     if (this.#dirty || (this.#lease !== null && this.#lease.connection.state === 'closed')) {
       if (this.#lease !== null) discardThenRelease(this.#lease);
       this.#lease = null;
@@ -123,7 +126,10 @@ export class Transaction {
   }
 
   #discard(command: TransactionCommand): Request {
-    if (!this.#inMulti) return this.#lease !== null ? this.#forward(command, false) : this.#answer(command, errorReply(errors.DISCARD_WITHOUT_MULTI));
+    if (!this.#inMulti)
+      return this.#lease !== null
+        ? this.#forward(command, false)
+        : this.#answer(command, errorReply(errors.DISCARD_WITHOUT_MULTI));
     if (this.#lease === null) return this.#end(command, OK);
     return this.#forward(command, true);
   }
@@ -145,7 +151,8 @@ export class Transaction {
     const spec = command.spec;
     if (spec.route === Route.Refused) return this.#flag(command, spec.refusal);
     if (spec.runsScript && (this.#owner.scriptUser ?? null) !== null) {
-      if (this.#lease !== null && this.#lease.pool.scriptUser !== this.#owner.scriptUser) return this.#flag(command, errors.scriptAfterPin(spec.name));
+      if (this.#lease !== null && this.#lease.pool.scriptUser !== this.#owner.scriptUser)
+        return this.#flag(command, errors.scriptAfterPin(spec.name));
       this.#needsScriptUser = true;
     }
     const forwardable = spec.route === Route.ByKey || spec.queuesInTransaction || spec.mode === ModeCommand.Unwatch;

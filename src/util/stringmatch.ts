@@ -42,7 +42,15 @@ function signed(c: number): number {
   return c >= 0x80 ? c - 256 : c;
 }
 
-function matchFrom(pattern: Buffer, pi: number, text: Buffer, ti: number, end: number, nocase: boolean, nesting: number): boolean {
+function matchFrom(
+  pattern: Buffer,
+  pi: number,
+  text: Buffer,
+  ti: number,
+  end: number,
+  nocase: boolean,
+  nesting: number,
+): boolean {
   if (nesting > MAX_NESTING) return false;
   const plen = pattern.length;
   while (pi < plen && ti < end) {

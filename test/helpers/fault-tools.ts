@@ -31,7 +31,10 @@ export function describeFds(): Map<string, number> {
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields.length < 10) continue;
-      tcp.set(fields[9] as string, `tcp ${procAddress(fields[1] as string)}->${procAddress(fields[2] as string)} ${TCP_STATES[parseInt(fields[3] as string, 16)] ?? fields[3]}`);
+      tcp.set(
+        fields[9] as string,
+        `tcp ${procAddress(fields[1] as string)}->${procAddress(fields[2] as string)} ${TCP_STATES[parseInt(fields[3] as string, 16)] ?? fields[3]}`,
+      );
     }
   }
   const kinds = new Map<string, number>();
@@ -61,12 +64,26 @@ export function fdsChanged(before: Map<string, number>, now: Map<string, number>
 
 /** Linux's default ip_local_port_range starts here; node ports in the tests stay below 22768. */
 const EPHEMERAL_PORTS_START = 32768;
-const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
+const TCP_STATES = [
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+];
 
 /** /proc/net/tcp's "0100007F:1F90" as 127.0.0.1:8080 (IPv4; IPv6 left in hex). */
 function procAddress(hex: string): string {
   const [host = '', port = ''] = hex.split(':');
-  const address = host.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(host.slice(i * 2, i * 2 + 2), 16)).join('.') : host;
+  const address =
+    host.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(host.slice(i * 2, i * 2 + 2), 16)).join('.') : host;
   const number = parseInt(port, 16);
   return `${address}:${number >= EPHEMERAL_PORTS_START ? '*' : number}`;
 }
@@ -78,12 +95,20 @@ function procAddress(hex: string): string {
  * whatever else our tests hold open.
  */
 export async function nodeClients(node: LocalClusterNode): Promise<number> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
     const self = await client.client('ID');
-    const lines = String(await client.client('LIST')).trim().split('\n');
+    const lines = String(await client.client('LIST'))
+      .trim()
+      .split('\n');
     return lines.filter((line) => {
       const id = Number(/(?:^|\s)id=(\d+)/.exec(line)?.[1]);
       const flags = /(?:^|\s)flags=(\S+)/.exec(line)?.[1] ?? '';
@@ -154,14 +179,23 @@ export function readUntil(socket: Socket, until: (received: string) => boolean, 
       if (until(received)) done(null);
     };
     const onClose = (): void => done(new Error(`connection closed after ${JSON.stringify(received)}`));
-    const timer = setTimeout(() => done(new Error(`no complete reply within ${timeoutMs} ms: ${JSON.stringify(received)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no complete reply within ${timeoutMs} ms: ${JSON.stringify(received)}`)),
+      timeoutMs,
+    );
     socket.on('data', onData);
     socket.on('close', onClose);
   });
 }
 
 /** One connection, `commands` written at once, `replies` CRLF-ended lines awaited (unless leaving early), then gone. */
-export async function rawCycle(port: number, commands: string[][], replyLines: number, leave: Leave, delayMs = 0): Promise<string> {
+export async function rawCycle(
+  port: number,
+  commands: string[][],
+  replyLines: number,
+  leave: Leave,
+  delayMs = 0,
+): Promise<string> {
   const socket = await openSocket(port);
   try {
     socket.write(Buffer.concat(commands.map((args) => encodeCommand(args))));

@@ -70,7 +70,15 @@ export class HostsEntry {
   static #others(name: string): string[] {
     return readFileSync(HOSTS, 'utf8')
       .split('\n')
-      .filter((line) => line.trim() !== '' && line.trim().split(/\s+/).slice(1).every((alias) => alias !== name));
+      .filter(
+        (line) =>
+          line.trim() !== '' &&
+          line
+            .trim()
+            .split(/\s+/)
+            .slice(1)
+            .every((alias) => alias !== name),
+      );
   }
 }
 
@@ -95,11 +103,17 @@ export async function timed(call: () => Promise<unknown>, hangMs = 30000): Promi
   try {
     const value = await Promise.race([
       call(),
-      new Promise((_, reject) => (watchdog = setTimeout(() => reject(new Error(`HANG: no reply in ${hangMs} ms`)), hangMs))),
+      new Promise(
+        (_, reject) => (watchdog = setTimeout(() => reject(new Error(`HANG: no reply in ${hangMs} ms`)), hangMs)),
+      ),
     ]);
     return { ms: performance.now() - start, value, error: null };
   } catch (error) {
-    return { ms: performance.now() - start, value: undefined, error: error instanceof Error ? error.message : String(error) };
+    return {
+      ms: performance.now() - start,
+      value: undefined,
+      error: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     clearTimeout(watchdog);
   }
@@ -124,7 +138,11 @@ export async function scrape(port: number): Promise<Map<string, Family>> {
 }
 
 /** A pino logger at `level` whose JSON lines are kept in `lines`. */
-export function capturingLogger(level = 'info'): { logger: Logger; lines: string[]; find(msg: RegExp): Record<string, unknown>[] } {
+export function capturingLogger(level = 'info'): {
+  logger: Logger;
+  lines: string[];
+  find(msg: RegExp): Record<string, unknown>[];
+} {
   const lines: string[] = [];
   let partial = '';
   const stream = new Writable({
@@ -141,7 +159,9 @@ export function capturingLogger(level = 'info'): { logger: Logger; lines: string
     logger,
     lines,
     find(msg) {
-      return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => msg.test(String(entry.msg)));
+      return lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => msg.test(String(entry.msg)));
     },
   };
 }

@@ -52,7 +52,11 @@ export function peakSampler(everyMs = 25): { stop(): MemorySample } {
   let peak = sampleMemory();
   const timer = setInterval(() => {
     const now = sampleMemory();
-    peak = { rss: Math.max(peak.rss, now.rss), heapUsed: Math.max(peak.heapUsed, now.heapUsed), arrayBuffers: Math.max(peak.arrayBuffers, now.arrayBuffers) };
+    peak = {
+      rss: Math.max(peak.rss, now.rss),
+      heapUsed: Math.max(peak.heapUsed, now.heapUsed),
+      arrayBuffers: Math.max(peak.arrayBuffers, now.arrayBuffers),
+    };
   }, everyMs);
   timer.unref(); // a failed test must not keep its process alive
   return {

@@ -71,7 +71,10 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       if (current !== null) finished.add(current);
       current = family.name;
     }
-    const series = `${sample.name}{${Object.keys(sample.labels).sort().map((k) => `${k}=${sample.labels[k]}`).join(',')}}`;
+    const series = `${sample.name}{${Object.keys(sample.labels)
+      .sort()
+      .map((k) => `${k}=${sample.labels[k]}`)
+      .join(',')}}`;
     if (seenSeries.has(series)) fail('duplicate series');
     seenSeries.add(series);
     family.samples.push(sample);
@@ -124,13 +127,17 @@ function parseSample(line: string, fail: (problem: string) => never): Sample {
         }
       }
       labels[labelName] = value;
-      if (line[at] === ',') at++; // a trailing comma is allowed
+      if (line[at] === ',')
+        at++; // a trailing comma is allowed
       else if (line[at] !== '}') fail('expected , or } after a label');
     }
     at++;
   }
   if (line[at] !== ' ' && line[at] !== '\t') fail('expected a blank before the value');
-  const parts = line.slice(at).replace(/^[ \t]+/, '').split(/[ \t]+/);
+  const parts = line
+    .slice(at)
+    .replace(/^[ \t]+/, '')
+    .split(/[ \t]+/);
   if (parts.length > 2 || parts.some((p) => p === '')) fail('expected a value and at most a timestamp');
   const valueText = parts[0] as string;
   const value = parseValue(valueText);
@@ -179,14 +186,19 @@ function checkHistogram(family: Family): void {
       const [previousBound, previousCount] = group.buckets[i - 1] as [number, number];
       const [bound, count] = group.buckets[i] as [number, number];
       if (!(bound > previousBound)) throw new Error(`${where}: le bounds not rising (${previousBound} then ${bound})`);
-      if (count < previousCount) throw new Error(`${where}: bucket counts fall (${previousCount} then ${count} at le=${bound})`);
+      if (count < previousCount)
+        throw new Error(`${where}: bucket counts fall (${previousCount} then ${count} at le=${bound})`);
     }
     if (last[1] !== group.count) throw new Error(`${where}: +Inf bucket ${last[1]} != _count ${group.count}`);
   }
 }
 
 /** The value of the sample `name` whose labels include `labels`, summed when several match; undefined when none does. */
-export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   let total: number | undefined;
   for (const family of families.values()) {
     for (const sample of family.samples) {

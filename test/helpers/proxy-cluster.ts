@@ -14,7 +14,12 @@ const run = promisify(execFile);
  * metrics server's too. Its default (0.0.0.0:9121) would collide with any
  * other Slotway or exporter on the machine and reach beyond loopback.
  */
-export const LOOPBACK_LISTENERS = Object.freeze({ port: 0, bind: '127.0.0.1', metricsPort: 0, metricsBind: '127.0.0.1' });
+export const LOOPBACK_LISTENERS = Object.freeze({
+  port: 0,
+  bind: '127.0.0.1',
+  metricsPort: 0,
+  metricsBind: '127.0.0.1',
+});
 
 export interface ProxyCluster {
   readonly cluster: LocalCluster;
@@ -64,7 +69,10 @@ export async function startProxyCluster(
       direct() {
         const first = cluster.nodes[0];
         // A secured cluster's password and TLS options reach every node connection through redisOptions.
-        const client = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], { scaleReads: 'master', redisOptions: cluster.clientOptions() });
+        const client = new Cluster([{ host: first?.host ?? '127.0.0.1', port: first?.port ?? 0 }], {
+          scaleReads: 'master',
+          redisOptions: cluster.clientOptions(),
+        });
         client.on('error', () => {});
         clients.push(client);
         return client;
@@ -134,7 +142,10 @@ async function replicaOf(cluster: LocalCluster, master: LocalClusterNode): Promi
 }
 
 /** The master that owns `slot` now, and the other masters. */
-export async function ownerOfSlot(cluster: LocalCluster, slot: number): Promise<{ owner: LocalClusterNode; others: LocalClusterNode[] }> {
+export async function ownerOfSlot(
+  cluster: LocalCluster,
+  slot: number,
+): Promise<{ owner: LocalClusterNode; others: LocalClusterNode[] }> {
   const masters = await cluster.masters();
   const node = new Redis({ host: masters[0]?.host, port: masters[0]?.port });
   try {
@@ -182,7 +193,13 @@ export async function eventually(predicate: () => boolean, what: string, ms = 50
 
 /** One command to one node on a short-lived connection. */
 export async function call(node: LocalClusterNode, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -19,7 +19,9 @@ export class RespSocket {
     socket.on('data', (chunk: Buffer) => {
       this.#framer.push(chunk);
       while (this.#framer.next() === Frame.Ready) {
-        this.#frames.push(Buffer.from(this.#framer.frameBuffer.subarray(this.#framer.frameStart, this.#framer.frameEnd)));
+        this.#frames.push(
+          Buffer.from(this.#framer.frameBuffer.subarray(this.#framer.frameStart, this.#framer.frameEnd)),
+        );
       }
       this.#waiter?.();
     });

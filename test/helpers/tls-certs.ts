@@ -25,22 +25,73 @@ async function openssl(...args: string[]): Promise<void> {
 export async function makeCa(dir: string, name = 'ca'): Promise<TestCa> {
   const certFile = join(dir, `${name}.crt`);
   const keyFile = join(dir, `${name}.key`);
-  await openssl('req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=Slotway test CA ${name}`);
+  await openssl(
+    'req',
+    '-x509',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=Slotway test CA ${name}`,
+  );
   return { dir, certFile, keyFile };
 }
 
 /** A certificate `ca` signs for `commonName`, valid for IP 127.0.0.1 and `dnsNames`; `serial` in hex (e.g. '1A2B'). */
-export async function issueCert(ca: TestCa, name: string, commonName: string, serial: string, dnsNames: string[] = []): Promise<CertFiles> {
+export async function issueCert(
+  ca: TestCa,
+  name: string,
+  commonName: string,
+  serial: string,
+  dnsNames: string[] = [],
+): Promise<CertFiles> {
   const certFile = join(ca.dir, `${name}.crt`);
   const keyFile = join(ca.dir, `${name}.key`);
   const csr = join(ca.dir, `${name}.csr`);
   const extensions = join(ca.dir, `${name}.ext`);
   const altNames = ['IP:127.0.0.1', ...dnsNames.map((dns) => `DNS:${dns}`)].join(',');
   await writeFile(extensions, `subjectAltName = ${altNames}\nbasicConstraints = CA:FALSE\n`);
-  await openssl('req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`);
-  await openssl('x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', `0x${serial}`,
-    '-days', '2', '-extfile', extensions, '-out', certFile);
+  await openssl(
+    'req',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-keyout',
+    keyFile,
+    '-out',
+    csr,
+    '-subj',
+    `/CN=${commonName}`,
+  );
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-set_serial',
+    `0x${serial}`,
+    '-days',
+    '2',
+    '-extfile',
+    extensions,
+    '-out',
+    certFile,
+  );
   return { certFile, keyFile };
 }

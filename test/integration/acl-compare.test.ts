@@ -107,9 +107,13 @@ const dir = mkdtempSync(join(tmpdir(), 'slotway-acl-compare-'));
 
 before(async () => {
   [redisPort] = (await findFreePorts(1)) as [number];
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  redis = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
   const usersFile = join(dir, 'users.acl');
   // One more user, not in the table: what Slotway adds to Redis (admin-only views) is tested apart.
   const lines = [...Object.entries(USERS).map(([name, rules]) => `user ${name} ${rules}`), `user self ${SELF}`];
@@ -119,7 +123,11 @@ before(async () => {
     try {
       const admin = await RespSocket.connect(redisPort);
       for (const [name, rules] of [...Object.entries(USERS), ['self', SELF]] as const) {
-        assert.equal(await admin.call('ACL', 'SETUSER', name, ...rules.split(' ')), '+OK\r\n', `${name} on redis-server`);
+        assert.equal(
+          await admin.call('ACL', 'SETUSER', name, ...rules.split(' ')),
+          '+OK\r\n',
+          `${name} on redis-server`,
+        );
       }
       admin.close();
       break;
@@ -174,7 +182,9 @@ test('Slotway and redis-server give the same ACL verdict on every (user, command
       }
     }
   }
-  console.log(`ACL comparison: ${pairs} pairs, ${differences.length} differences${differences.length > 0 ? `\n  ${differences.join('\n  ')}` : ''}`);
+  console.log(
+    `ACL comparison: ${pairs} pairs, ${differences.length} differences${differences.length > 0 ? `\n  ${differences.join('\n  ')}` : ''}`,
+  );
   assert.ok(pairs >= 100);
   assert.ok(seen.has('OK') && seen.has('NOPERM'), 'the table exercises both verdicts');
   assert.deepEqual(differences, []);
@@ -183,8 +193,34 @@ test('Slotway and redis-server give the same ACL verdict on every (user, command
 test('the glob matcher agrees with redis-server KEYS on the same keys and patterns', async () => {
   const keys = ['a', 'ab', 'abc', 'b', '[', ']', 'a]', '*', '?', 'a\\', 'app:{t}1', 'APP:1', 'x-y', 'é', 'a*b', ''];
   const patterns = [
-    'a*', '*b*', '?', '??', '[ab]', '[^a]', '[a-b]*', '[b-a]', '[', '[ab', '[]', '[\\]]', '\\*', 'a\\', 'a\\*', '*\\]',
-    'app:{t}*', 'APP:*', '[A-Z]*', 'x[--z]y', '*?*', '**', 'a*b*c', '[é]', 'é', '*[', '[^]', 'a]',
+    'a*',
+    '*b*',
+    '?',
+    '??',
+    '[ab]',
+    '[^a]',
+    '[a-b]*',
+    '[b-a]',
+    '[',
+    '[ab',
+    '[]',
+    '[\\]]',
+    '\\*',
+    'a\\',
+    'a\\*',
+    '*\\]',
+    'app:{t}*',
+    'APP:*',
+    '[A-Z]*',
+    'x[--z]y',
+    '*?*',
+    '**',
+    'a*b*c',
+    '[é]',
+    'é',
+    '*[',
+    '[^]',
+    'a]',
   ];
   const socket = await RespSocket.connect(redisPort);
   try {
@@ -222,19 +258,24 @@ async function asAdmin(port: number, command: string[], resp3 = false): Promise<
   }
 }
 
-test('ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with redis-server\'s bytes', async () => {
+test("ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with redis-server's bytes", async () => {
   let compared = 0;
   const differences: string[] = [];
   const compare = async (command: string[], resp3 = false): Promise<void> => {
     const direct = await asAdmin(redisPort, command, resp3);
     const proxied = await asAdmin(env.port, command, resp3);
     compared++;
-    if (direct !== proxied) differences.push(`${command.join(' ')}\n    redis:   ${JSON.stringify(direct)}\n    slotway: ${JSON.stringify(proxied)}`);
+    if (direct !== proxied)
+      differences.push(
+        `${command.join(' ')}\n    redis:   ${JSON.stringify(direct)}\n    slotway: ${JSON.stringify(proxied)}`,
+      );
   };
   // Users whose rules Redis 7.0 prints as written (it re-derives command rules from a bitmap).
-  for (const user of ['prefix', 'rw', 'nokeys', 'chan', 'admin', 'getonly', 'nosuchuser']) await compare(['ACL', 'GETUSER', user]);
+  for (const user of ['prefix', 'rw', 'nokeys', 'chan', 'admin', 'getonly', 'nosuchuser'])
+    await compare(['ACL', 'GETUSER', user]);
   for (const user of Object.keys(USERS)) {
-    for (const command of COMMANDS) await compare(['ACL', 'DRYRUN', user, ...command.map((word) => (word === '$USER' ? user : word))]);
+    for (const command of COMMANDS)
+      await compare(['ACL', 'DRYRUN', user, ...command.map((word) => (word === '$USER' ? user : word))]);
   }
   for (const user of ['prefix', 'nokeys', 'nosuchuser']) await compare(['ACL', 'GETUSER', user], true);
   await compare(['ACL', 'DRYRUN', 'nosuchuser', 'GET', 'x']);
@@ -246,22 +287,33 @@ test('ACL GETUSER, ACL DRYRUN, ACL WHOAMI, ACL CAT and ACL USERS answer with red
   await compare(['ACL', 'USERS']);
   await compare(['ACL', 'NOSUCH']);
   await compare(['ACL', 'GETUSER']);
-  console.log(`ACL replies: ${compared} commands compared, ${differences.length} differences${differences.length > 0 ? `\n  ${differences.join('\n  ')}` : ''}`);
+  console.log(
+    `ACL replies: ${compared} commands compared, ${differences.length} differences${differences.length > 0 ? `\n  ${differences.join('\n  ')}` : ''}`,
+  );
   assert.deepEqual(differences, []);
 });
 
-test('ACL changes are refused with a pointer to the users file; other users\' rules are an admin\'s to read', async () => {
+test("ACL changes are refused with a pointer to the users file; other users' rules are an admin's to read", async () => {
   assert.match(
     await asAdmin(env.port, ['ACL', 'SETUSER', 'x', 'on']),
     /^-ERR ACL SETUSER is not available through Slotway: users and their rules come from its --users-file/,
   );
-  assert.match(await asAdmin(env.port, ['ACL', 'DELUSER', 'prefix']), /^-ERR ACL DELUSER is not available through Slotway/);
-  assert.match(await asAdmin(env.port, ['ACL', 'LOG']), /^-ERR ACL LOG is not available through Slotway: it keeps no ACL log/);
+  assert.match(
+    await asAdmin(env.port, ['ACL', 'DELUSER', 'prefix']),
+    /^-ERR ACL DELUSER is not available through Slotway/,
+  );
+  assert.match(
+    await asAdmin(env.port, ['ACL', 'LOG']),
+    /^-ERR ACL LOG is not available through Slotway: it keeps no ACL log/,
+  );
   const socket = await RespSocket.connect(env.port);
   try {
     assert.equal(await socket.call('AUTH', 'clientid', 'pw'), '+OK\r\n');
     assert.equal(await socket.call('ACL', 'WHOAMI'), '$8\r\nclientid\r\n');
-    assert.equal(await socket.call('ACL', 'GETUSER', 'clientid'), "-NOPERM this user has no permissions to run the 'acl|getuser' command\r\n");
+    assert.equal(
+      await socket.call('ACL', 'GETUSER', 'clientid'),
+      "-NOPERM this user has no permissions to run the 'acl|getuser' command\r\n",
+    );
   } finally {
     socket.close();
   }
@@ -270,7 +322,11 @@ test('ACL changes are refused with a pointer to the users file; other users\' ru
     assert.equal(await self.call('AUTH', 'self', 'pw'), '+OK\r\n');
     assert.match(await self.call('ACL', 'GETUSER', 'self'), /^\*12\r\n\$5\r\nflags\r\n/, 'its own rules');
     for (const command of [['GETUSER', 'admin'], ['LIST'], ['USERS'], ['DRYRUN', 'admin', 'GET', 'x']]) {
-      assert.match(await self.call('ACL', ...command), /^-NOPERM ACL .* through Slotway needs an admin user/, command.join(' '));
+      assert.match(
+        await self.call('ACL', ...command),
+        /^-NOPERM ACL .* through Slotway needs an admin user/,
+        command.join(' '),
+      );
     }
   } finally {
     self.close();
@@ -290,15 +346,30 @@ test('pipelined subscriptions with refused channels: the same frames, in the sam
         for (const command of commands) socket.send(...command);
         for (let i = 0; i < commands.length; i++) out.push((await socket.next()).toString());
       };
-      await round([['SUBSCRIBE', 'news:1'], ['SUBSCRIBE', 'other'], ['PSUBSCRIBE', 'news:*'], ['PSUBSCRIBE', '*'], ['PING']]);
+      await round([
+        ['SUBSCRIBE', 'news:1'],
+        ['SUBSCRIBE', 'other'],
+        ['PSUBSCRIBE', 'news:*'],
+        ['PSUBSCRIBE', '*'],
+        ['PING'],
+      ]);
       // Subscribed now (RESP2): refusals keep their place among confirmations.
-      await round([['SUBSCRIBE', 'news:2'], ['SUBSCRIBE', 'alerts', 'nope'], ['SUBSCRIBE', 'news:3'], ['UNSUBSCRIBE', 'other'], ['PING']]);
+      await round([
+        ['SUBSCRIBE', 'news:2'],
+        ['SUBSCRIBE', 'alerts', 'nope'],
+        ['SUBSCRIBE', 'news:3'],
+        ['UNSUBSCRIBE', 'other'],
+        ['PING'],
+      ]);
       return out;
     } finally {
       socket.close();
     }
   };
   const direct = await frames(redisPort);
-  assert.ok(direct.some((frame) => frame.startsWith('-NOPERM')), 'the sequence has refusals');
+  assert.ok(
+    direct.some((frame) => frame.startsWith('-NOPERM')),
+    'the sequence has refusals',
+  );
   assert.deepEqual(await frames(env.port), direct);
 });

@@ -25,7 +25,12 @@ before(async () => {
   writeFileSync(usersFile, 'user app on >right ~* &* +@all\n');
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      logLines.push(...chunk.toString().split('\n').filter((line) => line !== ''));
+      logLines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((line) => line !== ''),
+      );
       done();
     },
   });
@@ -79,7 +84,10 @@ test('a long user name is logged cut short; a 5 MiB one is a protocol error befo
   const huge = await RespSocket.connect(env.port);
   try {
     // Before AUTH, Redis 7 refuses bulks over 16 KiB and closes: nothing of it is logged.
-    assert.equal(await huge.call('AUTH', 'u'.repeat(5 * 1024 * 1024), 'x'), '-ERR Protocol error: unauthenticated bulk length\r\n');
+    assert.equal(
+      await huge.call('AUTH', 'u'.repeat(5 * 1024 * 1024), 'x'),
+      '-ERR Protocol error: unauthenticated bulk length\r\n',
+    );
   } finally {
     huge.close();
   }
@@ -125,7 +133,9 @@ test('unknown users take as long as wrong passwords (medians of 200 AUTHs each, 
       unknown.push(await timed(`nobody-${i}`));
     }
     const ratio = median(unknown) / median(known);
-    console.log(`AUTH medians: wrong password ${median(known).toFixed(3)} ms, unknown user ${median(unknown).toFixed(3)} ms (ratio ${ratio.toFixed(2)})`);
+    console.log(
+      `AUTH medians: wrong password ${median(known).toFixed(3)} ms, unknown user ${median(unknown).toFixed(3)} ms (ratio ${ratio.toFixed(2)})`,
+    );
     assert.ok(ratio > 0.5 && ratio < 2, `ratio ${ratio}`);
   } finally {
     socket.close();
@@ -134,7 +144,11 @@ test('unknown users take as long as wrong passwords (medians of 200 AUTHs each, 
 });
 
 test('UserDirectory.authenticate: unknown, disabled and wrong-password users cost the same hash and compare', () => {
-  const { directory } = UserDirectory.create('', 'user app on >right +@all\nuser gone off >right +@all', new CommandTable());
+  const { directory } = UserDirectory.create(
+    '',
+    'user app on >right +@all\nuser gone off >right +@all',
+    new CommandTable(),
+  );
   const password = 'p'.repeat(1024 * 1024); // ~1 ms of SHA-256: far above the rest of the call
   const timed = (user: string): number => {
     const start = process.hrtime.bigint();

@@ -26,7 +26,10 @@ test('bad configuration exits 2 with one clear line each', () => {
     [['--port', '70000'], 'slotway: --port must be at most 65535 (got 70000)\n'],
     [['--nope'], 'slotway: unknown option --nope (see --help)\n'],
     [['--users-file', '/nonexistent/users.acl'], 'slotway: --users-file: cannot read file "/nonexistent/users.acl"\n'],
-    [['--tls-port', '7001', '--tls-key', '/nonexistent/key.pem', '--tls-cert', '/nonexistent/cert.pem'], 'slotway: --tls-cert: cannot read file "/nonexistent/cert.pem"\nslotway: --tls-key: cannot read file "/nonexistent/key.pem"\n'],
+    [
+      ['--tls-port', '7001', '--tls-key', '/nonexistent/key.pem', '--tls-cert', '/nonexistent/cert.pem'],
+      'slotway: --tls-cert: cannot read file "/nonexistent/cert.pem"\nslotway: --tls-key: cannot read file "/nonexistent/key.pem"\n',
+    ],
     [['--deny-commands', 'flushall,frobnicate'], 'slotway: --deny-commands: unknown command "frobnicate"\n'],
   ];
   for (const [args, line] of cases) {
@@ -55,7 +58,11 @@ class IncrLoad {
   readonly #framer = new ReplyFramer();
   readonly #command: Buffer;
 
-  constructor(port: number, key: string, readonly depth: number) {
+  constructor(
+    port: number,
+    key: string,
+    readonly depth: number,
+  ) {
     this.key = key;
     this.#command = Buffer.from(`*2\r\n$4\r\nINCR\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n`);
     this.socket = connect({ port, host: '127.0.0.1' });
@@ -78,75 +85,115 @@ class IncrLoad {
     while (framer.next() === Frame.Ready) {
       const reply = framer.frameBuffer.toString('latin1', framer.frameStart, framer.frameEnd);
       answered++;
-      if (reply !== `:${++this.replies}\r\n` && this.bad === '') this.bad = `reply ${this.replies} was ${JSON.stringify(reply)}`;
+      if (reply !== `:${++this.replies}\r\n` && this.bad === '')
+        this.bad = `reply ${this.replies} was ${JSON.stringify(reply)}`;
     }
     this.leftover = framer.pendingBytes;
     if (answered > 0) this.#send(answered);
   }
 }
 
-test('SIGTERM during a pipelined load: every accepted command is answered, then exit 0 within --shutdown-timeout', { timeout: 90000 }, async () => {
-  const cluster = await LocalCluster.start({});
-  const port = (await findFreePorts(1))[0] as number;
-  const timeoutMs = 5000;
-  const slotway = spawn(process.execPath, [CLI, '--cluster', cluster.seeds.join(','), '--port', String(port), '--bind', '127.0.0.1', '--shutdown-timeout', String(timeoutMs), '--metrics-port', '0', '--metrics-bind', '127.0.0.1', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  slotway.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = once(slotway, 'exit');
-  const direct: Cluster[] = [];
-  try {
-    for (let attempt = 0; ; attempt++) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        if (/cluster_slots_covered:16384/.test(await probe.info('proxy'))) break;
-      } catch {
-        if (attempt > 100) throw new Error('Slotway did not start');
-      } finally {
-        probe.disconnect();
+test(
+  'SIGTERM during a pipelined load: every accepted command is answered, then exit 0 within --shutdown-timeout',
+  { timeout: 90000 },
+  async () => {
+    const cluster = await LocalCluster.start({});
+    const port = (await findFreePorts(1))[0] as number;
+    const timeoutMs = 5000;
+    const slotway = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--cluster',
+        cluster.seeds.join(','),
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--shutdown-timeout',
+        String(timeoutMs),
+        '--metrics-port',
+        '0',
+        '--metrics-bind',
+        '127.0.0.1',
+        '--log-level',
+        'info',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let log = '';
+    slotway.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = once(slotway, 'exit');
+    const direct: Cluster[] = [];
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const probe = new Redis({
+          port,
+          host: '127.0.0.1',
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          if (/cluster_slots_covered:16384/.test(await probe.info('proxy'))) break;
+        } catch {
+          if (attempt > 100) throw new Error('Slotway did not start');
+        } finally {
+          probe.disconnect();
+        }
+        await sleep(100);
       }
-      await sleep(100);
-    }
-    const loads = Array.from({ length: 20 }, (_, i) => new IncrLoad(port, `drain:{${i}}`, 64));
-    // Clients that wait on a node: a blocked BLPOP and a subscriber are closed last.
-    const blocked = connect({ port, host: '127.0.0.1' });
-    blocked.on('error', () => {});
-    blocked.write('*3\r\n$5\r\nBLPOP\r\n$11\r\ndrain:never\r\n$1\r\n0\r\n');
-    const subscriber = connect({ port, host: '127.0.0.1' });
-    subscriber.on('error', () => {});
-    subscriber.write('*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\ndrain\r\n');
-    await sleep(1000);
-    assert.ok(loads.every((load) => load.replies > 0), 'every client is running');
+      const loads = Array.from({ length: 20 }, (_, i) => new IncrLoad(port, `drain:{${i}}`, 64));
+      // Clients that wait on a node: a blocked BLPOP and a subscriber are closed last.
+      const blocked = connect({ port, host: '127.0.0.1' });
+      blocked.on('error', () => {});
+      blocked.write('*3\r\n$5\r\nBLPOP\r\n$11\r\ndrain:never\r\n$1\r\n0\r\n');
+      const subscriber = connect({ port, host: '127.0.0.1' });
+      subscriber.on('error', () => {});
+      subscriber.write('*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\ndrain\r\n');
+      await sleep(1000);
+      assert.ok(
+        loads.every((load) => load.replies > 0),
+        'every client is running',
+      );
 
-    const signalled = Date.now();
-    slotway.kill('SIGTERM');
-    const [code] = (await Promise.race([exited, sleep(timeoutMs + 5000).then(() => ['timeout'])])) as [number | string];
-    const took = Date.now() - signalled;
-    await Promise.all(loads.map((load) => load.closed));
-    assert.equal(code, 0, `exit code (${took} ms after SIGTERM)`);
-    assert.ok(took < timeoutMs + 2000, `exited ${took} ms after SIGTERM`);
+      const signalled = Date.now();
+      slotway.kill('SIGTERM');
+      const [code] = (await Promise.race([exited, sleep(timeoutMs + 5000).then(() => ['timeout'])])) as [
+        number | string,
+      ];
+      const took = Date.now() - signalled;
+      await Promise.all(loads.map((load) => load.closed));
+      assert.equal(code, 0, `exit code (${took} ms after SIGTERM)`);
+      assert.ok(took < timeoutMs + 2000, `exited ${took} ms after SIGTERM`);
 
-    const node = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]?.port ?? 0 }]);
-    direct.push(node);
-    let replies = 0;
-    for (const load of loads) {
-      assert.equal(load.bad, '', load.key);
-      assert.equal(load.leftover, 0, `${load.key}: no reply was cut in the middle`);
-      const executed = Number(await node.get(load.key));
-      // Executed on the node == answered to the client: nothing Slotway accepted went unanswered.
-      assert.equal(executed, load.replies, `${load.key}: ${executed} executed, ${load.replies} answered, ${load.sent} sent`);
-      replies += load.replies;
+      const node = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]?.port ?? 0 }]);
+      direct.push(node);
+      let replies = 0;
+      for (const load of loads) {
+        assert.equal(load.bad, '', load.key);
+        assert.equal(load.leftover, 0, `${load.key}: no reply was cut in the middle`);
+        const executed = Number(await node.get(load.key));
+        // Executed on the node == answered to the client: nothing Slotway accepted went unanswered.
+        assert.equal(
+          executed,
+          load.replies,
+          `${load.key}: ${executed} executed, ${load.replies} answered, ${load.sent} sent`,
+        );
+        replies += load.replies;
+      }
+      assert.ok(replies > 1000, `a real load ran (${replies} replies)`);
+      assert.match(log, /draining clients/);
+      blocked.destroy();
+      subscriber.destroy();
+    } finally {
+      for (const client of direct) client.disconnect();
+      if (slotway.exitCode === null) slotway.kill('SIGKILL');
+      await cluster.stop();
     }
-    assert.ok(replies > 1000, `a real load ran (${replies} replies)`);
-    assert.match(log, /draining clients/);
-    blocked.destroy();
-    subscriber.destroy();
-  } finally {
-    for (const client of direct) client.disconnect();
-    if (slotway.exitCode === null) slotway.kill('SIGKILL');
-    await cluster.stop();
-  }
-});
+  },
+);

@@ -27,7 +27,11 @@ let port: number;
 
 before(async () => {
   [port = 0] = await findFreePorts(1);
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD], { stdio: 'ignore' });
+  server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD],
+    { stdio: 'ignore' },
+  );
   const probe = new Redis({ port, host: '127.0.0.1', password: PASSWORD, retryStrategy: (n) => (n > 100 ? null : 50) });
   probe.on('error', () => {});
   await probe.ping();
@@ -66,47 +70,66 @@ class Ping implements PendingCommand {
   }
 }
 
-test('a command waits on the first connect, is failed at once during a reconnect, and goes through once the node answers', { timeout: 30000 }, async () => {
-  const options: PoolOptions = {
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    nodeSecurity: new NodeSecurity({ clusterUser: '', clusterPassword: PASSWORD, clusterTls: false, clusterTlsCa: '', clusterTlsCert: '', clusterTlsKey: '', clusterTlsServername: '' }),
-    connectionsPerNode: 1,
-    maxLeasesPerNode: 4,
-    idleLeasesPerNode: 1,
-    reconnectMinMs: 20,
-    reconnectMaxMs: 20,
-  };
-  server.kill('SIGSTOP');
-  const pool = new NodePool('127.0.0.1', port, options, pino({ level: 'silent' }), { onNodeDown() {} });
-  try {
-    // The first connect: the command waits in the connection's outbox, then shares its fate.
-    const first = new Ping();
-    const firstSentAt = performance.now();
-    pool.send(first, 0);
-    assert.equal(first.settled, false, 'a command is held while the pool makes its first connect');
-    await eventually(() => first.settled, 'the first connect to time out', 5000);
-    assert.match(first.failure, /connect timeout/);
-    assert.ok(first.settledAt - firstSentAt >= CONNECT_TIMEOUT_MS - 50, `failed after ${Math.round(first.settledAt - firstSentAt)} ms, before the connect timeout`);
+test(
+  'a command waits on the first connect, is failed at once during a reconnect, and goes through once the node answers',
+  { timeout: 30000 },
+  async () => {
+    const options: PoolOptions = {
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      nodeSecurity: new NodeSecurity({
+        clusterUser: '',
+        clusterPassword: PASSWORD,
+        clusterTls: false,
+        clusterTlsCa: '',
+        clusterTlsCert: '',
+        clusterTlsKey: '',
+        clusterTlsServername: '',
+      }),
+      connectionsPerNode: 1,
+      maxLeasesPerNode: 4,
+      idleLeasesPerNode: 1,
+      reconnectMinMs: 20,
+      reconnectMaxMs: 20,
+    };
+    server.kill('SIGSTOP');
+    const pool = new NodePool('127.0.0.1', port, options, pino({ level: 'silent' }), { onNodeDown() {} });
+    try {
+      // The first connect: the command waits in the connection's outbox, then shares its fate.
+      const first = new Ping();
+      const firstSentAt = performance.now();
+      pool.send(first, 0);
+      assert.equal(first.settled, false, 'a command is held while the pool makes its first connect');
+      await eventually(() => first.settled, 'the first connect to time out', 5000);
+      assert.match(first.failure, /connect timeout/);
+      assert.ok(
+        first.settledAt - firstSentAt >= CONNECT_TIMEOUT_MS - 50,
+        `failed after ${Math.round(first.settledAt - firstSentAt)} ms, before the connect timeout`,
+      );
 
-    // A reconnect is under way (connecting, AUTH unanswered): a command is failed at once, unsent.
-    await eventually(() => pool.state === 'connecting', 'the pool to reconnect', 5000);
-    assert.equal(pool.reconnecting, true, 'the router leases no connection to it meanwhile (blocking commands retry)');
-    const during = new Ping();
-    pool.send(during, 0);
-    assert.equal(during.settled, true, 'a command waited on a reconnect instead of failing to the retry queue');
-    assert.equal(during.sentFlag, false, 'never written, so the router may resend it');
-    assert.match(during.failure, new RegExp(`^no connection to 127\\.0\\.0\\.1:${port} \\(connect timeout\\)$`));
+      // A reconnect is under way (connecting, AUTH unanswered): a command is failed at once, unsent.
+      await eventually(() => pool.state === 'connecting', 'the pool to reconnect', 5000);
+      assert.equal(
+        pool.reconnecting,
+        true,
+        'the router leases no connection to it meanwhile (blocking commands retry)',
+      );
+      const during = new Ping();
+      pool.send(during, 0);
+      assert.equal(during.settled, true, 'a command waited on a reconnect instead of failing to the retry queue');
+      assert.equal(during.sentFlag, false, 'never written, so the router may resend it');
+      assert.match(during.failure, new RegExp(`^no connection to 127\\.0\\.0\\.1:${port} \\(connect timeout\\)$`));
 
-    // The node answers again: the pool recovers by itself and commands go through.
-    server.kill('SIGCONT');
-    await eventually(() => pool.state === 'ready', 'the pool to connect once the node answers', 10000);
-    assert.equal(pool.reconnecting, false);
-    const later = new Ping();
-    pool.send(later, 0);
-    await eventually(() => later.settled, 'the PING reply', 5000);
-    assert.equal(later.reply, '+PONG\r\n');
-  } finally {
-    server.kill('SIGCONT');
-    pool.close('test over');
-  }
-});
+      // The node answers again: the pool recovers by itself and commands go through.
+      server.kill('SIGCONT');
+      await eventually(() => pool.state === 'ready', 'the pool to connect once the node answers', 10000);
+      assert.equal(pool.reconnecting, false);
+      const later = new Ping();
+      pool.send(later, 0);
+      await eventually(() => later.settled, 'the PING reply', 5000);
+      assert.equal(later.reply, '+PONG\r\n');
+    } finally {
+      server.kill('SIGCONT');
+      pool.close('test over');
+    }
+  },
+);

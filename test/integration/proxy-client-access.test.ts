@@ -47,7 +47,10 @@ test('without AUTH every command but AUTH/HELLO/QUIT gets -NOAUTH; a wrong passw
     assert.equal(await socket.call('PING'), NOAUTH);
     assert.equal(await socket.call('MULTI'), NOAUTH);
     assert.equal(await socket.call('SUBSCRIBE', 'ch'), NOAUTH);
-    assert.match(await socket.call('HELLO', '3'), /^-NOAUTH HELLO must be called with the client already authenticated/);
+    assert.match(
+      await socket.call('HELLO', '3'),
+      /^-NOAUTH HELLO must be called with the client already authenticated/,
+    );
     assert.equal(await socket.call('AUTH', 'nope'), WRONGPASS);
     assert.equal(await socket.call('AUTH', 'default', 'nope'), WRONGPASS);
     assert.equal(await socket.call('AUTH', 'nobody', 'secret'), WRONGPASS);
@@ -84,13 +87,23 @@ test('a read-only user may GET but not SET; a hashed password works; rules refus
     assert.equal(await reader.call('AUTH', 'reader', 'readpass'), '+OK\r\n');
     assert.equal(await reader.call('GET', '{access}a'), '$1\r\n1\r\n');
     assert.equal(await reader.call('MGET', '{access}a', 'other'), '*2\r\n$1\r\n1\r\n$-1\r\n');
-    assert.equal(await reader.call('SET', '{access}a', '2'), "-NOPERM this user has no permissions to run the 'set' command\r\n");
-    assert.equal(await reader.call('CONFIG', 'GET', 'maxmemory'), "-NOPERM this user has no permissions to run the 'config|get' command\r\n");
+    assert.equal(
+      await reader.call('SET', '{access}a', '2'),
+      "-NOPERM this user has no permissions to run the 'set' command\r\n",
+    );
+    assert.equal(
+      await reader.call('CONFIG', 'GET', 'maxmemory'),
+      "-NOPERM this user has no permissions to run the 'config|get' command\r\n",
+    );
     assert.equal(await reader.call('PING'), '+PONG\r\n', '+@connection');
 
     assert.equal(await writer.call('AUTH', 'writer', 'writepass'), '+OK\r\n');
     assert.equal(await writer.call('SET', '{access}b', 'w'), '+OK\r\n');
-    assert.equal(await writer.call('FLUSHALL'), "-NOPERM this user has no permissions to run the 'flushall' command\r\n", '-@dangerous');
+    assert.equal(
+      await writer.call('FLUSHALL'),
+      "-NOPERM this user has no permissions to run the 'flushall' command\r\n",
+      '-@dangerous',
+    );
     assert.equal(await env.direct().get('{access}b'), 'w');
     assert.equal(await env.direct().get('{access}a'), '1', 'the refused SET did not run');
   } finally {
@@ -105,11 +118,20 @@ test('HELLO 3 AUTH authenticates and switches to RESP3; ioredis and redis-cli au
     assert.equal(await socket.call('HELLO', '3', 'AUTH', 'reader', 'wrong'), WRONGPASS);
     const hello = await socket.call('HELLO', '3', 'AUTH', 'reader', 'readpass');
     assert.ok(hello.startsWith('%7\r\n'), hello);
-    assert.equal(await socket.call('HSET', '{access}h', 'f', 'v'), "-NOPERM this user has no permissions to run the 'hset' command\r\n");
+    assert.equal(
+      await socket.call('HSET', '{access}h', 'f', 'v'),
+      "-NOPERM this user has no permissions to run the 'hset' command\r\n",
+    );
   } finally {
     socket.close();
   }
-  const client = new Redis({ port: env.port, host: '127.0.0.1', username: 'writer', password: 'writepass', maxRetriesPerRequest: 0 });
+  const client = new Redis({
+    port: env.port,
+    host: '127.0.0.1',
+    username: 'writer',
+    password: 'writepass',
+    maxRetriesPerRequest: 0,
+  });
   try {
     assert.equal(await client.hset('{access}h', 'f', 'v'), 1);
     assert.deepEqual(await client.hgetall('{access}h'), { f: 'v' });
@@ -124,9 +146,18 @@ test('--deny-commands: FLUSHALL, KEYS and CONFIG are refused by default, even to
   const socket = await RespSocket.connect(env.port);
   try {
     assert.equal(await socket.call('AUTH', 'secret'), '+OK\r\n');
-    assert.equal(await socket.call('FLUSHALL'), '-ERR the FLUSHALL command is disabled on this Slotway (--deny-commands)\r\n');
-    assert.equal(await socket.call('KEYS', '*'), '-ERR the KEYS command is disabled on this Slotway (--deny-commands)\r\n');
-    assert.equal(await socket.call('CONFIG', 'GET', 'maxmemory'), '-ERR the CONFIG command is disabled on this Slotway (--deny-commands)\r\n');
+    assert.equal(
+      await socket.call('FLUSHALL'),
+      '-ERR the FLUSHALL command is disabled on this Slotway (--deny-commands)\r\n',
+    );
+    assert.equal(
+      await socket.call('KEYS', '*'),
+      '-ERR the KEYS command is disabled on this Slotway (--deny-commands)\r\n',
+    );
+    assert.equal(
+      await socket.call('CONFIG', 'GET', 'maxmemory'),
+      '-ERR the CONFIG command is disabled on this Slotway (--deny-commands)\r\n',
+    );
     assert.equal(await env.direct().get('{access}b'), 'w', 'nothing was flushed');
   } finally {
     socket.close();
@@ -134,8 +165,14 @@ test('--deny-commands: FLUSHALL, KEYS and CONFIG are refused by default, even to
 });
 
 /** A second Slotway in front of the same cluster, with other limits. */
-async function withProxy(options: Partial<ProxyOptions>, body: (port: number, proxy: Proxy) => Promise<void>): Promise<void> {
-  const proxy = createProxy({ seeds: env.cluster.seeds, ...LOOPBACK_LISTENERS, ...options }, { logger: pino({ level: 'silent' }) });
+async function withProxy(
+  options: Partial<ProxyOptions>,
+  body: (port: number, proxy: Proxy) => Promise<void>,
+): Promise<void> {
+  const proxy = createProxy(
+    { seeds: env.cluster.seeds, ...LOOPBACK_LISTENERS, ...options },
+    { logger: pino({ level: 'silent' }) },
+  );
   const { port } = await proxy.listen();
   try {
     assert.ok(await proxy.ready);
@@ -183,29 +220,33 @@ test('--timeout: an idle client is closed; a busy one and a blocked one are not'
   });
 });
 
-test('--client-output-limit: a client that never reads its 1 MB replies is closed; others are unaffected', { timeout: 30000 }, async () => {
-  const value = Buffer.alloc(1024 * 1024, 'v');
-  await env.direct().set('{access}big', value);
-  await withProxy({ clientOutputLimit: 4 * 1024 * 1024 }, async (port, proxy) => {
-    const { connect } = await import('node:net');
-    const reader = await RespSocket.connect(port);
-    const stalled = connect({ port, host: '127.0.0.1' });
-    stalled.on('error', () => {});
-    await new Promise((resolve) => stalled.once('connect', resolve));
-    stalled.pause(); // never reads (so it cannot see the close either: the proxy's counters tell)
-    const get = '*2\r\n$3\r\nGET\r\n$11\r\n{access}big\r\n';
-    stalled.write(get.repeat(200));
-    for (let i = 0; i < 100 && proxy.stats.outputLimitClosures === 0; i++) await sleep(50);
-    try {
-      assert.equal(proxy.stats.outputLimitClosures, 1, 'the stalled client was disconnected');
-      assert.equal(proxy.stats.sessions.size, 1, 'only the reader is left');
-      assert.equal((await reader.call('GET', '{access}big')).length, value.length + 12, "$1048576 CRLF value CRLF");
-    } finally {
-      reader.close();
-      stalled.destroy();
-    }
-  });
-});
+test(
+  '--client-output-limit: a client that never reads its 1 MB replies is closed; others are unaffected',
+  { timeout: 30000 },
+  async () => {
+    const value = Buffer.alloc(1024 * 1024, 'v');
+    await env.direct().set('{access}big', value);
+    await withProxy({ clientOutputLimit: 4 * 1024 * 1024 }, async (port, proxy) => {
+      const { connect } = await import('node:net');
+      const reader = await RespSocket.connect(port);
+      const stalled = connect({ port, host: '127.0.0.1' });
+      stalled.on('error', () => {});
+      await new Promise((resolve) => stalled.once('connect', resolve));
+      stalled.pause(); // never reads (so it cannot see the close either: the proxy's counters tell)
+      const get = '*2\r\n$3\r\nGET\r\n$11\r\n{access}big\r\n';
+      stalled.write(get.repeat(200));
+      for (let i = 0; i < 100 && proxy.stats.outputLimitClosures === 0; i++) await sleep(50);
+      try {
+        assert.equal(proxy.stats.outputLimitClosures, 1, 'the stalled client was disconnected');
+        assert.equal(proxy.stats.sessions.size, 1, 'only the reader is left');
+        assert.equal((await reader.call('GET', '{access}big')).length, value.length + 12, '$1048576 CRLF value CRLF');
+      } finally {
+        reader.close();
+        stalled.destroy();
+      }
+    });
+  },
+);
 
 test('a command the user may not run inside MULTI aborts the transaction, as in Redis', async () => {
   const socket = await RespSocket.connect(env.port);
@@ -213,7 +254,10 @@ test('a command the user may not run inside MULTI aborts the transaction, as in 
     assert.equal(await socket.call('AUTH', 'writer', 'writepass'), '+OK\r\n');
     assert.equal(await socket.call('MULTI'), '+OK\r\n');
     assert.equal(await socket.call('SET', '{access}c', 'x'), '+QUEUED\r\n');
-    assert.equal(await socket.call('FLUSHALL'), "-NOPERM this user has no permissions to run the 'flushall' command\r\n");
+    assert.equal(
+      await socket.call('FLUSHALL'),
+      "-NOPERM this user has no permissions to run the 'flushall' command\r\n",
+    );
     assert.equal(await socket.call('EXEC'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
     assert.equal(await env.direct().get('{access}c'), null, 'nothing of the transaction ran');
   } finally {

@@ -48,24 +48,37 @@ interface RunResult {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The replica of `master` (INFO replication) and the slot ranges `master` owns. */
-async function victim(cluster: LocalCluster, master: LocalClusterNode): Promise<{ replica: LocalClusterNode; ranges: [number, number][] }> {
+async function victim(
+  cluster: LocalCluster,
+  master: LocalClusterNode,
+): Promise<{ replica: LocalClusterNode; ranges: [number, number][] }> {
   const info = await cluster.ask(master, (client) => client.info('replication'));
   const port = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)?.[1]);
   const replica = cluster.nodes.find((node) => node.port === port);
   assert.ok(replica !== undefined, `${master.address} has a replica`);
-  const slots = (await cluster.ask(master, (client) => client.call('CLUSTER', 'SLOTS'))) as [number, number, [string, number]][];
+  const slots = (await cluster.ask(master, (client) => client.call('CLUSTER', 'SLOTS'))) as [
+    number,
+    number,
+    [string, number],
+  ][];
   const ranges = slots.filter(([, , [, p]]) => p === master.port).map(([a, b]): [number, number] => [a, b]);
   return { replica, ranges };
 }
 
 /** Writers SET `${prefix}:w:i` through `side`; `master` is SIGKILLed after 1.5 s; writing stops a while after its replica takes over. */
-async function killUnderLoad(cluster: LocalCluster, master: LocalClusterNode, prefix: string, sides: WriteSide[]): Promise<RunResult> {
+async function killUnderLoad(
+  cluster: LocalCluster,
+  master: LocalClusterNode,
+  prefix: string,
+  sides: WriteSide[],
+): Promise<RunResult> {
   const { replica, ranges } = await victim(cluster, master);
   const acked = new Map<string, string>();
   const ackedAt = new Map<string, number>();
@@ -133,7 +146,9 @@ async function lostWrites(cluster: LocalCluster, acked: Map<string, string>): Pr
 
 function describe(name: string, result: RunResult, lost: string[]): string {
   const failover = ((result.promotedAt - result.killAt) / 1000).toFixed(1);
-  const afterFailover = [...result.ackedAt].filter(([key, at]) => at > result.promotedAt && result.killedSlots(calculateSlot(key))).length;
+  const afterFailover = [...result.ackedAt].filter(
+    ([key, at]) => at > result.promotedAt && result.killedSlots(calculateSlot(key)),
+  ).length;
   return (
     `# ${name}: ${result.attempts} SETs, ${result.acked.size} acknowledged, ${lost.length} acknowledged writes lost; ` +
     `replica took over ${failover} s after the kill; ${afterFailover} writes to the killed master's slots acknowledged after that; ` +
@@ -141,45 +156,58 @@ function describe(name: string, result: RunResult, lost: string[]): string {
   );
 }
 
-test('kill -9 of a master under write load: Slotway loses no more acknowledged writes than a direct cluster client', { timeout: 180000 }, async () => {
-  const env = await startProxyCluster();
-  const directClients: Cluster[] = [];
-  try {
-    // Through Slotway: one plain client per writer.
-    const [first] = await env.cluster.masters();
-    assert.ok(first !== undefined);
-    const proxied = Array.from({ length: WRITERS }, () => env.client());
-    const viaSlotway = await killUnderLoad(env.cluster, first, 'viaslotway', proxied);
-    for (const client of proxied) client.disconnect();
-    await env.cluster.waitForClusterOk(30000);
-    const lostViaSlotway = await lostWrites(env.cluster, viaSlotway.acked);
-    process.stdout.write(describe('through Slotway', viaSlotway, lostViaSlotway));
+test(
+  'kill -9 of a master under write load: Slotway loses no more acknowledged writes than a direct cluster client',
+  { timeout: 180000 },
+  async () => {
+    const env = await startProxyCluster();
+    const directClients: Cluster[] = [];
+    try {
+      // Through Slotway: one plain client per writer.
+      const [first] = await env.cluster.masters();
+      assert.ok(first !== undefined);
+      const proxied = Array.from({ length: WRITERS }, () => env.client());
+      const viaSlotway = await killUnderLoad(env.cluster, first, 'viaslotway', proxied);
+      for (const client of proxied) client.disconnect();
+      await env.cluster.waitForClusterOk(30000);
+      const lostViaSlotway = await lostWrites(env.cluster, viaSlotway.acked);
+      process.stdout.write(describe('through Slotway', viaSlotway, lostViaSlotway));
 
-    // The killed node comes back as a replica of its successor; then the same run directly.
-    await env.cluster.startNode(first);
-    await env.cluster.waitForClusterOk(30000);
-    const [second] = await env.cluster.masters();
-    assert.ok(second !== undefined);
-    const seed = env.cluster.nodes.find((node) => node.pid !== undefined);
-    const direct = new Cluster([{ host: seed?.host ?? '127.0.0.1', port: seed?.port ?? 0 }], { scaleReads: 'master' });
-    direct.on('error', () => {});
-    directClients.push(direct);
-    const viaDirect = await killUnderLoad(env.cluster, second, 'direct', Array.from({ length: WRITERS }, () => direct));
-    await env.cluster.waitForClusterOk(30000);
-    const lostDirect = await lostWrites(env.cluster, viaDirect.acked);
-    process.stdout.write(describe('directly (ioredis Cluster)', viaDirect, lostDirect));
+      // The killed node comes back as a replica of its successor; then the same run directly.
+      await env.cluster.startNode(first);
+      await env.cluster.waitForClusterOk(30000);
+      const [second] = await env.cluster.masters();
+      assert.ok(second !== undefined);
+      const seed = env.cluster.nodes.find((node) => node.pid !== undefined);
+      const direct = new Cluster([{ host: seed?.host ?? '127.0.0.1', port: seed?.port ?? 0 }], {
+        scaleReads: 'master',
+      });
+      direct.on('error', () => {});
+      directClients.push(direct);
+      const viaDirect = await killUnderLoad(
+        env.cluster,
+        second,
+        'direct',
+        Array.from({ length: WRITERS }, () => direct),
+      );
+      await env.cluster.waitForClusterOk(30000);
+      const lostDirect = await lostWrites(env.cluster, viaDirect.acked);
+      process.stdout.write(describe('directly (ioredis Cluster)', viaDirect, lostDirect));
 
-    assert.ok(viaSlotway.acked.size > 1000, `only ${viaSlotway.acked.size} writes acknowledged through Slotway`);
-    // Clients recovered: writes to the dead master's slots were acknowledged by its successor through the same Slotway.
-    const recovered = [...viaSlotway.ackedAt].filter(([key, at]) => at > viaSlotway.promotedAt && viaSlotway.killedSlots(calculateSlot(key))).length;
-    assert.ok(recovered > 0, 'writes to the failed-over slots succeed again through Slotway');
-    assert.ok(
-      lostViaSlotway.length <= lostDirect.length + EXTRA_LOSS_BOUND,
-      `Slotway lost ${lostViaSlotway.length} acknowledged writes (${lostViaSlotway.slice(0, 5).join(', ')}), the direct run ${lostDirect.length}`,
-    );
-    assert.equal(env.proxy.stats.internalErrors, 0);
-  } finally {
-    for (const client of directClients) client.disconnect();
-    await env.close();
-  }
-});
+      assert.ok(viaSlotway.acked.size > 1000, `only ${viaSlotway.acked.size} writes acknowledged through Slotway`);
+      // Clients recovered: writes to the dead master's slots were acknowledged by its successor through the same Slotway.
+      const recovered = [...viaSlotway.ackedAt].filter(
+        ([key, at]) => at > viaSlotway.promotedAt && viaSlotway.killedSlots(calculateSlot(key)),
+      ).length;
+      assert.ok(recovered > 0, 'writes to the failed-over slots succeed again through Slotway');
+      assert.ok(
+        lostViaSlotway.length <= lostDirect.length + EXTRA_LOSS_BOUND,
+        `Slotway lost ${lostViaSlotway.length} acknowledged writes (${lostViaSlotway.slice(0, 5).join(', ')}), the direct run ${lostDirect.length}`,
+      );
+      assert.equal(env.proxy.stats.internalErrors, 0);
+    } finally {
+      for (const client of directClients) client.disconnect();
+      await env.close();
+    }
+  },
+);

@@ -14,8 +14,25 @@ import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
-import { Leave, clientsPerNode, describeFds, fdsChanged, openFds, openSocket, rawCycle, readUntil, withConcurrency } from '../helpers/fault-tools.js';
-import { eventually, keysPerMaster, leasedConnections, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  Leave,
+  clientsPerNode,
+  describeFds,
+  fdsChanged,
+  openFds,
+  openSocket,
+  rawCycle,
+  readUntil,
+  withConcurrency,
+} from '../helpers/fault-tools.js';
+import {
+  eventually,
+  keysPerMaster,
+  leasedConnections,
+  sleep,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
 const CYCLES = 10_000;
 const CYCLE_CONCURRENCY = 200;
@@ -33,7 +50,10 @@ let direct: ReturnType<ProxyCluster['direct']>;
 
 before(async () => {
   const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
-  assert.ok(limit >= 2 * CONCURRENT_CLIENTS + 1000, `ulimit -n is ${limit}: ${CONCURRENT_CLIENTS} clients need both ends open in this process`);
+  assert.ok(
+    limit >= 2 * CONCURRENT_CLIENTS + 1000,
+    `ulimit -n is ${limit}: ${CONCURRENT_CLIENTS} clients need both ends open in this process`,
+  );
   env = await startProxyCluster({ idleLeasesPerNode: IDLE_LEASES, maxClients: 10_000 });
   masters = await env.cluster.masters();
   direct = env.direct();
@@ -51,7 +71,9 @@ after(async () => {
  * at the end, so a leak shows as connections above the same count.
  */
 async function fillIdleLeases(): Promise<void> {
-  const replies = await Promise.all(fillKeys.map((key) => rawCycle(env.port, [['BLPOP', key, '0.05']], 1, Leave.AfterReplyDestroy)));
+  const replies = await Promise.all(
+    fillKeys.map((key) => rawCycle(env.port, [['BLPOP', key, '0.05']], 1, Leave.AfterReplyDestroy)),
+  );
   for (const reply of replies) assert.equal(reply, '*-1\r\n');
 }
 
@@ -66,7 +88,11 @@ async function snapshot(): Promise<Snapshot> {
   await fillIdleLeases();
   // The fill's own sessions close a moment after their replies (later under load): count once they are
   // gone, or their sockets count as descriptors of one snapshot and not of the other.
-  await eventually(() => env.proxy.stats.sessions.size === 0 && leasedConnections(env.proxy) === 0, 'the fill clients to be gone', 10000);
+  await eventually(
+    () => env.proxy.stats.sessions.size === 0 && leasedConnections(env.proxy) === 0,
+    'the fill clients to be gone',
+    10000,
+  );
   return { fds: openFds(), nodes: await clientsPerNode(masters), kinds: describeFds() };
 }
 
@@ -85,7 +111,10 @@ async function assertNothingLeft(before: Snapshot, label: string): Promise<Snaps
       assert.equal(sessions, 0, `${label}: sessions left`);
       assert.equal(leased, 0, `${label}: leased node connections left`);
       assert.equal(now.nodes, before.nodes, `${label}: client connections per master (CLIENT LIST)`);
-      assert.ok(Math.abs(now.fds - before.fds) <= FD_TOLERANCE, `${label}: ${now.fds} fds open, ${before.fds} before; changed: ${fdsChanged(before.kinds, now.kinds)}`);
+      assert.ok(
+        Math.abs(now.fds - before.fds) <= FD_TOLERANCE,
+        `${label}: ${now.fds} fds open, ${before.fds} before; changed: ${fdsChanged(before.kinds, now.kinds)}`,
+      );
     }
     await sleep(200);
   }
@@ -142,63 +171,75 @@ function expected(i: number): RegExp | null {
   }
 }
 
-test(`${CYCLES} connect/command/disconnect cycles, ${CYCLE_CONCURRENCY} at a time: nothing left behind`, { timeout: 180000 }, async () => {
-  const baseline = await snapshot();
-  const received = env.proxy.stats.connectionsReceived;
-  const started = Date.now();
-  const wrong: string[] = [];
-  await withConcurrency(CYCLES, CYCLE_CONCURRENCY, async (i) => {
-    const reply = await cycle(i);
-    const pattern = expected(i);
-    if (pattern !== null && !pattern.test(reply)) wrong.push(`cycle ${i}: ${JSON.stringify(reply)}`);
-  });
-  const seconds = (Date.now() - started) / 1000;
-  assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} unexpected replies`);
-  assert.equal(env.proxy.stats.connectionsReceived - received, CYCLES, 'every cycle was a session of its own');
-  const after = await assertNothingLeft(baseline, 'after the storm');
-  assert.equal(env.proxy.stats.internalErrors, 0);
-  process.stdout.write(
-    `# storm: ${CYCLES} cycles in ${seconds.toFixed(1)} s; fds ${baseline.fds} -> ${after.fds}; node clients ${baseline.nodes} -> ${after.nodes}\n`,
-  );
-});
-
-test(`${CONCURRENT_CLIENTS} clients connected at once, each sending a command: all answered over the same node connections, nothing left after`, { timeout: 180000 }, async () => {
-  const baseline = await snapshot();
-  const sockets: Socket[] = [];
-  try {
-    const openStarted = Date.now();
-    // Connected 200 at a time: the listen backlog (511) is not what is being tested.
-    await withConcurrency(CONCURRENT_CLIENTS, 200, async () => {
-      sockets.push(await openSocket(env.port));
+test(
+  `${CYCLES} connect/command/disconnect cycles, ${CYCLE_CONCURRENCY} at a time: nothing left behind`,
+  { timeout: 180000 },
+  async () => {
+    const baseline = await snapshot();
+    const received = env.proxy.stats.connectionsReceived;
+    const started = Date.now();
+    const wrong: string[] = [];
+    await withConcurrency(CYCLES, CYCLE_CONCURRENCY, async (i) => {
+      const reply = await cycle(i);
+      const pattern = expected(i);
+      if (pattern !== null && !pattern.test(reply)) wrong.push(`cycle ${i}: ${JSON.stringify(reply)}`);
     });
-    for (let i = 0; i < 100 && env.proxy.stats.sessions.size < CONCURRENT_CLIENTS; i++) await sleep(50);
-    assert.equal(env.proxy.stats.sessions.size, CONCURRENT_CLIENTS, 'one session per client');
-    const openSeconds = (Date.now() - openStarted) / 1000;
-    const fdsOpen = openFds();
-
-    const commandStarted = Date.now();
-    const replies = sockets.map((socket, i) => {
-      const reply = readUntil(socket, (text) => text.endsWith('\r\n') && text.split('\r\n').length > 1, 60000);
-      socket.write(encodeCommand(i % 2 === 0 ? ['SET', `many:${i}`, String(i)] : ['INCR', `many:n:${i % 97}`]));
-      return reply;
-    });
-    const answers = await Promise.all(replies);
-    const commandSeconds = (Date.now() - commandStarted) / 1000;
-    answers.forEach((answer, i) => assert.match(answer, i % 2 === 0 ? /^\+OK\r\n$/ : /^:\d+\r\n$/, `client ${i}`));
-    const counters = await Promise.all(Array.from({ length: 97 }, (_, n) => direct.get(`many:n:${n}`)));
-    assert.equal(counters.reduce((sum, value) => sum + Number(value), 0), CONCURRENT_CLIENTS / 2, 'every INCR applied once');
-    // 5,000 clients, and each master still sees only Slotway's shared connection and its idle leases.
-    assert.equal(await clientsPerNode(masters), baseline.nodes, 'node connections while 5,000 clients are connected');
-
-    // Half leave politely, half reset.
-    sockets.forEach((socket, i) => (i % 2 === 0 ? socket.end() : socket.destroy()));
-    const after = await assertNothingLeft(baseline, `after ${CONCURRENT_CLIENTS} clients left`);
+    const seconds = (Date.now() - started) / 1000;
+    assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} unexpected replies`);
+    assert.equal(env.proxy.stats.connectionsReceived - received, CYCLES, 'every cycle was a session of its own');
+    const after = await assertNothingLeft(baseline, 'after the storm');
     assert.equal(env.proxy.stats.internalErrors, 0);
     process.stdout.write(
-      `# ${CONCURRENT_CLIENTS} clients: connected in ${openSeconds.toFixed(1)} s (${fdsOpen} fds open), all answered in ${commandSeconds.toFixed(1)} s; ` +
-        `fds ${baseline.fds} -> ${after.fds}; node clients ${baseline.nodes} -> ${after.nodes}\n`,
+      `# storm: ${CYCLES} cycles in ${seconds.toFixed(1)} s; fds ${baseline.fds} -> ${after.fds}; node clients ${baseline.nodes} -> ${after.nodes}\n`,
     );
-  } finally {
-    for (const socket of sockets) socket.destroy();
-  }
-});
+  },
+);
+
+test(
+  `${CONCURRENT_CLIENTS} clients connected at once, each sending a command: all answered over the same node connections, nothing left after`,
+  { timeout: 180000 },
+  async () => {
+    const baseline = await snapshot();
+    const sockets: Socket[] = [];
+    try {
+      const openStarted = Date.now();
+      // Connected 200 at a time: the listen backlog (511) is not what is being tested.
+      await withConcurrency(CONCURRENT_CLIENTS, 200, async () => {
+        sockets.push(await openSocket(env.port));
+      });
+      for (let i = 0; i < 100 && env.proxy.stats.sessions.size < CONCURRENT_CLIENTS; i++) await sleep(50);
+      assert.equal(env.proxy.stats.sessions.size, CONCURRENT_CLIENTS, 'one session per client');
+      const openSeconds = (Date.now() - openStarted) / 1000;
+      const fdsOpen = openFds();
+
+      const commandStarted = Date.now();
+      const replies = sockets.map((socket, i) => {
+        const reply = readUntil(socket, (text) => text.endsWith('\r\n') && text.split('\r\n').length > 1, 60000);
+        socket.write(encodeCommand(i % 2 === 0 ? ['SET', `many:${i}`, String(i)] : ['INCR', `many:n:${i % 97}`]));
+        return reply;
+      });
+      const answers = await Promise.all(replies);
+      const commandSeconds = (Date.now() - commandStarted) / 1000;
+      answers.forEach((answer, i) => assert.match(answer, i % 2 === 0 ? /^\+OK\r\n$/ : /^:\d+\r\n$/, `client ${i}`));
+      const counters = await Promise.all(Array.from({ length: 97 }, (_, n) => direct.get(`many:n:${n}`)));
+      assert.equal(
+        counters.reduce((sum, value) => sum + Number(value), 0),
+        CONCURRENT_CLIENTS / 2,
+        'every INCR applied once',
+      );
+      // 5,000 clients, and each master still sees only Slotway's shared connection and its idle leases.
+      assert.equal(await clientsPerNode(masters), baseline.nodes, 'node connections while 5,000 clients are connected');
+
+      // Half leave politely, half reset.
+      sockets.forEach((socket, i) => (i % 2 === 0 ? socket.end() : socket.destroy()));
+      const after = await assertNothingLeft(baseline, `after ${CONCURRENT_CLIENTS} clients left`);
+      assert.equal(env.proxy.stats.internalErrors, 0);
+      process.stdout.write(
+        `# ${CONCURRENT_CLIENTS} clients: connected in ${openSeconds.toFixed(1)} s (${fdsOpen} fds open), all answered in ${commandSeconds.toFixed(1)} s; ` +
+          `fds ${baseline.fds} -> ${after.fds}; node clients ${baseline.nodes} -> ${after.nodes}\n`,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  },
+);

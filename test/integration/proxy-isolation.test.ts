@@ -26,34 +26,34 @@ const HARMFUL: Readonly<Record<string, readonly string[]>> = {
   'client|setname': ['CLIENT', 'SETNAME', 'attacker'],
   'acl|setuser': ['ACL', 'SETUSER', 'default', 'resetpass', '>x'],
   'acl|deluser': ['ACL', 'DELUSER', 'someone'],
-  'select': ['SELECT', '1'],
-  'hello': ['HELLO', '3'],
+  select: ['SELECT', '1'],
+  hello: ['HELLO', '3'],
   'config|set': ['CONFIG', 'SET', 'maxmemory', '1'],
   'config|resetstat': ['CONFIG', 'RESETSTAT'],
-  'wait': ['WAIT', '5', '0'],
-  'subscribe': ['SUBSCRIBE', 'iso:channel'],
-  'psubscribe': ['PSUBSCRIBE', 'iso:*'],
-  'ssubscribe': ['SSUBSCRIBE', 'iso:shard'],
+  wait: ['WAIT', '5', '0'],
+  subscribe: ['SUBSCRIBE', 'iso:channel'],
+  psubscribe: ['PSUBSCRIBE', 'iso:*'],
+  ssubscribe: ['SSUBSCRIBE', 'iso:shard'],
   'cluster|reset': ['CLUSTER', 'RESET', 'HARD'],
   'cluster|failover': ['CLUSTER', 'FAILOVER', 'FORCE'],
   'cluster|forget': ['CLUSTER', 'FORGET', '0000000000000000000000000000000000000000'],
-  'replicaof': ['REPLICAOF', '127.0.0.1', '1'],
-  'slaveof': ['SLAVEOF', '127.0.0.1', '1'],
-  'shutdown': ['SHUTDOWN', 'NOSAVE'],
-  'debug': ['DEBUG', 'SLEEP', '2'],
-  'failover': ['FAILOVER'],
-  'flushall': ['FLUSHALL'],
-  'flushdb': ['FLUSHDB'],
+  replicaof: ['REPLICAOF', '127.0.0.1', '1'],
+  slaveof: ['SLAVEOF', '127.0.0.1', '1'],
+  shutdown: ['SHUTDOWN', 'NOSAVE'],
+  debug: ['DEBUG', 'SLEEP', '2'],
+  failover: ['FAILOVER'],
+  flushall: ['FLUSHALL'],
+  flushdb: ['FLUSHDB'],
   'memory|purge': ['MEMORY', 'PURGE'],
   'latency|reset': ['LATENCY', 'RESET'],
   'slowlog|reset': ['SLOWLOG', 'RESET'],
   'module|load': ['MODULE', 'LOAD', '/nonexistent.so'],
-  'migrate': ['MIGRATE', '127.0.0.1', '1', 'iso:witness:0', '0', '100'],
-  'swapdb': ['SWAPDB', '0', '1'],
-  'move': ['MOVE', 'iso:witness:0', '1'],
-  'save': ['SAVE'],
-  'bgsave': ['BGSAVE'],
-  'bgrewriteaof': ['BGREWRITEAOF'],
+  migrate: ['MIGRATE', '127.0.0.1', '1', 'iso:witness:0', '0', '100'],
+  swapdb: ['SWAPDB', '0', '1'],
+  move: ['MOVE', 'iso:witness:0', '1'],
+  save: ['SAVE'],
+  bgsave: ['BGSAVE'],
+  bgrewriteaof: ['BGREWRITEAOF'],
 };
 
 /** The command as sent: its harmful form, or its name with placeholder arguments enough for its arity. */
@@ -76,7 +76,10 @@ function attacks(): { name: string; words: string[] }[] {
     chosen.push({ name: spec.name, words: attackFor(spec) });
   }
   // Names no Redis has, and subcommands no container has, must not reach a node either.
-  chosen.push({ name: '(unknown)', words: ['NOSUCHCOMMAND', 'a', 'b'] }, { name: '(unknown sub)', words: ['CLIENT', 'NOSUCH', 'x'] });
+  chosen.push(
+    { name: '(unknown)', words: ['NOSUCHCOMMAND', 'a', 'b'] },
+    { name: '(unknown sub)', words: ['CLIENT', 'NOSUCH', 'x'] },
+  );
   return chosen;
 }
 
@@ -85,10 +88,17 @@ async function connectionStates(node: Redis): Promise<Map<string, string>> {
   const list = String(await node.call('CLIENT', 'LIST'));
   const states = new Map<string, string>();
   for (const line of list.split('\n')) {
-    const fields = new Map(line.trim().split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const fields = new Map(
+      line
+        .trim()
+        .split(' ')
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
     const name = fields.get('name') ?? '';
     if (!fields.has('id') || name === 'iso-observer' || name === 'slotway-topology') continue;
-    const state = ['name', 'db', 'sub', 'psub', 'multi', 'user', 'resp', 'flags'].map((key) => `${key}=${fields.get(key) ?? ''}`).join(' ');
+    const state = ['name', 'db', 'sub', 'psub', 'multi', 'user', 'resp', 'flags']
+      .map((key) => `${key}=${fields.get(key) ?? ''}`)
+      .join(' ');
     states.set(fields.get('id') as string, state);
   }
   return states;
@@ -104,7 +114,8 @@ async function nodeState(node: Redis): Promise<string> {
   const config = (await node.call('CONFIG', 'GET', '*')) as string[];
   const pairs: string[] = [];
   // Fields that move on their own (the config epoch file, timers) are not a client's doing.
-  for (let i = 0; i + 1 < config.length; i += 2) if (config[i] !== 'cluster-announce-hostname') pairs.push(`${config[i]}=${config[i + 1]}`);
+  for (let i = 0; i + 1 < config.length; i += 2)
+    if (config[i] !== 'cluster-announce-hostname') pairs.push(`${config[i]}=${config[i + 1]}`);
   return JSON.stringify({ acl, config: pairs.sort() });
 }
 
@@ -114,7 +125,9 @@ let observers: Redis[] = [];
 before(async () => {
   env = await startProxyCluster({ maxWaitMs: 200 });
   const masters = await env.cluster.masters();
-  observers = masters.map((master) => new Redis({ host: master.host, port: master.port, connectionName: 'iso-observer' }));
+  observers = masters.map(
+    (master) => new Redis({ host: master.host, port: master.port, connectionName: 'iso-observer' }),
+  );
 });
 
 after(async () => {
@@ -151,9 +164,12 @@ test('no command from one client changes what other clients see, or the nodes', 
         const [getError, getReply] = replies[3 * i + 1] ?? [];
         const [evalError, evalReply] = replies[3 * i + 2] ?? [];
         checked += 3;
-        if (setError !== null || setReply !== 'OK') foreign.push(`checker ${id} SET got ${String(setError ?? setReply)}`);
-        if (getError !== null || getReply !== `v:${id}:${round}:${i}`) foreign.push(`checker ${id} GET got ${String(getError ?? getReply)}`);
-        if (evalError !== null || evalReply !== `e:${id}:${round}:${i}`) foreign.push(`checker ${id} EVAL got ${String(evalError ?? evalReply)}`);
+        if (setError !== null || setReply !== 'OK')
+          foreign.push(`checker ${id} SET got ${String(setError ?? setReply)}`);
+        if (getError !== null || getReply !== `v:${id}:${round}:${i}`)
+          foreign.push(`checker ${id} GET got ${String(getError ?? getReply)}`);
+        if (evalError !== null || evalReply !== `e:${id}:${round}:${i}`)
+          foreign.push(`checker ${id} EVAL got ${String(evalError ?? evalReply)}`);
       }
     }
   }
@@ -177,11 +193,17 @@ test('no command from one client changes what other clients see, or the nodes', 
   running = false;
   await Promise.all(checkers);
 
-  console.log(`isolation: ${tried.length} commands tried, ${checked} checker replies checked, ${foreign.length} foreign`);
+  console.log(
+    `isolation: ${tried.length} commands tried, ${checked} checker replies checked, ${foreign.length} foreign`,
+  );
   assert.deepEqual(foreign.slice(0, 10), [], 'every checker reply is its own');
   assert.ok(checked > 1000, `the checkers ran throughout (${checked} replies)`);
   for (const key of witnesses) assert.equal(await witness.get(key), `kept:${key}`, `${key} is untouched`);
-  assert.deepEqual(await Promise.all(observers.map(nodeState)), nodesBefore, 'ACL users and configuration of every master are unchanged');
+  assert.deepEqual(
+    await Promise.all(observers.map(nodeState)),
+    nodesBefore,
+    'ACL users and configuration of every master are unchanged',
+  );
   const connectionsAfter = await Promise.all(observers.map(connectionStates));
   connectionsBefore.forEach((before, n) => {
     for (const [id, state] of before) {
@@ -190,7 +212,16 @@ test('no command from one client changes what other clients see, or the nodes', 
     }
   });
   // The harmful forms got an answer from Slotway (refused or its own), never a node's.
-  for (const name of ['script|debug', 'client|reply', 'client|pause', 'acl|setuser', 'select', 'config|set', 'debug', 'shutdown']) {
+  for (const name of [
+    'script|debug',
+    'client|reply',
+    'client|pause',
+    'acl|setuser',
+    'select',
+    'config|set',
+    'debug',
+    'shutdown',
+  ]) {
     assert.match(answers.get(name) ?? '', /^-/, `${name} is refused: ${answers.get(name)}`);
   }
   assert.equal(answers.get('(unknown)'), "-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'a' 'b' ");

@@ -29,79 +29,123 @@ import { pino } from 'pino';
 import { LocalCluster, type LocalClusterNode } from '../../src/demo/local-cluster.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../../src/index.js';
 import { http, podNetwork, retryBudgetMs, timed } from '../helpers/kubernetes.js';
-import { LOOPBACK_LISTENERS, call, eventually, eventuallyAsync, moveEmptySlot, sleep } from '../helpers/proxy-cluster.js';
+import {
+  LOOPBACK_LISTENERS,
+  call,
+  eventually,
+  eventuallyAsync,
+  moveEmptySlot,
+  sleep,
+} from '../helpers/proxy-cluster.js';
 
 const RETRY = { retryAttempts: 8, retryDelayMs: 25, retryMaxDelayMs: 1000 };
 /** Retry budget (3575 ms) plus scheduling slack on a shared 2-core machine. */
 const ERROR_BOUND_MS = retryBudgetMs(RETRY.retryAttempts, RETRY.retryDelayMs, RETRY.retryMaxDelayMs) + 2500;
 
-test('nodes announce unresolvable hostnames: not ready without --nat-map; with it every master serves and MOVED is followed', { timeout: 180000 }, async () => {
-  const net = podNetwork();
-  const run = `slotway-nat-${process.pid}`;
-  const cluster = await LocalCluster.start({ host: `${net}.1`, nodeTimeoutMs: 2000 });
-  try {
-    const names = new Map(cluster.nodes.map((node, i) => [node, `redis-${i}.${run}.invalid`]));
-    for (const node of cluster.nodes) {
-      await call(node, 'CONFIG', 'SET', 'cluster-announce-hostname', names.get(node) as string);
-      await call(node, 'CONFIG', 'SET', 'cluster-preferred-endpoint-type', 'hostname');
-    }
-    // Hostnames spread by gossip: wait until every node names every node by its hostname.
-    await eventuallyAsync(async () => {
+test(
+  'nodes announce unresolvable hostnames: not ready without --nat-map; with it every master serves and MOVED is followed',
+  { timeout: 180000 },
+  async () => {
+    const net = podNetwork();
+    const run = `slotway-nat-${process.pid}`;
+    const cluster = await LocalCluster.start({ host: `${net}.1`, nodeTimeoutMs: 2000 });
+    try {
+      const names = new Map(cluster.nodes.map((node, i) => [node, `redis-${i}.${run}.invalid`]));
       for (const node of cluster.nodes) {
-        const endpoints = shardEndpoints(await call(node, 'CLUSTER', 'SHARDS'));
-        if (endpoints.length !== cluster.nodes.length || !endpoints.every((endpoint) => endpoint.endsWith(`.${run}.invalid`))) return false;
+        await call(node, 'CONFIG', 'SET', 'cluster-announce-hostname', names.get(node) as string);
+        await call(node, 'CONFIG', 'SET', 'cluster-preferred-endpoint-type', 'hostname');
       }
-      return true;
-    }, 'every node to announce its hostname', 30000);
-    await cluster.waitForClusterOk(30000);
-    const natMap = cluster.nodes.map((node) => `${names.get(node)}=${node.host}`);
-    // The machine's resolver says the name does not exist, or (a resolver that drops the query) never
-    // answers within --connect-timeout: either way the name cannot be dialed.
-    const unresolvable = /ENOTFOUND|EAI_AGAIN|connect timeout/;
-    await checkNat(cluster, natMap, (address) => /^[^:]+:\d+$/.test(address) && address.split(':')[0]?.endsWith(`.${run}.invalid`) === true, unresolvable);
-  } finally {
-    await cluster.stop();
-  }
-});
+      // Hostnames spread by gossip: wait until every node names every node by its hostname.
+      await eventuallyAsync(
+        async () => {
+          for (const node of cluster.nodes) {
+            const endpoints = shardEndpoints(await call(node, 'CLUSTER', 'SHARDS'));
+            if (
+              endpoints.length !== cluster.nodes.length ||
+              !endpoints.every((endpoint) => endpoint.endsWith(`.${run}.invalid`))
+            )
+              return false;
+          }
+          return true;
+        },
+        'every node to announce its hostname',
+        30000,
+      );
+      await cluster.waitForClusterOk(30000);
+      const natMap = cluster.nodes.map((node) => `${names.get(node)}=${node.host}`);
+      // The machine's resolver says the name does not exist, or (a resolver that drops the query) never
+      // answers within --connect-timeout: either way the name cannot be dialed.
+      const unresolvable = /ENOTFOUND|EAI_AGAIN|connect timeout/;
+      await checkNat(
+        cluster,
+        natMap,
+        (address) => /^[^:]+:\d+$/.test(address) && address.split(':')[0]?.endsWith(`.${run}.invalid`) === true,
+        unresolvable,
+      );
+    } finally {
+      await cluster.stop();
+    }
+  },
+);
 
-test('nodes announce an unused IP (cluster-announce-ip): not ready without --nat-map; with a network entry every master serves and MOVED is followed', { timeout: 180000 }, async () => {
-  const net = podNetwork();
-  let announcedNet = podNetwork();
-  while (announcedNet === net) announcedNet = podNetwork();
-  const announced = `${announcedNet}.1`;
-  const cluster = await LocalCluster.start({ host: `${net}.1`, replicasPerMaster: 0, nodeTimeoutMs: 2000 });
-  const gateway = new BusGateway();
-  try {
-    // The gateway forwards each node's bus port at the announced address, before anyone dials it.
-    for (const node of cluster.nodes) await gateway.forward(announced, node.port + 10000, node.host);
-    for (const node of cluster.nodes) {
-      await call(node, 'CONFIG', 'SET', 'cluster-announce-bus-port', String(node.port + 10000));
-      await call(node, 'CONFIG', 'SET', 'cluster-announce-ip', announced);
-    }
-    await eventuallyAsync(async () => {
+test(
+  'nodes announce an unused IP (cluster-announce-ip): not ready without --nat-map; with a network entry every master serves and MOVED is followed',
+  { timeout: 180000 },
+  async () => {
+    const net = podNetwork();
+    let announcedNet = podNetwork();
+    while (announcedNet === net) announcedNet = podNetwork();
+    const announced = `${announcedNet}.1`;
+    const cluster = await LocalCluster.start({ host: `${net}.1`, replicasPerMaster: 0, nodeTimeoutMs: 2000 });
+    const gateway = new BusGateway();
+    try {
+      // The gateway forwards each node's bus port at the announced address, before anyone dials it.
+      for (const node of cluster.nodes) await gateway.forward(announced, node.port + 10000, node.host);
       for (const node of cluster.nodes) {
-        const text = String(await call(node, 'CLUSTER', 'NODES'));
-        if (!cluster.nodes.every((other) => text.includes(` ${announced}:${other.port}@${other.port + 10000} `))) return false;
-        if (!String(await call(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+        await call(node, 'CONFIG', 'SET', 'cluster-announce-bus-port', String(node.port + 10000));
+        await call(node, 'CONFIG', 'SET', 'cluster-announce-ip', announced);
       }
-      return true;
-    }, 'every node to be known at the announced address, cluster ok', 30000);
-    // Healthy: still ok after a few node timeouts with the bus going through the gateway only.
-    await sleep(5000);
-    for (const node of cluster.nodes) assert.match(String(await call(node, 'CLUSTER', 'INFO')), /cluster_state:ok/, node.address);
-    assert.ok(gateway.connections > 0, 'the nodes never used the gateway');
-    await checkNat(cluster, [`${announcedNet}.0/24=${net}.0/24`], (address) => address.startsWith(`${announced}:`), /ECONNREFUSED/);
-  } finally {
-    await cluster.stop();
-    await gateway.close();
-  }
-});
+      await eventuallyAsync(
+        async () => {
+          for (const node of cluster.nodes) {
+            const text = String(await call(node, 'CLUSTER', 'NODES'));
+            if (!cluster.nodes.every((other) => text.includes(` ${announced}:${other.port}@${other.port + 10000} `)))
+              return false;
+            if (!String(await call(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+          }
+          return true;
+        },
+        'every node to be known at the announced address, cluster ok',
+        30000,
+      );
+      // Healthy: still ok after a few node timeouts with the bus going through the gateway only.
+      await sleep(5000);
+      for (const node of cluster.nodes)
+        assert.match(String(await call(node, 'CLUSTER', 'INFO')), /cluster_state:ok/, node.address);
+      assert.ok(gateway.connections > 0, 'the nodes never used the gateway');
+      await checkNat(
+        cluster,
+        [`${announcedNet}.0/24=${net}.0/24`],
+        (address) => address.startsWith(`${announced}:`),
+        /ECONNREFUSED/,
+      );
+    } finally {
+      await cluster.stop();
+      await gateway.close();
+    }
+  },
+);
 
 /**
  * Slotway without the map, then with it. `isAnnounced` tells an announced
  * host:port from a reachable one; `unreachable` is how dialing an announced one fails.
  */
-async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (host: string) => boolean, unreachable: RegExp): Promise<void> {
+async function checkNat(
+  cluster: LocalCluster,
+  natMap: string[],
+  isAnnounced: (host: string) => boolean,
+  unreachable: RegExp,
+): Promise<void> {
   const masters = await cluster.masters();
   const keys = await keysOfMasters(masters[0] as LocalClusterNode, masters, 3);
 
@@ -109,7 +153,10 @@ async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (h
   const blind = await startProxy({ seeds: cluster.seeds, refreshIntervalMs: 1000 });
   try {
     assert.equal(await blind.proxy.ready, true, 'the topology could not be read at all');
-    assert.ok(blind.proxy.router.map.nodes.every((node) => isAnnounced(node.address)), `expected announced addresses: ${blind.proxy.router.map.nodes.map((n) => n.address).join(' ')}`);
+    assert.ok(
+      blind.proxy.router.map.nodes.every((node) => isAnnounced(node.address)),
+      `expected announced addresses: ${blind.proxy.router.map.nodes.map((n) => n.address).join(' ')}`,
+    );
     const readyz = await http(blind.metricsPort, '/readyz');
     assert.equal(readyz.status, 503);
     assert.match(readyz.body, /no connection to master/);
@@ -127,7 +174,11 @@ async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (h
   const mapped = await startProxy({ seeds: cluster.seeds, natMap, refreshIntervalMs: 60000 });
   try {
     assert.equal(await mapped.proxy.ready, true);
-    await eventually(() => mapped.proxy.readiness().ready, `ready with --nat-map (${mapped.proxy.readiness().reason})`, 15000);
+    await eventually(
+      () => mapped.proxy.readiness().ready,
+      `ready with --nat-map (${mapped.proxy.readiness().reason})`,
+      15000,
+    );
     assert.equal((await http(mapped.metricsPort, '/readyz')).status, 200);
     const reachable = new Set(cluster.nodes.map((node) => node.address));
     const dialed = (): string[] => mapped.proxy.router.nodeStates().map((node) => node.address);
@@ -137,7 +188,10 @@ async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (h
         assert.equal(await call(master, 'GET', key), `at ${master.address}`, `${key} is not on ${master.address}`);
       }
     }
-    assert.ok(dialed().every((address) => reachable.has(address)), `dialed an announced address: ${dialed().join(' ')}`);
+    assert.ok(
+      dialed().every((address) => reachable.has(address)),
+      `dialed an announced address: ${dialed().join(' ')}`,
+    );
 
     // A slot moves behind Slotway's back (periodic refreshes are a minute apart): its MOVED names an announced address.
     const [from, to] = masters as [LocalClusterNode, LocalClusterNode];
@@ -145,14 +199,22 @@ async function checkNat(cluster: LocalCluster, natMap: string[], isAnnounced: (h
     const slot = calculateSlot(key);
     await moveEmptySlot(cluster, slot, to);
     const redirect = String(await call(from, 'GET', key).catch((error: unknown) => (error as Error).message));
-    assert.ok(redirect.startsWith(`MOVED ${slot} `) && isAnnounced(redirect.split(' ')[2] ?? ''), `the node answered ${redirect}`);
+    assert.ok(
+      redirect.startsWith(`MOVED ${slot} `) && isAnnounced(redirect.split(' ')[2] ?? ''),
+      `the node answered ${redirect}`,
+    );
     const movedBefore = mapped.proxy.router.stats.moved;
     assert.equal(await mapped.client.set(key, 'moved'), 'OK');
     assert.equal(mapped.proxy.router.stats.moved, movedBefore + 1, 'the SET was not redirected');
     assert.equal(await call(to, 'GET', key), 'moved', `${key} is not on its new owner ${to.address}`);
     assert.equal(mapped.proxy.router.ownerOf(slot), to.address);
-    assert.ok(dialed().every((address) => reachable.has(address)), `dialed an announced address: ${dialed().join(' ')}`);
-    process.stdout.write(`# nat: announced ${redirect.split(' ')[2]} -> dialed ${to.address}; without the map: ${blind.description}\n`);
+    assert.ok(
+      dialed().every((address) => reachable.has(address)),
+      `dialed an announced address: ${dialed().join(' ')}`,
+    );
+    process.stdout.write(
+      `# nat: announced ${redirect.split(' ')[2]} -> dialed ${to.address}; without the map: ${blind.description}\n`,
+    );
   } finally {
     await mapped.close();
   }
@@ -173,7 +235,13 @@ async function startProxy(options: Partial<ProxyOptions>): Promise<Started> {
   );
   const { port, metricsPort } = await proxy.listen();
   // No ready check: its INFO would go to every master and, without the map, take the whole retry budget first.
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => 100, enableReadyCheck: false });
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 100,
+    enableReadyCheck: false,
+  });
   client.on('error', () => {});
   const started: Started = {
     proxy,
@@ -190,7 +258,12 @@ async function startProxy(options: Partial<ProxyOptions>): Promise<Started> {
 }
 
 /** `perMaster` keys in slots of each of `masters`, read from `source`'s CLUSTER SLOTS (matched by port: one host). */
-async function keysOfMasters(source: LocalClusterNode, masters: readonly LocalClusterNode[], perMaster: number, prefix = 'nat'): Promise<string[][]> {
+async function keysOfMasters(
+  source: LocalClusterNode,
+  masters: readonly LocalClusterNode[],
+  perMaster: number,
+  prefix = 'nat',
+): Promise<string[][]> {
   const ranges = (await call(source, 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
   return masters.map((master) => {
     const owned = ranges.filter(([, , [, port]]) => port === master.port);

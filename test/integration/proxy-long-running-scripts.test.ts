@@ -67,7 +67,12 @@ test('SCRIPT KILL and FUNCTION KILL with nothing running: NOTBUSY, as Redis says
  * shared connection at once; B sends its first command once the script ran past
  * busy-reply-threshold; then `kill` goes through Slotway.
  */
-async function busyThenKill(t: TestContext, start: (a: Redis) => Promise<unknown>, kill: string[], killedError: RegExp): Promise<void> {
+async function busyThenKill(
+  t: TestContext,
+  start: (a: Redis) => Promise<unknown>,
+  kill: string[],
+  killedError: RegExp,
+): Promise<void> {
   const [a, b, q, killer] = [env.client(), env.client(), env.client(), env.client()];
   await Promise.all([b.set(otherKey, 'before'), q.ping(), killer.ping()]);
   const started = performance.now();
@@ -78,18 +83,32 @@ async function busyThenKill(t: TestContext, start: (a: Redis) => Promise<unknown
   // B, once the node answers others -BUSY: B gets that too, as a direct client would, not a place behind the script.
   await sleep(BUSY_REPLY_THRESHOLD_MS + 500 - 300);
   const sentAt = performance.now();
-  const busy = await Promise.race([timed(b.get(otherKey), sentAt), sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity }))]);
+  const busy = await Promise.race([
+    timed(b.get(otherKey), sentAt),
+    sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity })),
+  ]);
   // WAIT goes to every master on the shared connections: the busy one answers -BUSY, as Redis does, not a wait behind the script.
-  const waited = await Promise.race([timed(b.call('WAIT', '0', '100'), sentAt), sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity }))]);
+  const waited = await Promise.race([
+    timed(b.call('WAIT', '0', '100'), sentAt),
+    sleep(BUSY_WITHIN_MS + 1000).then(() => ({ result: 'no reply', ms: Infinity })),
+  ]);
   const killed = await timed(killer.call(kill[0] as string, ...kill.slice(1)), started);
   assert.match(waited.result, /^BUSY Redis is busy running a script/);
-  assert.match(busy.result, /^BUSY Redis is busy running a script\. You can only call (SCRIPT|FUNCTION) KILL or SHUTDOWN NOSAVE\.$/);
+  assert.match(
+    busy.result,
+    /^BUSY Redis is busy running a script\. You can only call (SCRIPT|FUNCTION) KILL or SHUTDOWN NOSAVE\.$/,
+  );
   assert.ok(busy.ms < BUSY_WITHIN_MS, `B's -BUSY came ${Math.round(busy.ms)} ms after it sent its command`);
   assert.equal(killed.result, 'OK', `${kill.join(' ')} through Slotway: ${killed.result}`);
   const [scriptEnd, queuedEnd] = await Promise.all([script, queued]);
-  t.diagnostic(`B's -BUSY after ${Math.round(busy.ms)} ms; script ended at ${Math.round(scriptEnd.ms)} ms; queued command answered at ${Math.round(queuedEnd.ms)} ms`);
+  t.diagnostic(
+    `B's -BUSY after ${Math.round(busy.ms)} ms; script ended at ${Math.round(scriptEnd.ms)} ms; queued command answered at ${Math.round(queuedEnd.ms)} ms`,
+  );
   assert.match(scriptEnd.result, killedError);
-  assert.ok(scriptEnd.ms < KILLED_WITHIN_MS, `the script ended ${Math.round(scriptEnd.ms)} ms after it started (it would run ${SCRIPT_SECONDS} s)`);
+  assert.ok(
+    scriptEnd.ms < KILLED_WITHIN_MS,
+    `the script ended ${Math.round(scriptEnd.ms)} ms after it started (it would run ${SCRIPT_SECONDS} s)`,
+  );
   // Q's command was on the node's connection behind the script: it runs once the script is killed.
   assert.equal(queuedEnd.result, 'before', 'the command queued behind the script is answered once it is killed');
   assert.ok(queuedEnd.ms < KILLED_WITHIN_MS, `the queued command was answered after ${Math.round(queuedEnd.ms)} ms`);
@@ -99,30 +118,43 @@ async function busyThenKill(t: TestContext, start: (a: Redis) => Promise<unknown
   await assert.rejects(killer.call(kill[0] as string, ...kill.slice(1)), /NOTBUSY/);
 }
 
-test('a busy EVAL is ended by SCRIPT KILL through Slotway; what queued behind it completes', { timeout: 30000 }, async (t) => {
-  await busyThenKill(t, 
-    (a) => a.call('EVAL', BUSY_EVAL, '1', key, String(SCRIPT_SECONDS)),
-    ['SCRIPT', 'KILL'],
-    /^ERR Script killed by user with SCRIPT KILL/,
-  );
-});
+test(
+  'a busy EVAL is ended by SCRIPT KILL through Slotway; what queued behind it completes',
+  { timeout: 30000 },
+  async (t) => {
+    await busyThenKill(
+      t,
+      (a) => a.call('EVAL', BUSY_EVAL, '1', key, String(SCRIPT_SECONDS)),
+      ['SCRIPT', 'KILL'],
+      /^ERR Script killed by user with SCRIPT KILL/,
+    );
+  },
+);
 
 test('a busy function is ended by FUNCTION KILL through Slotway', { timeout: 30000 }, async (t) => {
   const loader = env.client();
   assert.equal(await loader.call('FUNCTION', 'LOAD', 'REPLACE', SPIN_LIBRARY), 'longrun');
-  await busyThenKill(t, 
+  await busyThenKill(
+    t,
     (a) => a.call('FCALL', 'spin', '1', key, String(SCRIPT_SECONDS)),
     ['FUNCTION', 'KILL'],
     /^ERR Script killed by user with SCRIPT KILL/,
   );
 });
 
-test('a script that wrote cannot be killed: UNKILLABLE is passed on; the script then ends by itself', { timeout: 30000 }, async () => {
-  const [a, killer] = [env.client(), env.client()];
-  const writing = `redis.call('set', KEYS[1], 'x') ${BUSY_EVAL}`;
-  const script = a.call('EVAL', writing, '1', key, '4');
-  await sleep(300);
-  await assert.rejects(killer.call('SCRIPT', 'KILL'), /^ReplyError: UNKILLABLE Sorry the script already executed write commands/);
-  assert.equal(await script, 1);
-  assert.equal(await a.get(key), 'x');
-});
+test(
+  'a script that wrote cannot be killed: UNKILLABLE is passed on; the script then ends by itself',
+  { timeout: 30000 },
+  async () => {
+    const [a, killer] = [env.client(), env.client()];
+    const writing = `redis.call('set', KEYS[1], 'x') ${BUSY_EVAL}`;
+    const script = a.call('EVAL', writing, '1', key, '4');
+    await sleep(300);
+    await assert.rejects(
+      killer.call('SCRIPT', 'KILL'),
+      /^ReplyError: UNKILLABLE Sorry the script already executed write commands/,
+    );
+    assert.equal(await script, 1);
+    assert.equal(await a.get(key), 'x');
+  },
+);

@@ -13,7 +13,14 @@ import calculateSlot from 'cluster-key-slot';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
-import { call, keysPerMaster, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  call,
+  keysPerMaster,
+  ownerOfSlot,
+  sleep,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
 const MAX_WAIT_MS = 1000;
 const WAIT_SLICE_MS = 20;
@@ -56,42 +63,60 @@ async function tenWaits(client: Redis, numreplicas: string): Promise<{ replies: 
   return { replies: results.map(([error, reply]) => error?.message ?? reply), ms: performance.now() - started };
 }
 
-test('ten pipelined WAIT 5 0 answer at once once the replicas acked, and hold no one else up', { timeout: 30000 }, async (t) => {
-  const [a, b] = [env.client(), env.client()];
-  await b.ping();
-  const waits = tenWaits(a, '5');
-  await sleep(20);
-  const slowest = await slowestOf(b, OTHER_CLIENT_COMMANDS);
-  const { replies, ms } = await waits;
-  t.diagnostic(`ten WAITs: ${Math.round(ms)} ms; other client's slowest of ${OTHER_CLIENT_COMMANDS}: ${Math.round(slowest)} ms`);
-  // Each master has one replica: WAIT 5 is capped at 1 and answered when it acked.
-  assert.deepEqual(replies, new Array(10).fill(1));
-  assert.ok(ms < 5 * MAX_WAIT_MS, `ten WAITs took ${Math.round(ms)} ms`);
-  assert.ok(slowest < MAX_WAIT_MS, `the other client's slowest command took ${Math.round(slowest)} ms (bound ${MAX_WAIT_MS} ms)`);
-});
-
-test('WAITs that cannot be satisfied wait their own timeout, in slices: another client waits one slice, not one WAIT', { timeout: 40000 }, async (t) => {
-  const { owner } = await ownerOfSlot(env.cluster, calculateSlot(key));
-  const info = String(await call(owner, 'INFO', 'replication'));
-  const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)?.[1]);
-  stopped = (await env.cluster.replicas()).find((replica) => replica.port === replicaPort);
-  assert.ok(stopped?.pid !== undefined, `the replica of ${owner.address} is running`);
-  const [a, b] = [env.client(), env.client()];
-  await b.ping();
-  process.kill(stopped.pid, 'SIGSTOP');
-  try {
-    const waits = tenWaits(a, '1');
+test(
+  'ten pipelined WAIT 5 0 answer at once once the replicas acked, and hold no one else up',
+  { timeout: 30000 },
+  async (t) => {
+    const [a, b] = [env.client(), env.client()];
+    await b.ping();
+    const waits = tenWaits(a, '5');
     await sleep(20);
     const slowest = await slowestOf(b, OTHER_CLIENT_COMMANDS);
     const { replies, ms } = await waits;
-    t.diagnostic(`ten unsatisfied WAITs: ${Math.round(ms)} ms; other client's slowest of ${OTHER_CLIENT_COMMANDS}: ${Math.round(slowest)} ms`);
-    // The stopped replica never acks: each WAIT waits its whole (capped) timeout and counts 0 on that master.
-    // Timeouts count from when Slotway read each WAIT, so one client's pipelined WAITs overlap rather than add up.
-    assert.deepEqual(replies, new Array(10).fill(0));
-    assert.ok(ms >= MAX_WAIT_MS * 0.9 && ms < 5 * MAX_WAIT_MS, `ten unsatisfied WAITs took ${Math.round(ms)} ms`);
-    assert.ok(slowest < 400, `the other client's slowest command took ${Math.round(slowest)} ms (bound 400 ms, slice ${WAIT_SLICE_MS} ms)`);
-  } finally {
-    process.kill(stopped.pid, 'SIGCONT');
-    stopped = undefined;
-  }
-});
+    t.diagnostic(
+      `ten WAITs: ${Math.round(ms)} ms; other client's slowest of ${OTHER_CLIENT_COMMANDS}: ${Math.round(slowest)} ms`,
+    );
+    // Each master has one replica: WAIT 5 is capped at 1 and answered when it acked.
+    assert.deepEqual(replies, new Array(10).fill(1));
+    assert.ok(ms < 5 * MAX_WAIT_MS, `ten WAITs took ${Math.round(ms)} ms`);
+    assert.ok(
+      slowest < MAX_WAIT_MS,
+      `the other client's slowest command took ${Math.round(slowest)} ms (bound ${MAX_WAIT_MS} ms)`,
+    );
+  },
+);
+
+test(
+  'WAITs that cannot be satisfied wait their own timeout, in slices: another client waits one slice, not one WAIT',
+  { timeout: 40000 },
+  async (t) => {
+    const { owner } = await ownerOfSlot(env.cluster, calculateSlot(key));
+    const info = String(await call(owner, 'INFO', 'replication'));
+    const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(info)?.[1]);
+    stopped = (await env.cluster.replicas()).find((replica) => replica.port === replicaPort);
+    assert.ok(stopped?.pid !== undefined, `the replica of ${owner.address} is running`);
+    const [a, b] = [env.client(), env.client()];
+    await b.ping();
+    process.kill(stopped.pid, 'SIGSTOP');
+    try {
+      const waits = tenWaits(a, '1');
+      await sleep(20);
+      const slowest = await slowestOf(b, OTHER_CLIENT_COMMANDS);
+      const { replies, ms } = await waits;
+      t.diagnostic(
+        `ten unsatisfied WAITs: ${Math.round(ms)} ms; other client's slowest of ${OTHER_CLIENT_COMMANDS}: ${Math.round(slowest)} ms`,
+      );
+      // The stopped replica never acks: each WAIT waits its whole (capped) timeout and counts 0 on that master.
+      // Timeouts count from when Slotway read each WAIT, so one client's pipelined WAITs overlap rather than add up.
+      assert.deepEqual(replies, new Array(10).fill(0));
+      assert.ok(ms >= MAX_WAIT_MS * 0.9 && ms < 5 * MAX_WAIT_MS, `ten unsatisfied WAITs took ${Math.round(ms)} ms`);
+      assert.ok(
+        slowest < 400,
+        `the other client's slowest command took ${Math.round(slowest)} ms (bound 400 ms, slice ${WAIT_SLICE_MS} ms)`,
+      );
+    } finally {
+      process.kill(stopped.pid, 'SIGCONT');
+      stopped = undefined;
+    }
+  },
+);

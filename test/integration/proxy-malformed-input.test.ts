@@ -16,7 +16,11 @@ after(async () => {
 });
 
 /** Sends raw bytes, collects everything until the server closes (or the timeout). */
-function exchange(port: number, input: Buffer | string, timeoutMs = 3000): Promise<{ output: string; closed: boolean }> {
+function exchange(
+  port: number,
+  input: Buffer | string,
+  timeoutMs = 3000,
+): Promise<{ output: string; closed: boolean }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -38,10 +42,18 @@ const cases: [string, Buffer | string, string][] = [
   ['negative bulk length', '*1\r\n$-5\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
   ['huge multibulk count', '*99999999999\r\n', '-ERR Protocol error: invalid multibulk length\r\n'],
   ['bad bulk length', '*2\r\n$3\r\nGET\r\n$x1\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
-  ['binary garbage', Buffer.from([0x2a, 0x31, 0x0d, 0x0a, 0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a]), "-ERR Protocol error: expected '$', got '\u0000'\r\n"],
+  [
+    'binary garbage',
+    Buffer.from([0x2a, 0x31, 0x0d, 0x0a, 0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a]),
+    "-ERR Protocol error: expected '$', got '\u0000'\r\n",
+  ],
   ['unbalanced quotes inline', 'SET "a b\r\n', '-ERR Protocol error: unbalanced quotes in request\r\n'],
   // The offending byte is quoted raw, as Redis's '%c' does.
-  ['byte 0xff where a bulk header belongs', Buffer.from('*2\r\n\xff\x13garbage\r\n', 'latin1'), "-ERR Protocol error: expected '$', got '\xff'\r\n"],
+  [
+    'byte 0xff where a bulk header belongs',
+    Buffer.from('*2\r\n\xff\x13garbage\r\n', 'latin1'),
+    "-ERR Protocol error: expected '$', got '\xff'\r\n",
+  ],
 ];
 
 for (const [name, input, reply] of cases) {
@@ -60,7 +72,10 @@ test('inline quotes open anywhere in an argument, as Redis splits them', async (
 });
 
 test('replies to commands before the bad input come first', async () => {
-  const { output, closed } = await exchange(env.port, '*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$-5\r\n');
+  const { output, closed } = await exchange(
+    env.port,
+    '*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$-5\r\n',
+  );
   assert.equal(output, '+PONG\r\n$-1\r\n-ERR Protocol error: invalid bulk length\r\n');
   assert.ok(closed);
 });
@@ -73,7 +88,12 @@ test('inline commands as telnet sends them', async () => {
 test('hundreds of malformed or abandoned connections do not make memory grow', { timeout: 120000 }, async () => {
   // Two that close at once, and two left hanging: a huge announced value, and a
   // half-sent inline line.
-  const bad = ['*1\r\n$-5\r\n', '*99999999999\r\n', Buffer.from('*3\r\n$3\r\nSET\r\n$500000000\r\nxxxx'), Buffer.alloc(2000, 0xfe)];
+  const bad = [
+    '*1\r\n$-5\r\n',
+    '*99999999999\r\n',
+    Buffer.from('*3\r\n$3\r\nSET\r\n$500000000\r\nxxxx'),
+    Buffer.alloc(2000, 0xfe),
+  ];
   for (let i = 0; i < 20; i++) await exchange(env.port, bad[i % bad.length] as Buffer | string, 200);
   global.gc?.();
   const before = process.memoryUsage().rss;

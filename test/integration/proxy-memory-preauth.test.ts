@@ -52,25 +52,31 @@ function unauthenticated(port: number, header: string, body: Buffer): Promise<Ou
   });
 }
 
-test(`${CLIENTS} unauthenticated clients announcing 512 MiB bulks get Redis's error and are closed; memory stays flat`, { timeout: 60000 }, async () => {
-  const body = Buffer.alloc(SENT_PER_CLIENT, 'x'); // one buffer, written by every client
-  const baseline = await settledMemory();
-  const sampler = peakSampler();
-  const outcomes = await Promise.all(Array.from({ length: CLIENTS }, () => unauthenticated(env.port, '*1\r\n$536870912\r\n', body)));
-  const peak = sampler.stop();
+test(
+  `${CLIENTS} unauthenticated clients announcing 512 MiB bulks get Redis's error and are closed; memory stays flat`,
+  { timeout: 60000 },
+  async () => {
+    const body = Buffer.alloc(SENT_PER_CLIENT, 'x'); // one buffer, written by every client
+    const baseline = await settledMemory();
+    const sampler = peakSampler();
+    const outcomes = await Promise.all(
+      Array.from({ length: CLIENTS }, () => unauthenticated(env.port, '*1\r\n$536870912\r\n', body)),
+    );
+    const peak = sampler.stop();
 
-  for (const outcome of outcomes) {
-    assert.equal(outcome.reply, '-ERR Protocol error: unauthenticated bulk length\r\n');
-    assert.ok(outcome.ended, 'Slotway closes the connection after the error');
-  }
-  const grewBuffers = peak.arrayBuffers - baseline.arrayBuffers;
-  const grewHeap = peak.heapUsed - baseline.heapUsed;
-  process.stdout.write(
-    `# pre-AUTH: ${CLIENTS} clients sent ${mb(CLIENTS * SENT_PER_CLIENT)}; peak growth: buffers ${mb(grewBuffers)}, heap ${mb(grewHeap)}, rss ${mb(peak.rss - baseline.rss)}\n`,
-  );
-  assert.ok(grewBuffers < GROWTH_BOUND, `buffers grew by ${mb(grewBuffers)}`);
-  assert.ok(grewHeap < GROWTH_BOUND, `heap grew by ${mb(grewHeap)}`);
-});
+    for (const outcome of outcomes) {
+      assert.equal(outcome.reply, '-ERR Protocol error: unauthenticated bulk length\r\n');
+      assert.ok(outcome.ended, 'Slotway closes the connection after the error');
+    }
+    const grewBuffers = peak.arrayBuffers - baseline.arrayBuffers;
+    const grewHeap = peak.heapUsed - baseline.heapUsed;
+    process.stdout.write(
+      `# pre-AUTH: ${CLIENTS} clients sent ${mb(CLIENTS * SENT_PER_CLIENT)}; peak growth: buffers ${mb(grewBuffers)}, heap ${mb(grewHeap)}, rss ${mb(peak.rss - baseline.rss)}\n`,
+    );
+    assert.ok(grewBuffers < GROWTH_BOUND, `buffers grew by ${mb(grewBuffers)}`);
+    assert.ok(grewHeap < GROWTH_BOUND, `heap grew by ${mb(grewHeap)}`);
+  },
+);
 
 test('more than 10 arguments before AUTH: the multibulk error; 10 arguments and 16384-byte bulks are fine', async () => {
   const outcome = await unauthenticated(env.port, '*11\r\n', Buffer.alloc(0));

@@ -11,7 +11,13 @@ import type { Redis } from 'ioredis';
 import { encodeCommand } from '../../src/protocol/resp-writer.js';
 import type { Proxy } from '../../src/index.js';
 import { MB, mb, peakSampler, settledMemory, type MemorySample } from '../helpers/memory.js';
-import { failoverOneReplica, keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  failoverOneReplica,
+  keysPerMaster,
+  sleep,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
 const LIMIT = 4 * MB;
 /**
@@ -62,9 +68,12 @@ function inflight(proxy: Proxy): number {
 async function everythingReleased(proxy: Proxy, ms: number): Promise<number> {
   const started = Date.now();
   for (;;) {
-    if (proxy.stats.sessions.size === 1 && inflight(proxy) === 0 && proxy.stats.buffers.used === 0) return Date.now() - started;
+    if (proxy.stats.sessions.size === 1 && inflight(proxy) === 0 && proxy.stats.buffers.used === 0)
+      return Date.now() - started;
     if (Date.now() - started > ms) {
-      throw new Error(`after ${ms} ms: ${proxy.stats.sessions.size} sessions, ${inflight(proxy)} in flight, ${proxy.stats.buffers.used} bytes counted`);
+      throw new Error(
+        `after ${ms} ms: ${proxy.stats.sessions.size} sessions, ${inflight(proxy)} in flight, ${proxy.stats.buffers.used} bytes counted`,
+      );
     }
     await sleep(50);
   }
@@ -75,83 +84,93 @@ function report(name: string, baseline: MemorySample, peak: MemorySample, left: 
   return `# ${name}: peak growth buffers ${grew('arrayBuffers', peak)}, heap ${grew('heapUsed', peak)}, rss ${grew('rss', peak)}; after: buffers ${grew('arrayBuffers', left)}, heap ${grew('heapUsed', left)}, rss ${grew('rss', left)}\n`;
 }
 
-test('four clients pipelining GETs of a 64 KiB value without reading: not read past the per-client bound, all released after', { timeout: 60000 }, async () => {
-  const value = Buffer.alloc(64 * 1024, 'v');
-  await client.set('unread:64k', value);
-  const perClient = 2000; // 125 MiB of replies each, if Slotway kept serving them
-  const baseline = await settledMemory();
-  const commandsBefore = env.proxy.stats.commands;
-  const memory = peakSampler();
-  const held = heldSampler(env.proxy);
+test(
+  'four clients pipelining GETs of a 64 KiB value without reading: not read past the per-client bound, all released after',
+  { timeout: 60000 },
+  async () => {
+    const value = Buffer.alloc(64 * 1024, 'v');
+    await client.set('unread:64k', value);
+    const perClient = 2000; // 125 MiB of replies each, if Slotway kept serving them
+    const baseline = await settledMemory();
+    const commandsBefore = env.proxy.stats.commands;
+    const memory = peakSampler();
+    const held = heldSampler(env.proxy);
 
-  const sockets = Array.from({ length: 4 }, () => pipelineGets('unread:64k', perClient));
-  await sleep(3000);
-  const served = env.proxy.stats.commands - commandsBefore;
-  const mostHeld = held.stop();
-  const peak = memory.stop();
-  for (const socket of sockets) socket.destroy();
-  const releasedMs = await everythingReleased(env.proxy, 10000);
-  const left = await settledMemory();
+    const sockets = Array.from({ length: 4 }, () => pipelineGets('unread:64k', perClient));
+    await sleep(3000);
+    const served = env.proxy.stats.commands - commandsBefore;
+    const mostHeld = held.stop();
+    const peak = memory.stop();
+    for (const socket of sockets) socket.destroy();
+    const releasedMs = await everythingReleased(env.proxy, 10000);
+    const left = await settledMemory();
 
-  process.stdout.write(`# 64 KiB: ${served} of ${4 * perClient} GETs framed, most held by one client ${mb(mostHeld)} (bound ${mb(LIMIT)}), released in ${releasedMs} ms\n`);
-  process.stdout.write(report('64 KiB', baseline, peak, left));
-  // The kernel's socket buffers take a few MB per client before Slotway holds anything; the rest waits unread.
-  assert.ok(served < (4 * perClient) / 2, `Slotway framed ${served} GETs: it did not stop reading`);
-  assert.ok(mostHeld <= HELD_BOUND(value.length), `a client held ${mb(mostHeld)}`);
-  assert.ok(peak.arrayBuffers - baseline.arrayBuffers < 64 * MB, 'peak buffer memory');
-  assert.ok(left.arrayBuffers - baseline.arrayBuffers < 8 * MB, 'buffer memory left after the clients closed');
-  assert.ok(left.heapUsed - baseline.heapUsed < 16 * MB, 'heap left after the clients closed');
-});
+    process.stdout.write(
+      `# 64 KiB: ${served} of ${4 * perClient} GETs framed, most held by one client ${mb(mostHeld)} (bound ${mb(LIMIT)}), released in ${releasedMs} ms\n`,
+    );
+    process.stdout.write(report('64 KiB', baseline, peak, left));
+    // The kernel's socket buffers take a few MB per client before Slotway holds anything; the rest waits unread.
+    assert.ok(served < (4 * perClient) / 2, `Slotway framed ${served} GETs: it did not stop reading`);
+    assert.ok(mostHeld <= HELD_BOUND(value.length), `a client held ${mb(mostHeld)}`);
+    assert.ok(peak.arrayBuffers - baseline.arrayBuffers < 64 * MB, 'peak buffer memory');
+    assert.ok(left.arrayBuffers - baseline.arrayBuffers < 8 * MB, 'buffer memory left after the clients closed');
+    assert.ok(left.heapUsed - baseline.heapUsed < 16 * MB, 'heap left after the clients closed');
+  },
+);
 
-test('1 MiB values, a CLUSTER FAILOVER in the middle, then every client closes: nothing in flight, memory back near baseline', { timeout: 60000 }, async () => {
-  const direct = env.direct();
-  const [owned] = await keysPerMaster(direct, 1, 'unread1m');
-  const key = owned?.[0] ?? assert.fail('no key');
-  const value = Buffer.alloc(MB, 'w');
-  await client.set(key, value);
-  const masters = await env.cluster.masters();
-  const ranges = (await direct.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  const slot = calculateSlot(key);
-  const port = ranges.find(([first, last]) => slot >= first && slot <= last)?.[2][1];
-  const master = masters.find((m) => m.port === port) ?? assert.fail('no master for the key');
+test(
+  '1 MiB values, a CLUSTER FAILOVER in the middle, then every client closes: nothing in flight, memory back near baseline',
+  { timeout: 60000 },
+  async () => {
+    const direct = env.direct();
+    const [owned] = await keysPerMaster(direct, 1, 'unread1m');
+    const key = owned?.[0] ?? assert.fail('no key');
+    const value = Buffer.alloc(MB, 'w');
+    await client.set(key, value);
+    const masters = await env.cluster.masters();
+    const ranges = (await direct.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const slot = calculateSlot(key);
+    const port = ranges.find(([first, last]) => slot >= first && slot <= last)?.[2][1];
+    const master = masters.find((m) => m.port === port) ?? assert.fail('no master for the key');
 
-  const baseline = await settledMemory();
-  const memory = peakSampler();
-  const held = heldSampler(env.proxy);
-  const before = { ...env.proxy.router.stats };
-  // Four that never read, and two that read a GET every 20 ms, so commands cross the failover (MOVED, retries).
-  const unread = Array.from({ length: 4 }, () => pipelineGets(key, 300));
-  let readBytes = 0;
-  const readers = Array.from({ length: 2 }, () => pipelineGets(key, 1, (chunk) => (readBytes += chunk.length)));
-  const get = encodeCommand(['GET', key]);
-  const ticker = setInterval(() => {
-    for (const reader of readers) reader.write(get);
-  }, 20);
-  try {
-    await sleep(500);
-    await failoverOneReplica(env.cluster, master);
-    await sleep(1000);
-  } finally {
-    clearInterval(ticker);
-  }
-  // Every client leaves at once, with whatever it still has in flight.
-  for (const socket of [...unread, ...readers]) socket.destroy();
-  const mostHeld = held.stop();
-  const releasedMs = await everythingReleased(env.proxy, 15000);
-  const peak = memory.stop();
-  const left = await settledMemory();
+    const baseline = await settledMemory();
+    const memory = peakSampler();
+    const held = heldSampler(env.proxy);
+    const before = { ...env.proxy.router.stats };
+    // Four that never read, and two that read a GET every 20 ms, so commands cross the failover (MOVED, retries).
+    const unread = Array.from({ length: 4 }, () => pipelineGets(key, 300));
+    let readBytes = 0;
+    const readers = Array.from({ length: 2 }, () => pipelineGets(key, 1, (chunk) => (readBytes += chunk.length)));
+    const get = encodeCommand(['GET', key]);
+    const ticker = setInterval(() => {
+      for (const reader of readers) reader.write(get);
+    }, 20);
+    try {
+      await sleep(500);
+      await failoverOneReplica(env.cluster, master);
+      await sleep(1000);
+    } finally {
+      clearInterval(ticker);
+    }
+    // Every client leaves at once, with whatever it still has in flight.
+    for (const socket of [...unread, ...readers]) socket.destroy();
+    const mostHeld = held.stop();
+    const releasedMs = await everythingReleased(env.proxy, 15000);
+    const peak = memory.stop();
+    const left = await settledMemory();
 
-  const stats = env.proxy.router.stats;
-  const moved = stats.moved - before.moved;
-  process.stdout.write(
-    `# 1 MiB + failover: readers got ${mb(readBytes)}, most held by one client ${mb(mostHeld)}, released in ${releasedMs} ms, ` +
-      `abandoned ${stats.abandoned - before.abandoned}, moved ${moved}, retries ${stats.retries - before.retries}\n`,
-  );
-  assert.ok(moved > 0, 'the readers met the failover (MOVED from the demoted master)');
-  process.stdout.write(report('1 MiB + failover', baseline, peak, left));
-  assert.ok(mostHeld <= HELD_BOUND(value.length), `a client held ${mb(mostHeld)}`);
-  assert.ok(peak.arrayBuffers - baseline.arrayBuffers < 128 * MB, 'peak buffer memory');
-  assert.ok(left.arrayBuffers - baseline.arrayBuffers < 16 * MB, 'buffer memory left after the clients closed');
-  assert.ok(left.heapUsed - baseline.heapUsed < 16 * MB, 'heap left after the clients closed');
-  await env.cluster.waitForClusterOk(20000);
-});
+    const stats = env.proxy.router.stats;
+    const moved = stats.moved - before.moved;
+    process.stdout.write(
+      `# 1 MiB + failover: readers got ${mb(readBytes)}, most held by one client ${mb(mostHeld)}, released in ${releasedMs} ms, ` +
+        `abandoned ${stats.abandoned - before.abandoned}, moved ${moved}, retries ${stats.retries - before.retries}\n`,
+    );
+    assert.ok(moved > 0, 'the readers met the failover (MOVED from the demoted master)');
+    process.stdout.write(report('1 MiB + failover', baseline, peak, left));
+    assert.ok(mostHeld <= HELD_BOUND(value.length), `a client held ${mb(mostHeld)}`);
+    assert.ok(peak.arrayBuffers - baseline.arrayBuffers < 128 * MB, 'peak buffer memory');
+    assert.ok(left.arrayBuffers - baseline.arrayBuffers < 16 * MB, 'buffer memory left after the clients closed');
+    assert.ok(left.heapUsed - baseline.heapUsed < 16 * MB, 'heap left after the clients closed');
+    await env.cluster.waitForClusterOk(20000);
+  },
+);

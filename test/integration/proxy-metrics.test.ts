@@ -11,9 +11,20 @@ import { LocalCluster } from '../../src/demo/local-cluster.js';
 import { findFreePorts } from '../../src/demo/loopback-ports.js';
 import { createProxy } from '../../src/index.js';
 import { parsePrometheusText, sampleValue, type Family } from '../helpers/prometheus-text.js';
-import { LOOPBACK_LISTENERS, moveEmptySlot, ownerOfSlot, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  LOOPBACK_LISTENERS,
+  moveEmptySlot,
+  ownerOfSlot,
+  sleep,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
-async function http(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
+async function http(
+  port: number,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; body: string; type: string | null }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { method });
   return { status: response.status, body: await response.text(), type: response.headers.get('content-type') };
 }
@@ -40,7 +51,8 @@ async function waitForReadyz(port: number, status: number, ms = 15000): Promise<
   for (const deadline = Date.now() + ms; ; await sleep(50)) {
     const response = await http(port, '/readyz');
     if (response.status === status) return response.body;
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${response.status} (${response.body.trim()}), wanted ${status}`);
+    if (Date.now() > deadline)
+      throw new Error(`/readyz stayed ${response.status} (${response.body.trim()}), wanted ${status}`);
   }
 }
 test('/healthz 200, /readyz 200 once every slot has a connected master, other paths 404, other methods 405', async () => {
@@ -64,7 +76,8 @@ test('MOVED is counted against the node that answered it, and nudges a topology 
   const target = others[0] as (typeof others)[number];
   const beforeMove = await scrape(cluster.metricsPort);
   const refreshes = sampleValue(beforeMove, 'slotway_topology_refreshes_total') as number;
-  const moved = (node: string, families: Map<string, Family>) => sampleValue(families, 'slotway_redirects_total', { node, type: 'moved' });
+  const moved = (node: string, families: Map<string, Family>) =>
+    sampleValue(families, 'slotway_redirects_total', { node, type: 'moved' });
   assert.equal(moved(owner.address, beforeMove), 0);
 
   await moveEmptySlot(cluster.cluster, slot, target);
@@ -77,7 +90,8 @@ test('MOVED is counted against the node that answered it, and nudges a topology 
   assert.equal(sampleValue(afterMove, 'slotway_commands_total', { class: 'single_slot', result: 'ok' }), 1);
   // MOVED patched the slot in place and nudged a refresh (periodic ones are a minute apart here).
   for (const deadline = Date.now() + 5000; ; await sleep(50)) {
-    if ((sampleValue(await scrape(cluster.metricsPort), 'slotway_topology_refreshes_total') as number) > refreshes) break;
+    if ((sampleValue(await scrape(cluster.metricsPort), 'slotway_topology_refreshes_total') as number) > refreshes)
+      break;
     assert.ok(Date.now() < deadline, 'no topology refresh after MOVED');
   }
 });
@@ -85,7 +99,8 @@ test('MOVED is counted against the node that answered it, and nudges a topology 
 test('/metrics parses as Prometheus text and its counters move with traffic', async () => {
   const port = cluster.metricsPort;
   const before = await scrape(port);
-  const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) => sampleValue(families, name, labels) ?? NaN;
+  const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
+    sampleValue(families, name, labels) ?? NaN;
 
   const pipeline = client.pipeline();
   for (let i = 0; i < 100; i++) pipeline.set(`traffic:${i}`, 'v'.repeat(100));
@@ -98,7 +113,8 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   await pipeline.exec();
   const after = await scrape(port);
 
-  const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    value(after, name, labels) - value(before, name, labels);
   assert.equal(delta('slotway_commands_total', { class: 'single_slot', result: 'ok' }), 200);
   assert.equal(delta('slotway_commands_total', { class: 'single_slot', result: 'error' }), 1);
   assert.equal(delta('slotway_commands_total', { class: 'fan_out', result: 'ok' }), 1);
@@ -118,8 +134,16 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   // One series per master, in the state it is in.
   const masters = await cluster.cluster.masters();
   for (const master of masters) {
-    assert.equal(value(after, 'slotway_node_connection_state', { node: master.address, state: 'ready' }), 1, master.address);
-    assert.equal(value(after, 'slotway_node_connection_state', { node: master.address, state: 'down' }), 0, master.address);
+    assert.equal(
+      value(after, 'slotway_node_connection_state', { node: master.address, state: 'ready' }),
+      1,
+      master.address,
+    );
+    assert.equal(
+      value(after, 'slotway_node_connection_state', { node: master.address, state: 'down' }),
+      0,
+      master.address,
+    );
     assert.equal(value(after, 'slotway_node_inflight_commands', { node: master.address }), 0);
     assert.equal(value(after, 'slotway_node_leased_connections', { node: master.address }), 0);
   }
@@ -130,7 +154,9 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   assert.equal(value(after, 'slotway_internal_errors_total'), 0);
   assert.ok(after.has('process_resident_memory_bytes'), 'Node process metrics');
   // Bounded labels: nothing a client sent (keys) shows up anywhere.
-  for (const family of after.values()) for (const sample of family.samples) assert.ok(!Object.values(sample.labels).some((v) => v.includes('traffic')), sample.name);
+  for (const family of after.values())
+    for (const sample of family.samples)
+      assert.ok(!Object.values(sample.labels).some((v) => v.includes('traffic')), sample.name);
 });
 
 test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () => {
@@ -148,11 +174,27 @@ test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () =
   const nodes = (await client.call('PROXY', 'NODES')) as (string | number)[][];
   // PROXY NODES: one flat [field, value, field, value ...] list per node.
   type Field = string | number | undefined;
-  const entries = nodes.map((fields) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i): [string, Field] => [String(fields[2 * i]), fields[2 * i + 1]])));
+  const entries = nodes.map((fields) =>
+    Object.fromEntries(
+      Array.from({ length: fields.length / 2 }, (_, i): [string, Field] => [String(fields[2 * i]), fields[2 * i + 1]]),
+    ),
+  );
   const masters = (await cluster.cluster.masters()).map((m) => m.address).sort();
   const replicas = (await cluster.cluster.replicas()).map((r) => r.address).sort();
-  assert.deepEqual(entries.filter((e) => e.role === 'master').map((e) => e.address).sort(), masters);
-  assert.deepEqual(entries.filter((e) => e.role === 'replica').map((e) => e.address).sort(), replicas);
+  assert.deepEqual(
+    entries
+      .filter((e) => e.role === 'master')
+      .map((e) => e.address)
+      .sort(),
+    masters,
+  );
+  assert.deepEqual(
+    entries
+      .filter((e) => e.role === 'replica')
+      .map((e) => e.address)
+      .sort(),
+    replicas,
+  );
   let slots = 0;
   for (const entry of entries.filter((e) => e.role === 'master')) {
     assert.equal(entry.state, 'ready');
@@ -170,9 +212,19 @@ test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () =
     assert.equal(entry.slots, '');
   }
 
-  assert.deepEqual(await client.call('PROXY', 'CONFIG', 'GET', 'metrics-*'), ['metrics-port', '0', 'metrics-bind', '127.0.0.1']);
+  assert.deepEqual(await client.call('PROXY', 'CONFIG', 'GET', 'metrics-*'), [
+    'metrics-port',
+    '0',
+    'metrics-bind',
+    '127.0.0.1',
+  ]);
   // Several patterns; pairs come in --help order.
-  assert.deepEqual(await client.call('PROXY', 'config', 'get', 'max-redirects', 'refresh-interval'), ['refresh-interval', '60000', 'max-redirects', '5']);
+  assert.deepEqual(await client.call('PROXY', 'config', 'get', 'max-redirects', 'refresh-interval'), [
+    'refresh-interval',
+    '60000',
+    'max-redirects',
+    '5',
+  ]);
   assert.deepEqual(await client.call('PROXY', 'CONFIG', 'GET', 'nothing-like-this*'), []);
   const secrets = (await client.call('PROXY', 'CONFIG', 'GET', '*pass*')) as string[];
   assert.ok(secrets.length >= 2 && secrets.length % 2 === 0);
@@ -181,7 +233,11 @@ test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () =
 
   const help = (await client.call('PROXY', 'HELP')) as string[];
   assert.match(help[0] as string, /^PROXY <subcommand>/);
-  for (const sub of ['INFO', 'NODES', 'CONFIG GET <pattern>', 'REFRESH', 'HELP']) assert.ok(help.some((line) => line.startsWith(sub)), sub);
+  for (const sub of ['INFO', 'NODES', 'CONFIG GET <pattern>', 'REFRESH', 'HELP'])
+    assert.ok(
+      help.some((line) => line.startsWith(sub)),
+      sub,
+    );
   await assert.rejects(client.call('PROXY', 'FLY'), { message: "ERR unknown subcommand 'FLY'. Try PROXY HELP." });
   await assert.rejects(client.call('PROXY'), { message: "ERR wrong number of arguments for 'proxy' command" });
 });
@@ -190,7 +246,8 @@ test('PROXY REFRESH answers +OK once a new map is read; /readyz is 503 while a s
   const port = cluster.metricsPort;
   const slot = calculateSlot('metrics:hole');
   const { owner, others } = await ownerOfSlot(cluster.cluster, slot);
-  const node = (address: { host: string; port: number }) => new Redis({ host: address.host, port: address.port, lazyConnect: true });
+  const node = (address: { host: string; port: number }) =>
+    new Redis({ host: address.host, port: address.port, lazyConnect: true });
   // The owner first: once it stops claiming the slot, no master's gossip gives it back.
   for (const master of [owner, ...others]) {
     const connection = node(master);
@@ -199,7 +256,10 @@ test('PROXY REFRESH answers +OK once a new map is read; /readyz is 503 while a s
   }
   try {
     // Pipelined behind REFRESH, PING waits for it: replies keep their order.
-    const [refresh, ping] = (await client.pipeline().call('PROXY', 'REFRESH').ping().exec()) as [Error | null, unknown][];
+    const [refresh, ping] = (await client.pipeline().call('PROXY', 'REFRESH').ping().exec()) as [
+      Error | null,
+      unknown,
+    ][];
     assert.deepEqual(refresh, [null, 'OK']);
     assert.deepEqual(ping, [null, 'PONG']);
     // No polling: +OK means the map already lacks the slot.
@@ -208,7 +268,10 @@ test('PROXY REFRESH answers +OK once a new map is read; /readyz is 503 while a s
     assert.match(readyz.body, /^1 of 16384 slots have no master \(slot map epoch \d+\)\n$/);
     assert.equal(sampleValue(await scrape(port), 'slotway_slots_covered'), 16383);
     assert.equal(sampleValue(await scrape(port), 'slotway_ready'), 0);
-    assert.match(String(await client.call('PROXY', 'INFO')), /\r\nready:0\r\nready_reason:1 of 16384 slots have no master/);
+    assert.match(
+      String(await client.call('PROXY', 'INFO')),
+      /\r\nready:0\r\nready_reason:1 of 16384 slots have no master/,
+    );
     const nodes = (await client.call('PROXY', 'NODES')) as string[][];
     assert.ok(nodes.length >= 6);
   } finally {
@@ -228,7 +291,11 @@ test('/readyz is 503 while draining', async () => {
   const port = cluster.metricsPort;
   cluster.proxy.stats.draining = true;
   try {
-    assert.deepEqual(await http(port, '/readyz'), { status: 503, body: 'draining: Slotway is shutting down\n', type: 'text/plain; charset=utf-8' });
+    assert.deepEqual(await http(port, '/readyz'), {
+      status: 503,
+      body: 'draining: Slotway is shutting down\n',
+      type: 'text/plain; charset=utf-8',
+    });
     assert.equal(sampleValue(await scrape(port), 'slotway_draining'), 1);
     assert.equal((await http(port, '/healthz')).status, 200, 'alive while draining');
   } finally {
@@ -237,44 +304,57 @@ test('/readyz is 503 while draining', async () => {
   assert.equal((await http(port, '/readyz')).status, 200);
 });
 
-test('a Slotway started before its cluster exists is alive but not ready, and becomes ready once the cluster is', { timeout: 90000 }, async () => {
-  const ports = await findFreePorts(6);
-  // No periodic refresh during the test: a read in the middle of the cluster's
-  // creation would see one master alone, and the foreign-cluster guard would
-  // then refuse the others (cluster/topology-guard.ts). PROXY REFRESH reads it.
-  const proxy = createProxy(
-    { seeds: [`127.0.0.1:${ports[0]}`], ...LOOPBACK_LISTENERS, refreshIntervalMs: 600000 },
-    { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }) },
-  );
-  let late: LocalCluster | undefined;
-  try {
-    const { port, metricsPort } = await proxy.listen();
-    assert.equal(await proxy.ready, false, 'the first topology read fails: nothing listens there yet');
-    assert.equal((await http(metricsPort, '/healthz')).status, 200);
-    assert.deepEqual(await http(metricsPort, '/readyz'), { status: 503, body: 'no topology read from the cluster yet\n', type: 'text/plain; charset=utf-8' });
-    const families = await scrape(metricsPort);
-    assert.equal(sampleValue(families, 'slotway_ready'), 0);
-    assert.equal(sampleValue(families, 'slotway_slots_covered'), 0);
-    assert.ok((sampleValue(families, 'slotway_topology_refresh_failures_total') as number) >= 1);
-    // No ready check: INFO needs every master's keyspace, and there are none yet.
-    const over = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableReadyCheck: false });
+test(
+  'a Slotway started before its cluster exists is alive but not ready, and becomes ready once the cluster is',
+  { timeout: 90000 },
+  async () => {
+    const ports = await findFreePorts(6);
+    // No periodic refresh during the test: a read in the middle of the cluster's
+    // creation would see one master alone, and the foreign-cluster guard would
+    // then refuse the others (cluster/topology-guard.ts). PROXY REFRESH reads it.
+    const proxy = createProxy(
+      { seeds: [`127.0.0.1:${ports[0]}`], ...LOOPBACK_LISTENERS, refreshIntervalMs: 600000 },
+      { logger: pino({ level: process.env.SLOTWAY_TEST_LOG ?? 'silent' }) },
+    );
+    let late: LocalCluster | undefined;
     try {
-      assert.match(String(await over.call('PROXY', 'INFO')), /\r\nready:0\r\nready_reason:no topology read from the cluster yet\r\n/);
-      await assert.rejects(over.call('PROXY', 'REFRESH'), { message: 'ERR topology refresh failed: no node of the cluster answered (see the log)' });
+      const { port, metricsPort } = await proxy.listen();
+      assert.equal(await proxy.ready, false, 'the first topology read fails: nothing listens there yet');
+      assert.equal((await http(metricsPort, '/healthz')).status, 200);
+      assert.deepEqual(await http(metricsPort, '/readyz'), {
+        status: 503,
+        body: 'no topology read from the cluster yet\n',
+        type: 'text/plain; charset=utf-8',
+      });
+      const families = await scrape(metricsPort);
+      assert.equal(sampleValue(families, 'slotway_ready'), 0);
+      assert.equal(sampleValue(families, 'slotway_slots_covered'), 0);
+      assert.ok((sampleValue(families, 'slotway_topology_refresh_failures_total') as number) >= 1);
+      // No ready check: INFO needs every master's keyspace, and there are none yet.
+      const over = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableReadyCheck: false });
+      try {
+        assert.match(
+          String(await over.call('PROXY', 'INFO')),
+          /\r\nready:0\r\nready_reason:no topology read from the cluster yet\r\n/,
+        );
+        await assert.rejects(over.call('PROXY', 'REFRESH'), {
+          message: 'ERR topology refresh failed: no node of the cluster answered (see the log)',
+        });
 
-      late = await LocalCluster.start({ ports, nodeTimeoutMs: 2000 });
-      assert.equal((await http(metricsPort, '/readyz')).status, 503, 'not before a topology read');
-      assert.equal(await over.call('PROXY', 'REFRESH'), 'OK');
+        late = await LocalCluster.start({ ports, nodeTimeoutMs: 2000 });
+        assert.equal((await http(metricsPort, '/readyz')).status, 503, 'not before a topology read');
+        assert.equal(await over.call('PROXY', 'REFRESH'), 'OK');
+      } finally {
+        over.disconnect();
+      }
+      // The map is complete; the node connections open right after it.
+      assert.equal(await waitForReadyz(metricsPort, 200, 10000), 'ready\n');
+      const ready = await scrape(metricsPort);
+      assert.equal(sampleValue(ready, 'slotway_slots_covered'), 16384);
+      assert.equal(sampleValue(ready, 'slotway_ready'), 1);
     } finally {
-      over.disconnect();
+      await proxy.close();
+      await late?.stop();
     }
-    // The map is complete; the node connections open right after it.
-    assert.equal(await waitForReadyz(metricsPort, 200, 10000), 'ready\n');
-    const ready = await scrape(metricsPort);
-    assert.equal(sampleValue(ready, 'slotway_slots_covered'), 16384);
-    assert.equal(sampleValue(ready, 'slotway_ready'), 1);
-  } finally {
-    await proxy.close();
-    await late?.stop();
-  }
-});
+  },
+);

@@ -40,15 +40,34 @@ test('SLOWLOG GET and LEN answer for every master: entries of all, newest first,
   // Stop logging so the counts hold still while they are compared.
   for (const master of masters) await master.call('CONFIG', 'SET', 'slowlog-log-slower-than', '-1');
   const lengths = await Promise.all(masters.map(async (master) => Number(await master.call('SLOWLOG', 'LEN'))));
-  assert.equal(Number(await client.call('SLOWLOG', 'LEN')), lengths.reduce((a, b) => a + b, 0));
+  assert.equal(
+    Number(await client.call('SLOWLOG', 'LEN')),
+    lengths.reduce((a, b) => a + b, 0),
+  );
 
   const all = (await client.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
-  assert.equal(all.length, lengths.reduce((a, b) => a + b, 0), 'a negative count: every entry of every master');
-  for (const key of keys.flat()) assert.ok(all.some((entry) => entry[3].includes(key)), `the SET of ${key} is listed, whichever master ran it`);
+  assert.equal(
+    all.length,
+    lengths.reduce((a, b) => a + b, 0),
+    'a negative count: every entry of every master',
+  );
+  for (const key of keys.flat())
+    assert.ok(
+      all.some((entry) => entry[3].includes(key)),
+      `the SET of ${key} is listed, whichever master ran it`,
+    );
   const times = all.map((entry) => entry[1]);
-  assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => b - a),
+    'newest first',
+  );
   assert.equal(((await client.call('SLOWLOG', 'GET', '3')) as unknown[]).length, 3);
-  assert.equal(((await client.call('SLOWLOG', 'GET')) as unknown[]).length, Math.min(10, all.length), '10 by default, as Redis');
+  assert.equal(
+    ((await client.call('SLOWLOG', 'GET')) as unknown[]).length,
+    Math.min(10, all.length),
+    '10 by default, as Redis',
+  );
   client.disconnect();
 });
 
@@ -64,13 +83,22 @@ test('SCRIPT FLUSH empties every master and Slotway script cache: EVALSHA then f
 
 test('node administration runs on every master for an admin of the users file, and is refused to others', async () => {
   const plain = await RespSocket.connect(env.port);
-  assert.match(await plain.call('CONFIG', 'SET', 'slowlog-max-len', '321'), /^-NOPERM/, 'the default user here lacks @admin');
+  assert.match(
+    await plain.call('CONFIG', 'SET', 'slowlog-max-len', '321'),
+    /^-NOPERM/,
+    'the default user here lacks @admin',
+  );
   plain.close();
 
   const ops = await RespSocket.connect(env.port);
   assert.equal(await ops.call('AUTH', 'ops', 'ops'), '+OK\r\n');
   assert.equal(await ops.call('CONFIG', 'SET', 'slowlog-max-len', '321'), '+OK\r\n');
-  for (const master of masters) assert.deepEqual(await master.call('CONFIG', 'GET', 'slowlog-max-len'), ['slowlog-max-len', '321'], 'every master changed');
+  for (const master of masters)
+    assert.deepEqual(
+      await master.call('CONFIG', 'GET', 'slowlog-max-len'),
+      ['slowlog-max-len', '321'],
+      'every master changed',
+    );
   assert.match(await ops.call('CONFIG', 'GET', 'slowlog-max-len'), /321/);
   assert.equal(await ops.call('SLOWLOG', 'RESET'), '+OK\r\n');
   for (const master of masters) assert.equal(await master.call('SLOWLOG', 'LEN'), 0, 'every master reset');
@@ -81,9 +109,20 @@ test('without a users file nobody is an admin: node administration is refused wi
   const open = await startProxyCluster({ denyCommands: [] }, { masters: 3, replicasPerMaster: 0 });
   try {
     const client = await RespSocket.connect(open.port);
-    for (const command of [['CONFIG', 'SET', 'maxmemory', '1'], ['SAVE'], ['BGSAVE'], ['LATENCY', 'RESET'], ['MEMORY', 'PURGE'], ['SLOWLOG', 'RESET']]) {
+    for (const command of [
+      ['CONFIG', 'SET', 'maxmemory', '1'],
+      ['SAVE'],
+      ['BGSAVE'],
+      ['LATENCY', 'RESET'],
+      ['MEMORY', 'PURGE'],
+      ['SLOWLOG', 'RESET'],
+    ]) {
       const reply = await client.call(...command);
-      assert.match(reply, /^-NOPERM .* is node administration: Slotway runs it on every master, and only for a user its --users-file makes an admin/, `${command.join(' ')}: ${reply}`);
+      assert.match(
+        reply,
+        /^-NOPERM .* is node administration: Slotway runs it on every master, and only for a user its --users-file makes an admin/,
+        `${command.join(' ')}: ${reply}`,
+      );
     }
     client.close();
   } finally {

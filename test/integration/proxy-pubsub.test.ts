@@ -6,7 +6,15 @@ import { after, before, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { keysPerMaster, moveEmptySlot, ownerOfSlot, sleep, eventually, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  keysPerMaster,
+  moveEmptySlot,
+  ownerOfSlot,
+  sleep,
+  eventually,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
 let env: ProxyCluster;
 before(async () => {
@@ -15,7 +23,6 @@ before(async () => {
 after(async () => {
   await env?.close();
 });
-
 
 async function eachMaster<T>(action: (node: Redis) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
@@ -119,7 +126,10 @@ test('RESP2 subscribed mode answers as Redis: only subscription commands, PING a
     assert.equal(await socket.call('PING'), '*2\r\n$4\r\npong\r\n$0\r\n\r\n');
     assert.equal(await socket.call('PSUBSCRIBE', 'p*'), '*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n');
     assert.equal(await socket.call('SSUBSCRIBE', '{s}1'), '*3\r\n$10\r\nssubscribe\r\n$4\r\n{s}1\r\n:1\r\n');
-    assert.equal(await socket.call('SSUBSCRIBE', '{s}1', '{t}2'), "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    assert.equal(
+      await socket.call('SSUBSCRIBE', '{s}1', '{t}2'),
+      "-CROSSSLOT Keys in request don't hash to the same slot\r\n",
+    );
     assert.equal(await socket.call('UNSUBSCRIBE'), '*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n');
     assert.equal(await socket.call('PUNSUBSCRIBE'), '*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n');
     assert.equal(await socket.call('SUNSUBSCRIBE'), '*3\r\n$12\r\nsunsubscribe\r\n$4\r\n{s}1\r\n:0\r\n');
@@ -140,7 +150,7 @@ test('MONITOR (with --allow-monitor) streams the commands of every master', { ti
     const writer = env.client();
     for (const key of keys) await writer.set(key, 'watched');
     const seen = new Set<string>();
-    for (const deadline = Date.now() + 5000; seen.size < keys.length && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 5000; seen.size < keys.length && Date.now() < deadline;) {
       const line = (await socket.next(5000)).toString();
       for (const key of keys) if (line.includes(`"set" "${key}" "watched"`)) seen.add(key);
     }

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { RespSocket } from '../helpers/resp-socket.js';
-import { moveEmptySlot, ownerOfSlot, leasedConnections, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import {
+  moveEmptySlot,
+  ownerOfSlot,
+  leasedConnections,
+  startProxyCluster,
+  type ProxyCluster,
+} from '../helpers/proxy-cluster.js';
 
 let env: ProxyCluster;
 before(async () => {
@@ -62,7 +68,10 @@ test('a command in another slot inside MULTI gets -CROSSSLOT and EXEC -EXECABORT
 
     // Keys in two slots in one command, and commands needing every master, flag the transaction too.
     assert.equal(await socket.call('MULTI'), '+OK\r\n');
-    assert.equal(await socket.call('MGET', '{u}a', '{v}c'), "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    assert.equal(
+      await socket.call('MGET', '{u}a', '{v}c'),
+      "-CROSSSLOT Keys in request don't hash to the same slot\r\n",
+    );
     assert.match(await socket.call('DBSIZE'), /^-ERR DBSIZE inside MULTI is not supported by Slotway/);
     assert.equal(await socket.call('EXEC'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
   } finally {
@@ -109,26 +118,30 @@ test('a pipeline around a transaction keeps its order: the write before MULTI an
   ]);
 });
 
-test('-MOVED inside a transaction (its slot moved) aborts it cleanly; the next one runs at the new owner', { timeout: 30000 }, async () => {
-  const key = '{moving}a';
-  const slot = calculateSlot(key);
-  const socket = await RespSocket.connect(env.port);
-  try {
-    assert.equal(await socket.call('MULTI'), '+OK\r\n');
-    assert.equal(await socket.call('SET', key, '1'), '+QUEUED\r\n');
-    const { others } = await ownerOfSlot(env.cluster, slot);
-    await moveEmptySlot(env.cluster, slot, others[0] as NonNullable<(typeof others)[0]>);
-    assert.match(await socket.call('INCR', key), /^-ERR the slot moved during the transaction \(MOVED \d+ /);
-    assert.equal(await socket.call('EXEC'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
-    assert.equal(await socket.call('GET', key), '$-1\r\n');
-    assert.equal(await socket.call('MULTI'), '+OK\r\n');
-    assert.equal(await socket.call('SET', key, '2'), '+QUEUED\r\n');
-    assert.equal(await socket.call('EXEC'), '*1\r\n+OK\r\n');
-    assert.equal(await env.direct().get(key), '2');
-  } finally {
-    socket.close();
-  }
-});
+test(
+  '-MOVED inside a transaction (its slot moved) aborts it cleanly; the next one runs at the new owner',
+  { timeout: 30000 },
+  async () => {
+    const key = '{moving}a';
+    const slot = calculateSlot(key);
+    const socket = await RespSocket.connect(env.port);
+    try {
+      assert.equal(await socket.call('MULTI'), '+OK\r\n');
+      assert.equal(await socket.call('SET', key, '1'), '+QUEUED\r\n');
+      const { others } = await ownerOfSlot(env.cluster, slot);
+      await moveEmptySlot(env.cluster, slot, others[0] as NonNullable<(typeof others)[0]>);
+      assert.match(await socket.call('INCR', key), /^-ERR the slot moved during the transaction \(MOVED \d+ /);
+      assert.equal(await socket.call('EXEC'), '-EXECABORT Transaction discarded because of previous errors.\r\n');
+      assert.equal(await socket.call('GET', key), '$-1\r\n');
+      assert.equal(await socket.call('MULTI'), '+OK\r\n');
+      assert.equal(await socket.call('SET', key, '2'), '+QUEUED\r\n');
+      assert.equal(await socket.call('EXEC'), '*1\r\n+OK\r\n');
+      assert.equal(await env.direct().get(key), '2');
+    } finally {
+      socket.close();
+    }
+  },
+);
 
 test('a client that leaves in the middle of MULTI or WATCH leaves no leased connection behind', async () => {
   for (let i = 0; i < 20; i++) {
@@ -138,7 +151,8 @@ test('a client that leaves in the middle of MULTI or WATCH leaves no leased conn
     assert.equal(await socket.call('SET', `{gone}${i}`, 'x'), '+QUEUED\r\n');
     socket.close();
   }
-  for (let i = 0; i < 50 && leasedConnections(env.proxy) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < 50 && leasedConnections(env.proxy) > 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(leasedConnections(env.proxy), 0);
   assert.equal(await env.direct().exists('{gone}0'), 0, 'nothing of an unfinished transaction ran');
 });

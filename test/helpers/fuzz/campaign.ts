@@ -185,7 +185,14 @@ function prepare(seed: number, index: number): Prepared | string {
     const disagreement = checkReplyOracles(generated, replies);
     if (disagreement !== null) return disagreement;
   }
-  return { kind, family: 'reply', bytes, limits: DEFAULT_LIMITS, replies, cuttings: cuttings(rng, bytes.length, randomCount) };
+  return {
+    kind,
+    family: 'reply',
+    bytes,
+    limits: DEFAULT_LIMITS,
+    replies,
+    cuttings: cuttings(rng, bytes.length, randomCount),
+  };
 }
 
 function checkCommandOracles(generated: CommandStream, ref: ReferenceResult): string | null {
@@ -208,7 +215,10 @@ function checkCommandOracles(generated: CommandStream, ref: ReferenceResult): st
   const consumed = [...generated.skips, ...generated.commands.map((c) => c.end)].sort((a, b) => a - b);
   if (consumed.join() !== ref.consumed.join()) return 'oracles disagree on the ignored items (`*0`, blank lines)';
   if (generated.respOnly) {
-    const parserSays = checkCommandsWithRedisParser(generated.bytes, generated.commands.map((c) => c.args));
+    const parserSays = checkCommandsWithRedisParser(
+      generated.bytes,
+      generated.commands.map((c) => c.args),
+    );
     if (parserSays !== null) return `oracles disagree: ${parserSays}`;
   }
   return null;
@@ -258,7 +268,17 @@ export function runCampaign(options: FuzzOptions): FuzzResult {
       // The oracles themselves disagree on a valid stream: a harness bug, reported unshrunk.
       const kind = new Rng(streamSeed(options.seed, index)).weighted(KIND_WEIGHTS);
       stats.milliseconds = performance.now() - started;
-      return { stats, failure: { seed: options.seed, stream: index, kind, cutting: '-', message: prepared, reproducer: '(see the stream)' } };
+      return {
+        stats,
+        failure: {
+          seed: options.seed,
+          stream: index,
+          kind,
+          cutting: '-',
+          message: prepared,
+          reproducer: '(see the stream)',
+        },
+      };
     }
     stats.streams++;
     for (const cutting of prepared.cuttings) {
@@ -271,7 +291,8 @@ export function runCampaign(options: FuzzOptions): FuzzResult {
       if (message !== null) {
         stats.milliseconds = performance.now() - started;
         const small = shrink(prepared.bytes, cutting.cuts, (bytes, cuts) => check(prepared, bytes, cuts));
-        const limits = prepared.limits === DEFAULT_LIMITS ? 'default limits' : `limits ${JSON.stringify(prepared.limits)}`;
+        const limits =
+          prepared.limits === DEFAULT_LIMITS ? 'default limits' : `limits ${JSON.stringify(prepared.limits)}`;
         return {
           stats,
           failure: {

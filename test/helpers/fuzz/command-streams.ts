@@ -154,7 +154,10 @@ function writeInlineArg(rng: Rng, arg: Buffer, out: number[], lineStart: boolean
   const split = arg.length > 1 ? rng.range(1, arg.length - 1) : 0;
   const prefix = arg.subarray(0, split);
   const prefixBare =
-    split > 0 && !isCSpace(prefix[0] as number) && !(lineStart && prefix[0] === 42) && !prefix.some((b) => unsafeBare(b));
+    split > 0 &&
+    !isCSpace(prefix[0] as number) &&
+    !(lineStart && prefix[0] === 42) &&
+    !prefix.some((b) => unsafeBare(b));
   if (prefixBare) styles.push('mixed');
   switch (rng.pick(styles)) {
     case 'bare':
@@ -195,7 +198,8 @@ function writeDoubleQuoted(rng: Rng, arg: Buffer, out: number[]): void {
     } else if (named !== undefined && rng.chance(0.5)) out.push(92, named);
     else if (rng.chance(0.1)) hex();
     // eslint-disable-next-line no-dupe-else-if -- rng.chance() draws anew on each call; this is a second draw
-    else if (isDefaultEscapable(b) && rng.chance(0.1)) out.push(92, b); // `\q` is `q`
+    else if (isDefaultEscapable(b) && rng.chance(0.1))
+      out.push(92, b); // `\q` is `q`
     else out.push(b);
   }
   out.push(34);

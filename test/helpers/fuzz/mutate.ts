@@ -5,16 +5,96 @@ import type { Rng } from './rng.js';
 
 /** Numbers that sit on a parser's edges: signs, zeros, 32/53/64-bit bounds, junk. */
 export const AWKWARD_NUMBERS = [
-  '0', '-0', '00', '01', '-00', '-1', '-2', '1', '2', '3', '+1', ' 1', '1 ', '', '-', '--1',
-  '2147483647', '2147483648', '-2147483648', '-2147483649', '4294967295', '4294967296', '4294967297',
-  '1073741824', '9007199254740993', '536870912', '536870913', '65536', '1048577',
-  '9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809',
-  '1234567890123456789', '-1234567890123456789', '12345678901234567890', '99999999999999999999',
-  '1e3', '0x10', '1.0', '\xef\xbc\x91', '1\r', '\r1', '1\n', '1\x00',
+  '0',
+  '-0',
+  '00',
+  '01',
+  '-00',
+  '-1',
+  '-2',
+  '1',
+  '2',
+  '3',
+  '+1',
+  ' 1',
+  '1 ',
+  '',
+  '-',
+  '--1',
+  '2147483647',
+  '2147483648',
+  '-2147483648',
+  '-2147483649',
+  '4294967295',
+  '4294967296',
+  '4294967297',
+  '1073741824',
+  '9007199254740993',
+  '536870912',
+  '536870913',
+  '65536',
+  '1048577',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '-9223372036854775809',
+  '1234567890123456789',
+  '-1234567890123456789',
+  '12345678901234567890',
+  '99999999999999999999',
+  '1e3',
+  '0x10',
+  '1.0',
+  '\xef\xbc\x91',
+  '1\r',
+  '\r1',
+  '1\n',
+  '1\x00',
 ];
 
-const COMMAND_PIECES = ['*', '$', '\r\n', '\r', '\n', ' ', '"', "'", '\\', '\\x', '\x00', '*1\r\n', '$3\r\n', 'GET', 'k', '\t', '\x0b'];
-const REPLY_PIECES = ['+', '-', ':', '$', '*', '_', ',', '#', '(', '=', '!', '%', '~', '>', '|', '\r\n', '\r', '\n', 'OK', '?', ';', '.'];
+const COMMAND_PIECES = [
+  '*',
+  '$',
+  '\r\n',
+  '\r',
+  '\n',
+  ' ',
+  '"',
+  "'",
+  '\\',
+  '\\x',
+  '\x00',
+  '*1\r\n',
+  '$3\r\n',
+  'GET',
+  'k',
+  '\t',
+  '\x0b',
+];
+const REPLY_PIECES = [
+  '+',
+  '-',
+  ':',
+  '$',
+  '*',
+  '_',
+  ',',
+  '#',
+  '(',
+  '=',
+  '!',
+  '%',
+  '~',
+  '>',
+  '|',
+  '\r\n',
+  '\r',
+  '\n',
+  'OK',
+  '?',
+  ';',
+  '.',
+];
 
 export type Family = 'command' | 'reply';
 
@@ -74,13 +154,18 @@ function renumber(rng: Rng, bytes: Buffer): Buffer {
   for (let i = 0; i + 1 < bytes.length; i++) {
     const b = bytes[i] as number;
     const next = bytes[i + 1] as number;
-    if ('*$:%~>|=!('.includes(String.fromCharCode(b)) && ((next >= 48 && next <= 57) || next === 45)) headers.push(i + 1);
+    if ('*$:%~>|=!('.includes(String.fromCharCode(b)) && ((next >= 48 && next <= 57) || next === 45))
+      headers.push(i + 1);
   }
   if (headers.length === 0) return bytes;
   const start = rng.pick(headers);
   let end = start;
   while (end < bytes.length && bytes[end] !== 13) end++;
-  return Buffer.concat([bytes.subarray(0, start), Buffer.from(rng.pick(AWKWARD_NUMBERS), 'latin1'), bytes.subarray(end)]);
+  return Buffer.concat([
+    bytes.subarray(0, start),
+    Buffer.from(rng.pick(AWKWARD_NUMBERS), 'latin1'),
+    bytes.subarray(end),
+  ]);
 }
 
 // ---- cuttings ----------------------------------------------------------------

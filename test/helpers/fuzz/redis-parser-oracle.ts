@@ -59,7 +59,8 @@ export function checkRepliesWithRedisParser(stream: Buffer, ends: readonly numbe
  */
 export function checkCommandsWithRedisParser(stream: Buffer, commands: readonly (readonly Buffer[])[]): string | null {
   const values = parseAll(stream).filter((v) => v !== 'nil' && v !== '[]');
-  if (values.length !== commands.length) return `redis-parser reads ${values.length} commands, expected ${commands.length}`;
+  if (values.length !== commands.length)
+    return `redis-parser reads ${values.length} commands, expected ${commands.length}`;
   for (let i = 0; i < values.length; i++) {
     const expected = canonical(commands[i]);
     if (values[i] !== expected) return `redis-parser reads command ${i} as ${(values[i] ?? '').slice(0, 200)}`;

@@ -92,7 +92,8 @@ export function decodeCommands(input: Buffer, available: number, limits: Protoco
     errorAt,
     stopAt: itemStart,
   });
-  const fail = (reason: string, errorAt: number): ReferenceResult => result('error', `Protocol error: ${reason}`, errorAt);
+  const fail = (reason: string, errorAt: number): ReferenceResult =>
+    result('error', `Protocol error: ${reason}`, errorAt);
   // Data ran out inside the item (Slotway's query buffer bound, rule 4).
   const waiting = (): ReferenceResult =>
     k - itemStart > limits.maxQueryBuffer ? fail('query buffer limit reached', k) : result('incomplete');

@@ -53,7 +53,16 @@ function text(rng: Rng, max: number): string {
 /** Payload of a bulk string: binary, CR/LF inside, RESP-looking, or large. */
 function payload(rng: Rng, options: ReplyStreamOptions): string {
   const r = rng.next();
-  const length = r < 0.1 ? 0 : r < 0.8 ? rng.range(1, 20) : r < 0.97 ? rng.range(21, 300) : options.large ? rng.range(16_000, 300_000) : rng.range(301, 3000);
+  const length =
+    r < 0.1
+      ? 0
+      : r < 0.8
+        ? rng.range(1, 20)
+        : r < 0.97
+          ? rng.range(21, 300)
+          : options.large
+            ? rng.range(16_000, 300_000)
+            : rng.range(301, 3000);
   switch (rng.int(3)) {
     case 0: {
       let s = '';

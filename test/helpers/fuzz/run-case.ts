@@ -102,13 +102,15 @@ export function runCommandCase(
       if (status === Frame.Incomplete) break;
       if (status === Frame.Error) {
         outcome.errored = true;
-        if (index !== expected.length) return `error "${framer.error}" after ${index} commands; the reference reads ${expected.length} first`;
+        if (index !== expected.length)
+          return `error "${framer.error}" after ${index} commands; the reference reads ${expected.length} first`;
         if (ref.outcome === 'stricter') {
           if (!COMMAND_ERROR.test(framer.error)) return `error not worded as Redis: "${framer.error}"`;
           outcome.stricter = true;
           return keptIntact(kept, expected);
         }
-        if (ref.outcome !== 'error') return `error "${framer.error}" in the read ending at ${to}; the reference reads no error`;
+        if (ref.outcome !== 'error')
+          return `error "${framer.error}" in the read ending at ${to}; the reference reads no error`;
         if (framer.error !== ref.error) return `error "${framer.error}"; the reference's is "${ref.error}"`;
         if (!(from < ref.errorAt && ref.errorAt <= to)) {
           return `error in the read [${from}, ${to}); the reference shows it once ${ref.errorAt} bytes arrived`;
@@ -116,9 +118,11 @@ export function runCommandCase(
         return keptIntact(kept, expected);
       }
       const want = expected[index];
-      if (want === undefined) return `a command at ${framer.frameStart}-${framer.frameEnd} in the read ending at ${to}; the reference reads only ${expected.length}`;
+      if (want === undefined)
+        return `a command at ${framer.frameStart}-${framer.frameEnd} in the read ending at ${to}; the reference reads only ${expected.length}`;
       const problem = sameCommand(framer, want);
-      if (problem !== null) return `command ${index} (bytes ${want.start}-${want.end}), read ending at ${to}: ${problem}`;
+      if (problem !== null)
+        return `command ${index} (bytes ${want.start}-${want.end}), read ending at ${to}: ${problem}`;
       kept.push([framer.frameBuffer, framer.frameStart, framer.frameEnd]);
       index++;
     }
@@ -126,9 +130,11 @@ export function runCommandCase(
     if (index < expected.length && (expected[index] as { end: number }).end <= to) {
       return `command ${index} (bytes ${expected[index]?.start}-${expected[index]?.end}) complete at ${to} but not handed out`;
     }
-    if (ref.outcome === 'error' && ref.errorAt <= to) return `no error by ${to}; the reference reads "${ref.error}" at ${ref.errorAt}`;
+    if (ref.outcome === 'error' && ref.errorAt <= to)
+      return `no error by ${to}; the reference reads "${ref.error}" at ${ref.errorAt}`;
     const pending = expectedPending(ref.consumed, to, cursor);
-    if (framer.pendingBytes !== pending) return `pendingBytes ${framer.pendingBytes} after the read ending at ${to}; expected ${pending}`;
+    if (framer.pendingBytes !== pending)
+      return `pendingBytes ${framer.pendingBytes} after the read ending at ${to}; expected ${pending}`;
     maxHint = Math.max(maxHint, framer.hint);
     if (framer.held > spillBound(window, maxHint)) {
       return `holds a ${framer.held}-byte buffer after the read ending at ${to} (${window} bytes in play, hint ${maxHint})`;
@@ -162,7 +168,8 @@ function keptIntact(kept: readonly [Buffer, number, number][], expected: readonl
   for (let i = 0; i < kept.length; i++) {
     const [buffer, start, end] = kept[i] as [Buffer, number, number];
     const want = (expected[i] as { bytes: Buffer }).bytes;
-    if (buffer.compare(want, 0, want.length, start, end) !== 0) return `frame ${i} was overwritten after it was handed out`;
+    if (buffer.compare(want, 0, want.length, start, end) !== 0)
+      return `frame ${i} was overwritten after it was handed out`;
   }
   return null;
 }
@@ -186,15 +193,18 @@ export function runReplyCase(stream: Buffer, cuts: readonly number[], ref: Refer
       if (status === Frame.Incomplete) break;
       if (status === Frame.Error) {
         outcome.errored = true;
-        if (index !== ends.length) return `error "${framer.error}" after ${index} replies; the reference reads ${ends.length} first`;
-        if (ref.outcome !== 'error') return `error "${framer.error}" in the read ending at ${to}; the reference reads no error`;
+        if (index !== ends.length)
+          return `error "${framer.error}" after ${index} replies; the reference reads ${ends.length} first`;
+        if (ref.outcome !== 'error')
+          return `error "${framer.error}" in the read ending at ${to}; the reference reads no error`;
         if (framer.error !== ref.error) return `error "${framer.error}"; the reference's is "${ref.error}"`;
         if (!(from < ref.errorAt && ref.errorAt <= to)) {
           return `error in the read [${from}, ${to}); the reference shows it once ${ref.errorAt} bytes arrived`;
         }
         return keptReplies(kept, bytesOf);
       }
-      if (index >= ends.length) return `a reply at ${framer.frameStart}-${framer.frameEnd} in the read ending at ${to}; the reference reads only ${ends.length}`;
+      if (index >= ends.length)
+        return `a reply at ${framer.frameStart}-${framer.frameEnd} in the read ending at ${to}; the reference reads only ${ends.length}`;
       const want = bytesOf(index);
       if (framer.frameBuffer.compare(want, 0, want.length, framer.frameStart, framer.frameEnd) !== 0) {
         const got = framer.frameBuffer.toString('latin1', framer.frameStart, framer.frameEnd);
@@ -203,10 +213,13 @@ export function runReplyCase(stream: Buffer, cuts: readonly number[], ref: Refer
       kept.push([framer.frameBuffer, framer.frameStart, framer.frameEnd]);
       index++;
     }
-    if (index < ends.length && (ends[index] as number) <= to) return `reply ${index} complete at ${to} but not handed out`;
-    if (ref.outcome === 'error' && ref.errorAt <= to) return `no error by ${to}; the reference reads "${ref.error}" at ${ref.errorAt}`;
+    if (index < ends.length && (ends[index] as number) <= to)
+      return `reply ${index} complete at ${to} but not handed out`;
+    if (ref.outcome === 'error' && ref.errorAt <= to)
+      return `no error by ${to}; the reference reads "${ref.error}" at ${ref.errorAt}`;
     const pending = expectedPending(ends, to, cursor);
-    if (framer.pendingBytes !== pending) return `pendingBytes ${framer.pendingBytes} after the read ending at ${to}; expected ${pending}`;
+    if (framer.pendingBytes !== pending)
+      return `pendingBytes ${framer.pendingBytes} after the read ending at ${to}; expected ${pending}`;
     maxHint = Math.max(maxHint, framer.hint);
     if (framer.held > spillBound(window, maxHint)) {
       return `holds a ${framer.held}-byte buffer after the read ending at ${to} (${window} bytes in play, hint ${maxHint})`;
@@ -220,7 +233,8 @@ function keptReplies(kept: readonly [Buffer, number, number][], bytesOf: (i: num
   for (let i = 0; i < kept.length; i++) {
     const [buffer, start, end] = kept[i] as [Buffer, number, number];
     const want = bytesOf(i);
-    if (buffer.compare(want, 0, want.length, start, end) !== 0) return `reply ${i} was overwritten after it was handed out`;
+    if (buffer.compare(want, 0, want.length, start, end) !== 0)
+      return `reply ${i} was overwritten after it was handed out`;
   }
   return null;
 }

@@ -29,12 +29,16 @@ export function shrink(bytes: Buffer, cuts: readonly number[], check: Check): Sh
   };
   const fewerReads = (): void => {
     if (best.cuts.length > 0) attempt(best.bytes, []);
-    for (let i = best.cuts.length - 1; i >= 0; i--) attempt(best.bytes, best.cuts.filter((_, j) => j !== i));
+    for (let i = best.cuts.length - 1; i >= 0; i--)
+      attempt(
+        best.bytes,
+        best.cuts.filter((_, j) => j !== i),
+      );
   };
   fewerReads();
   // Whole lines first (RESP is made of lines), several at a time, then bytes.
   for (let span = 16; span >= 1; span = Math.floor(span / 2)) {
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const starts = lineStarts(best.bytes);
       if (i + span >= starts.length) break;
       const from = starts[i] as number;
@@ -46,7 +50,7 @@ export function shrink(bytes: Buffer, cuts: readonly number[], check: Check): Sh
   let size = 1;
   while (size * 2 <= best.bytes.length) size *= 2;
   for (; size >= 1; size = Math.floor(size / 2)) {
-    for (let at = 0; at + size <= best.bytes.length; ) {
+    for (let at = 0; at + size <= best.bytes.length;) {
       const candidate = Buffer.concat([best.bytes.subarray(0, at), best.bytes.subarray(at + size)]);
       if (!attempt(candidate, moveCuts(best.cuts, at, size))) at += size >= 64 ? size : 1;
     }

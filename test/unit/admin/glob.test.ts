@@ -35,5 +35,6 @@ test('globMatches: *, ?, classes, ranges, negation, escapes, case-insensitive, a
     ['a*b*c', 'aXXbYY', false],
     ['*a*a*a*a*a*a*a*a*a*a*b', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', false],
   ];
-  for (const [pattern, text, expected] of cases) assert.equal(globMatches(pattern, text), expected, `${pattern} vs ${text}`);
+  for (const [pattern, text, expected] of cases)
+    assert.equal(globMatches(pattern, text), expected, `${pattern} vs ${text}`);
 });

@@ -11,7 +11,10 @@ import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.
 const silent = { logger: pino({ level: 'silent' }) };
 
 test('slotway_client_buffer_* report the budget, its limit and -OOM refusals', async () => {
-  const proxy = createProxy({ seeds: ['127.0.0.1:1'], metricsPort: 0, metricsBind: '127.0.0.1', maxBufferMemory: 5 * 1024 * 1024 }, silent);
+  const proxy = createProxy(
+    { seeds: ['127.0.0.1:1'], metricsPort: 0, metricsBind: '127.0.0.1', maxBufferMemory: 5 * 1024 * 1024 },
+    silent,
+  );
   try {
     proxy.stats.buffers.used = 12345;
     proxy.stats.buffers.refused(pino({ level: 'silent' }));

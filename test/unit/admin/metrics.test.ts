@@ -9,7 +9,10 @@ import { Failure, Request, type RequestOwner } from '../../../src/router/request
 import { arrivalClock } from '../../../src/util/arrival-clock.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';
 
-const proxy = createProxy({ seeds: ['127.0.0.1:1'], metricsPort: 0, metricsBind: '127.0.0.1' }, { logger: pino({ level: 'silent' }) });
+const proxy = createProxy(
+  { seeds: ['127.0.0.1:1'], metricsPort: 0, metricsBind: '127.0.0.1' },
+  { logger: pino({ level: 'silent' }) },
+);
 after(() => proxy.close());
 
 const table = new CommandTable();
@@ -51,7 +54,8 @@ test('commands by class and result, latency histogram per class, client counters
   assert.equal(commands({ class: 'refused', result: 'error' }), 1);
   assert.equal(commands({}), 10);
 
-  const bucket = (le: string) => sampleValue(families, 'slotway_command_duration_seconds_bucket', { class: 'single_slot', le });
+  const bucket = (le: string) =>
+    sampleValue(families, 'slotway_command_duration_seconds_bucket', { class: 'single_slot', le });
   assert.equal(bucket('0.00025'), 0);
   assert.equal(bucket('0.0005'), 1); // 0.3 ms
   assert.equal(bucket('0.0025'), 1);

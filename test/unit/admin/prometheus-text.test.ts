@@ -62,8 +62,17 @@ test('invalid expositions are rejected with the offending line', () => {
     [replace('temperature -1.5e3', ' temperature 1'), /leading whitespace/],
     [replace('# TYPE temperature gauge', '# TYPE temperature thermometer'), /unknown type/],
     [replace('# TYPE temperature gauge', '# TYPE temperature gauge\n# TYPE temperature gauge'), /second TYPE/],
-    [replace('requests_total{code="500",path="/"} 0 1700000000000', 'requests_total{code="500",path="/"} -1'), /negative/],
-    [replace('requests_total{code="500",path="/"} 0 1700000000000', 'requests_total{path="/a\\"b\\\\c\\n",code="200"} 1'), /duplicate series/],
+    [
+      replace('requests_total{code="500",path="/"} 0 1700000000000', 'requests_total{code="500",path="/"} -1'),
+      /negative/,
+    ],
+    [
+      replace(
+        'requests_total{code="500",path="/"} 0 1700000000000',
+        'requests_total{path="/a\\"b\\\\c\\n",code="200"} 1',
+      ),
+      /duplicate series/,
+    ],
     [`${GOOD}requests_total{code="404",path="/"} 1\n`, /not contiguous/],
     [replace('le="1"} 3', 'le="1"} 0'), /counts fall/],
     [replace('le="1"} 3', 'le="0.01"} 3'), /not rising/],

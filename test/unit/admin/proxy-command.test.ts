@@ -52,7 +52,11 @@ test('PROXY INFO reads as INFO: sections of field:value lines', () => {
 });
 
 test('CONFIG GET: glob patterns, several at once, secrets hidden when set', () => {
-  const options = withDefaults({ seeds: ['10.0.0.1:6379', '10.0.0.2:6379'], requirepass: 's3cret', clusterPassword: '' });
+  const options = withDefaults({
+    seeds: ['10.0.0.1:6379', '10.0.0.2:6379'],
+    requirepass: 's3cret',
+    clusterPassword: '',
+  });
   assert.deepEqual(configPairs(options, ['metrics-*']), [
     ['metrics-port', '9121'],
     ['metrics-bind', '0.0.0.0'],

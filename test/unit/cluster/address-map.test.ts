@@ -4,7 +4,12 @@ import { test } from 'node:test';
 import { AddressMap } from '../../../src/cluster/address-map.js';
 
 test('host:port, host and network rules; the first match wins; others pass through', () => {
-  const map = new AddressMap(['10.0.0.5:6379=127.0.0.2:7001', 'redis-0.internal=127.0.0.3', '10.0.0.0/24=127.0.1.0/24', '10.0.0.7:6379=1.1.1.1:1']);
+  const map = new AddressMap([
+    '10.0.0.5:6379=127.0.0.2:7001',
+    'redis-0.internal=127.0.0.3',
+    '10.0.0.0/24=127.0.1.0/24',
+    '10.0.0.7:6379=1.1.1.1:1',
+  ]);
   assert.deepEqual(map.apply('10.0.0.5', 6379), { host: '127.0.0.2', port: 7001 });
   assert.deepEqual(map.apply('10.0.0.5', 6380), { host: '127.0.1.5', port: 6380 }, 'other port: the network rule');
   assert.deepEqual(map.apply('REDIS-0.internal', 6381), { host: '127.0.0.3', port: 6381 });

@@ -17,7 +17,8 @@ function words(payload: Buffer): string[] {
   framer.push(payload);
   assert.equal(framer.next(), Frame.Ready);
   const out: string[] = [];
-  for (let i = 0; i < framer.argc; i++) out.push(framer.frameBuffer.toString('utf8', framer.argStart[i], framer.argEnd[i]));
+  for (let i = 0; i < framer.argc; i++)
+    out.push(framer.frameBuffer.toString('utf8', framer.argStart[i], framer.argEnd[i]));
   return out;
 }
 
@@ -32,7 +33,10 @@ test('the name is slotway-script- and the first 12 hex digits of SHA-256 of the 
 test('the password is an HMAC keyed by the node credentials: same inputs, same password; any change, another', () => {
   const password = scriptUserPassword('slotway', 'node-secret', RULES);
   assert.match(password, /^[0-9a-f]{64}$/);
-  assert.equal(password, createHmac('sha256', 'slotway\u0000node-secret').update(`slotway script user\u0000${RULES}`).digest('hex'));
+  assert.equal(
+    password,
+    createHmac('sha256', 'slotway\u0000node-secret').update(`slotway script user\u0000${RULES}`).digest('hex'),
+  );
   assert.equal(scriptUserPassword('slotway', 'node-secret', RULES), password);
   assert.notEqual(scriptUserPassword('slotway', 'other-secret', RULES), password);
   assert.notEqual(scriptUserPassword('other', 'node-secret', RULES), password);
@@ -49,12 +53,29 @@ test('ACL SETUSER resets, enables, sets the password and the rules in one comman
   const password = scriptUserPassword('slotway', 'node-secret', RULES);
   assert.equal(user.name, scriptUserName(RULES));
   assert.ok(user.setUser !== null);
-  assert.deepEqual(words(user.setUser), ['ACL', 'SETUSER', user.name, 'reset', 'on', `>${password}`, '~*', '&*', '+@all', '+asking', '+script|load', '-flushall', '-keys']);
+  assert.deepEqual(words(user.setUser), [
+    'ACL',
+    'SETUSER',
+    user.name,
+    'reset',
+    'on',
+    `>${password}`,
+    '~*',
+    '&*',
+    '+@all',
+    '+asking',
+    '+script|load',
+    '-flushall',
+    '-keys',
+  ]);
   assert.deepEqual(words(user.auth), ['AUTH', user.name, password]);
 });
 
 test('a node user the operator made (users-file node-user): AUTH as it, no ACL SETUSER', () => {
-  const user = new ScriptUser('(node user app-scripts)', 'slotway', 'node-secret', { name: 'app-scripts', password: 'pw' });
+  const user = new ScriptUser('(node user app-scripts)', 'slotway', 'node-secret', {
+    name: 'app-scripts',
+    password: 'pw',
+  });
   assert.equal(user.setUser, null);
   assert.equal(user.name, 'app-scripts');
   assert.deepEqual(words(user.auth), ['AUTH', 'app-scripts', 'pw']);
@@ -72,6 +93,10 @@ test('NodeSecurity derives from its own credentials and hands out one ScriptUser
   });
   const user = security.scriptUser(RULES);
   assert.equal(security.scriptUser(RULES), user);
-  assert.deepEqual(words(user.auth), ['AUTH', scriptUserName(RULES), scriptUserPassword('slotway', 'node-secret', RULES)]);
+  assert.deepEqual(words(user.auth), [
+    'AUTH',
+    scriptUserName(RULES),
+    scriptUserPassword('slotway', 'node-secret', RULES),
+  ]);
   assert.notEqual(security.scriptUser(`${RULES} -flushdb`), user);
 });

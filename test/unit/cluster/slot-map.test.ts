@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NO_OWNER, SLOT_COUNT, SlotMap, makeNode } from '../../../src/cluster/slot-map.js';
 
-const node = (port: number) => makeNode({ id: `id${port}`, host: '127.0.0.1', port, role: 'master', masterId: '', healthy: true });
+const node = (port: number) =>
+  makeNode({ id: `id${port}`, host: '127.0.0.1', port, role: 'master', masterId: '', healthy: true });
 
 test('owners, coverage and ranges', () => {
   const owners = new Uint16Array(SLOT_COUNT).fill(NO_OWNER);

@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import { CROSS_SLOT, NO_KEYS, argument, argumentText, commandSlot, hasArgument } from '../../../src/commands/command-args.js';
+import {
+  CROSS_SLOT,
+  NO_KEYS,
+  argument,
+  argumentText,
+  commandSlot,
+  hasArgument,
+} from '../../../src/commands/command-args.js';
 import { KeyIndices } from '../../../src/commands/command-spec.js';
 import { CommandTable } from '../../../src/commands/command-table.js';
 import { CommandFramer } from '../../../src/protocol/command-framer.js';
@@ -49,5 +56,9 @@ test('commandSlot: one slot for keys that agree, CROSS_SLOT when they differ, NO
   assert.equal(slotOf('EVAL', 'return 1', '2', '{t}x', '{t}y', 'notakey'), calculateSlot('t'));
   assert.equal(slotOf('PING'), NO_KEYS);
   assert.equal(slotOf('EVAL', 'return 1', '0'), NO_KEYS);
-  assert.equal(slotOf('EVAL', 'return 1', '5', 'k'), NO_KEYS, 'numkeys beyond the arguments: the node answers the syntax error');
+  assert.equal(
+    slotOf('EVAL', 'return 1', '5', 'k'),
+    NO_KEYS,
+    'numkeys beyond the arguments: the node answers the syntax error',
+  );
 });

@@ -18,7 +18,11 @@ function allNames(data: readonly CommandData[]): string[] {
   return data.flatMap((command) => [command.name, ...command.subcommands.map((sub) => sub.name)]);
 }
 
-const KNOWN = new Set([...allNames(COMMAND_DATA), ...allNames(SLOTWAY_COMMANDS), ...ADDED_SUBCOMMANDS.map((sub) => sub.name)]);
+const KNOWN = new Set([
+  ...allNames(COMMAND_DATA),
+  ...allNames(SLOTWAY_COMMANDS),
+  ...ADDED_SUBCOMMANDS.map((sub) => sub.name),
+]);
 
 test('every command and subcommand Redis lists has a policy row', () => {
   const unclassified = [...KNOWN].filter((name) => !POLICY_TABLE.has(name));
@@ -57,12 +61,36 @@ test('commands that would change a shared connection or a node are never forward
     return framer;
   };
   const neverShared = [
-    ['SCRIPT', 'DEBUG', 'YES'], ['CLIENT', 'REPLY', 'OFF'], ['CLIENT', 'PAUSE', '100'], ['CLIENT', 'KILL', 'ID', '1'],
-    ['CLIENT', 'TRACKING', 'ON'], ['CLIENT', 'SETNAME', 'x'], ['ACL', 'SETUSER', 'default', '-get'], ['ACL', 'DELUSER', 'x'],
-    ['SELECT', '1'], ['RESET'], ['HELLO', '3'], ['AUTH', 'x'], ['MULTI'], ['MONITOR'], ['SUBSCRIBE', 'c'],
-    ['PSUBSCRIBE', 'c*'], ['SSUBSCRIBE', 'c'], ['READONLY'], ['QUIT'], ['CONFIG', 'SET', 'maxmemory', '1'],
-    ['SAVE'], ['SHUTDOWN'], ['DEBUG', 'SLEEP', '1'], ['REPLICAOF', 'NO', 'ONE'], ['FAILOVER'], ['CLUSTER', 'RESET'],
-    ['MODULE', 'LOAD', 'x'], ['CLIENT', 'NO-EVICT', 'on'], ['CLIENT', 'FOO'], ['NOSUCHCOMMAND', 'a'],
+    ['SCRIPT', 'DEBUG', 'YES'],
+    ['CLIENT', 'REPLY', 'OFF'],
+    ['CLIENT', 'PAUSE', '100'],
+    ['CLIENT', 'KILL', 'ID', '1'],
+    ['CLIENT', 'TRACKING', 'ON'],
+    ['CLIENT', 'SETNAME', 'x'],
+    ['ACL', 'SETUSER', 'default', '-get'],
+    ['ACL', 'DELUSER', 'x'],
+    ['SELECT', '1'],
+    ['RESET'],
+    ['HELLO', '3'],
+    ['AUTH', 'x'],
+    ['MULTI'],
+    ['MONITOR'],
+    ['SUBSCRIBE', 'c'],
+    ['PSUBSCRIBE', 'c*'],
+    ['SSUBSCRIBE', 'c'],
+    ['READONLY'],
+    ['QUIT'],
+    ['CONFIG', 'SET', 'maxmemory', '1'],
+    ['SAVE'],
+    ['SHUTDOWN'],
+    ['DEBUG', 'SLEEP', '1'],
+    ['REPLICAOF', 'NO', 'ONE'],
+    ['FAILOVER'],
+    ['CLUSTER', 'RESET'],
+    ['MODULE', 'LOAD', 'x'],
+    ['CLIENT', 'NO-EVICT', 'on'],
+    ['CLIENT', 'FOO'],
+    ['NOSUCHCOMMAND', 'a'],
   ];
   for (const words of neverShared) {
     const spec = table.lookup(framed(...words));
@@ -76,7 +104,13 @@ test('commands that would change a shared connection or a node are never forward
 test('the table by policy (the counts the README and the closing note quote)', () => {
   const counts = new Map<string, number>();
   for (const policy of POLICY_TABLE.values()) counts.set(policy.kind, (counts.get(policy.kind) ?? 0) + 1);
-  const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${kind} ${n}`).join(', ');
+  const summary = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
   console.log(`policy rows: ${POLICY_TABLE.size} (${summary})`);
-  assert.equal([...counts.values()].reduce((a, b) => a + b, 0), POLICY_TABLE.size);
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    POLICY_TABLE.size,
+  );
 });

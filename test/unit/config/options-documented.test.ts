@@ -19,7 +19,10 @@ test('--help lists every option', () => {
 });
 
 test('flags beat environment, positional seeds are accepted, bad values are all reported', () => {
-  const parsed = parseCommandLine(['--port', '7000', '10.0.0.1:6379', '--cluster=10.0.0.2:6379'], { SLOTWAY_PORT: '7001', SLOTWAY_BIND: '127.0.0.1' });
+  const parsed = parseCommandLine(['--port', '7000', '10.0.0.1:6379', '--cluster=10.0.0.2:6379'], {
+    SLOTWAY_PORT: '7001',
+    SLOTWAY_BIND: '127.0.0.1',
+  });
   assert.deepEqual(parsed.errors, []);
   assert.equal(parsed.options.port, 7000);
   assert.equal(parsed.options.bind, '127.0.0.1');

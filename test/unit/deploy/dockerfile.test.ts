@@ -71,12 +71,19 @@ function parseStages(instructions: readonly Instruction[]): Stage[] {
 function execForm(args: string): string[] | null {
   if (!args.startsWith('[')) return null;
   const parsed: unknown = JSON.parse(args);
-  assert.ok(Array.isArray(parsed) && parsed.every((p) => typeof p === 'string'), `not a JSON array of strings: ${args}`);
+  assert.ok(
+    Array.isArray(parsed) && parsed.every((p) => typeof p === 'string'),
+    `not a JSON array of strings: ${args}`,
+  );
   return parsed;
 }
 
 /** COPY/ADD: its --flags, sources and destination. */
-function parseCopy(args: string): { readonly flags: ReadonlyMap<string, string>; readonly sources: readonly string[]; readonly destination: string } {
+function parseCopy(args: string): {
+  readonly flags: ReadonlyMap<string, string>;
+  readonly sources: readonly string[];
+  readonly destination: string;
+} {
   const words = execForm(args) ?? args.split(/\s+/);
   const flags = new Map<string, string>();
   while (words[0]?.startsWith('--') === true) {
@@ -111,7 +118,10 @@ function dockerignore(text: string): (path: string) => boolean {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
       const negated = l.startsWith('!');
-      const body = (negated ? l.slice(1) : l).trim().replace(/^\.?\//, '').replace(/\/+$/, '');
+      const body = (negated ? l.slice(1) : l)
+        .trim()
+        .replace(/^\.?\//, '')
+        .replace(/\/+$/, '');
       const source = body
         .split(/(\*\*\/|\*\*|\*|\?)/)
         .map((piece) => {
@@ -137,7 +147,10 @@ const stages = parseStages(instructions);
 const runtime = stages[stages.length - 1] as Stage;
 const stageNamed = (name: string): Stage | undefined => stages.find((s) => s.name === name);
 const of = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.keyword === keyword);
-const runs = (stage: Stage): string => of(stage, 'RUN').map((i) => i.args).join('\n');
+const runs = (stage: Stage): string =>
+  of(stage, 'RUN')
+    .map((i) => i.args)
+    .join('\n');
 /** `npm ci`/`npm install` commands of a stage, and whether each leaves dev dependencies out. */
 const npmInstalls = (stage: Stage): { readonly command: string; readonly production: boolean }[] =>
   (runs(stage).match(/npm\s+(?:ci|install|i)\b[^&;\n]*/g) ?? []).map((command) => ({
@@ -152,7 +165,11 @@ function optionDefault(flag: string): number {
 }
 
 test('the parser joins continuations, skips comments inside them, reads stages and COPY flags', () => {
-  const parsed = parseStages(parseInstructions('# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a \\\n  # note\n  && b\n\nFROM --platform=linux/amd64 node:20\nCOPY --from=build --chown=1:1 /app/dist ./dist\nUSER 999'));
+  const parsed = parseStages(
+    parseInstructions(
+      '# syntax=docker/dockerfile:1\nFROM node:20 AS build\nRUN a \\\n  # note\n  && b\n\nFROM --platform=linux/amd64 node:20\nCOPY --from=build --chown=1:1 /app/dist ./dist\nUSER 999',
+    ),
+  );
   assert.equal(parsed.length, 2);
   assert.equal(parsed[0]?.name, 'build');
   assert.equal(parsed[0]?.instructions[0]?.args, 'a && b');
@@ -182,18 +199,26 @@ test('multi-stage: named stages on one Node base matching package.json engines',
 test('a build stage installs dev dependencies and compiles with tsc; its node_modules stay behind', () => {
   const build = stages.find((s) => /\btsc\b/.test(runs(s)));
   assert.ok(build !== undefined && build !== runtime, 'a stage other than the last runs tsc');
-  assert.ok(npmInstalls(build).some((i) => !i.production), 'the build stage installs dev dependencies (typescript)');
+  assert.ok(
+    npmInstalls(build).some((i) => !i.production),
+    'the build stage installs dev dependencies (typescript)',
+  );
   for (const copy of of(runtime, 'COPY').map((i) => parseCopy(i.args))) {
     if (copy.flags.get('from') !== build.name) continue;
     for (const source of copy.sources) {
-      assert.match(source, /^(\/app\/)?dist\/src\/?$/, `the runtime takes only dist/src from the build stage, not ${source}`);
+      assert.match(
+        source,
+        /^(\/app\/)?dist\/src\/?$/,
+        `the runtime takes only dist/src from the build stage, not ${source}`,
+      );
     }
   }
 });
 
 test('the runtime stage has production dependencies only', () => {
   const installs = npmInstalls(runtime);
-  for (const install of installs) assert.ok(install.production, `runtime installs dev dependencies: ${install.command}`);
+  for (const install of installs)
+    assert.ok(install.production, `runtime installs dev dependencies: ${install.command}`);
   // node_modules: installed here without dev dependencies, or copied from a stage that did so.
   const copied = of(runtime, 'COPY')
     .map((i) => parseCopy(i.args))
@@ -203,30 +228,54 @@ test('the runtime stage has production dependencies only', () => {
     const from = stageNamed(copy.flags.get('from') ?? '');
     assert.ok(from, 'node_modules copied from the build context');
     const fromInstalls = npmInstalls(from);
-    assert.ok(fromInstalls.length > 0 && fromInstalls.every((i) => i.production), `stage ${String(from.name)} installs dev dependencies`);
+    assert.ok(
+      fromInstalls.length > 0 && fromInstalls.every((i) => i.production),
+      `stage ${String(from.name)} installs dev dependencies`,
+    );
   }
   // From the build context, only the package files: no sources, tests or benchmarks.
   for (const copy of of(runtime, 'COPY').map((i) => parseCopy(i.args))) {
     if (copy.flags.has('from')) continue;
-    for (const source of copy.sources) assert.match(source, /^(\.\/)?package(-lock)?\.json$/, `runtime copies ${source} from the context`);
+    for (const source of copy.sources)
+      assert.match(source, /^(\.\/)?package(-lock)?\.json$/, `runtime copies ${source} from the context`);
   }
-  assert.ok(of(runtime, 'ENV').some((i) => /\bNODE_ENV[= ]production\b/.test(i.args)), 'ENV NODE_ENV=production');
+  assert.ok(
+    of(runtime, 'ENV').some((i) => /\bNODE_ENV[= ]production\b/.test(i.args)),
+    'ENV NODE_ENV=production',
+  );
 });
 
 test('the runtime runs as uid 999, not root', () => {
   const user = of(runtime, 'USER').at(-1)?.args.split(':')[0];
   assert.ok(user !== undefined, 'no USER in the runtime stage: it would run as root');
   if (/^\d+$/.test(user)) assert.equal(user, '999');
-  else assert.match(runs(runtime), new RegExp(`useradd\\b[^\\n]*(?:-u|--uid)[ =]999\\b[^\\n]*\\b${user}\\b`), `user ${user} is not created with uid 999`);
+  else
+    assert.match(
+      runs(runtime),
+      new RegExp(`useradd\\b[^\\n]*(?:-u|--uid)[ =]999\\b[^\\n]*\\b${user}\\b`),
+      `user ${user} is not created with uid 999`,
+    );
   // An image that leaves uid 999 undefined gets a nameless user; ours creates it.
-  assert.match(runs(runtime), /(?:useradd|adduser)\b[^\n]*(?:-u|--uid)[ =]999\b/, 'uid 999 is created in the runtime stage');
+  assert.match(
+    runs(runtime),
+    /(?:useradd|adduser)\b[^\n]*(?:-u|--uid)[ =]999\b/,
+    'uid 999 is created in the runtime stage',
+  );
 });
 
-test('EXPOSE the client port and the metrics port, Slotway\'s defaults', () => {
-  const exposed = of(runtime, 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.split('/')[0]));
+test("EXPOSE the client port and the metrics port, Slotway's defaults", () => {
+  const exposed = of(runtime, 'EXPOSE')
+    .flatMap((i) => i.args.split(/\s+/))
+    .map((p) => Number(p.split('/')[0]));
   assert.ok(exposed.includes(optionDefault('port')), `EXPOSE ${optionDefault('port')}`);
-  assert.ok(exposed.includes(optionDefault('metrics-port')), `EXPOSE ${optionDefault('metrics-port')} (--metrics-port)`);
-  assert.deepEqual([...exposed].sort((a, b) => a - b), [7777, 9121]);
+  assert.ok(
+    exposed.includes(optionDefault('metrics-port')),
+    `EXPOSE ${optionDefault('metrics-port')} (--metrics-port)`,
+  );
+  assert.deepEqual(
+    [...exposed].sort((a, b) => a - b),
+    [7777, 9121],
+  );
 });
 
 test('HEALTHCHECK asks /healthz on the metrics port with node itself (slim images have no curl)', () => {
@@ -256,18 +305,34 @@ test('ENTRYPOINT: exec form, tini as PID 1, then node dist/src/cli.js', () => {
   // dist/src/cli.js is where the COPY from the build stage puts it (relative to WORKDIR).
   const workdir = of(runtime, 'WORKDIR').at(-1)?.args;
   assert.equal(workdir, '/app');
-  assert.ok(of(runtime, 'COPY').some((i) => /\s\.?\/?(?:\/app\/)?dist\/src\/?$/.test(i.args)), 'dist/src copied to WORKDIR/dist/src');
+  assert.ok(
+    of(runtime, 'COPY').some((i) => /\s\.?\/?(?:\/app\/)?dist\/src\/?$/.test(i.args)),
+    'dist/src copied to WORKDIR/dist/src',
+  );
 });
 
 test('every SLOTWAY_* name in the Dockerfile is an option of Slotway', () => {
-  const names = new Set(OPTION_DEFINITIONS.flatMap((d) => (d.kind === 'secret' ? [envName(d), `${envName(d)}_FILE`] : [envName(d)])));
+  const names = new Set(
+    OPTION_DEFINITIONS.flatMap((d) => (d.kind === 'secret' ? [envName(d), `${envName(d)}_FILE`] : [envName(d)])),
+  );
   const used = readFileSync(new URL('Dockerfile', root), 'utf8').match(/\bSLOTWAY_[A-Z0-9_]+\b/g) ?? [];
-  assert.deepEqual(used.filter((n) => !names.has(n)), []);
+  assert.deepEqual(
+    used.filter((n) => !names.has(n)),
+    [],
+  );
 });
 
 test('.dockerignore sends what the Dockerfile copies and nothing else of note', () => {
   const ignored = dockerignore(readFileSync(new URL('.dockerignore', root), 'utf8'));
-  for (const path of ['node_modules/yaml/package.json', 'dist/src/cli.js', '.git/HEAD', 'test/unit/x.test.ts', 'bench/run.ts', '.env', 'deploy/kubernetes/secret.example.yaml']) {
+  for (const path of [
+    'node_modules/yaml/package.json',
+    'dist/src/cli.js',
+    '.git/HEAD',
+    'test/unit/x.test.ts',
+    'bench/run.ts',
+    '.env',
+    'deploy/kubernetes/secret.example.yaml',
+  ]) {
     assert.ok(ignored(path), `${path} is sent to the builder`);
   }
   const walk = (dir: string): string[] =>

@@ -12,12 +12,27 @@ const root = new URL('../../../../', import.meta.url);
 const folder = new URL('deploy/kubernetes/', root);
 
 type Labels = Readonly<Record<string, string>>;
-interface LabelSelector { readonly matchLabels?: Labels }
-interface Metadata { readonly name?: string; readonly labels?: Labels }
-interface Manifest { readonly apiVersion?: string; readonly kind?: string; readonly metadata?: Metadata }
+interface LabelSelector {
+  readonly matchLabels?: Labels;
+}
+interface Metadata {
+  readonly name?: string;
+  readonly labels?: Labels;
+}
+interface Manifest {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: Metadata;
+}
 
-interface ContainerPort { readonly name?: string; readonly containerPort: number; readonly protocol?: string }
-interface Probe { readonly httpGet?: { readonly path?: string; readonly port?: number | string } }
+interface ContainerPort {
+  readonly name?: string;
+  readonly containerPort: number;
+  readonly protocol?: string;
+}
+interface Probe {
+  readonly httpGet?: { readonly path?: string; readonly port?: number | string };
+}
 interface SecurityContext {
   readonly runAsNonRoot?: boolean;
   readonly runAsUser?: number;
@@ -33,7 +48,10 @@ interface Container {
   readonly image?: string;
   readonly ports?: readonly ContainerPort[];
   readonly env?: readonly { readonly name: string; readonly value?: string }[];
-  readonly envFrom?: readonly { readonly configMapRef?: { readonly name: string }; readonly secretRef?: { readonly name: string } }[];
+  readonly envFrom?: readonly {
+    readonly configMapRef?: { readonly name: string };
+    readonly secretRef?: { readonly name: string };
+  }[];
   readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string; readonly readOnly?: boolean }[];
   readonly livenessProbe?: Probe;
   readonly readinessProbe?: Probe;
@@ -47,10 +65,16 @@ interface Container {
 }
 interface Volume {
   readonly name: string;
-  readonly secret?: { readonly secretName: string; readonly items?: readonly { readonly key: string; readonly path: string }[] };
+  readonly secret?: {
+    readonly secretName: string;
+    readonly items?: readonly { readonly key: string; readonly path: string }[];
+  };
   readonly emptyDir?: object;
 }
-interface AffinityTerm { readonly weight: number; readonly podAffinityTerm: { readonly topologyKey: string; readonly labelSelector?: LabelSelector } }
+interface AffinityTerm {
+  readonly weight: number;
+  readonly podAffinityTerm: { readonly topologyKey: string; readonly labelSelector?: LabelSelector };
+}
 interface PodSpec {
   readonly containers: readonly Container[];
   readonly volumes?: readonly Volume[];
@@ -58,7 +82,9 @@ interface PodSpec {
   readonly terminationGracePeriodSeconds?: number;
   readonly enableServiceLinks?: boolean;
   readonly automountServiceAccountToken?: boolean;
-  readonly affinity?: { readonly podAntiAffinity?: { readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly AffinityTerm[] } };
+  readonly affinity?: {
+    readonly podAntiAffinity?: { readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly AffinityTerm[] };
+  };
 }
 interface Deployment extends Manifest {
   readonly spec: {
@@ -67,19 +93,52 @@ interface Deployment extends Manifest {
     readonly template: { readonly metadata: Metadata; readonly spec: PodSpec };
   };
 }
-interface ServicePort { readonly name?: string; readonly port: number; readonly targetPort?: number | string; readonly protocol?: string }
-interface Service extends Manifest { readonly spec: { readonly type?: string; readonly selector?: Labels; readonly ports: readonly ServicePort[] } }
-interface ConfigMap extends Manifest { readonly data?: Readonly<Record<string, string>> }
-interface Secret extends Manifest { readonly data?: Readonly<Record<string, string>>; readonly stringData?: Readonly<Record<string, string>> }
-interface PolicyPeer { readonly podSelector?: LabelSelector; readonly namespaceSelector?: LabelSelector; readonly ipBlock?: object }
-interface PolicyPort { readonly port?: number | string; readonly protocol?: string }
-interface PolicyRule { readonly from?: readonly PolicyPeer[]; readonly to?: readonly PolicyPeer[]; readonly ports?: readonly PolicyPort[] }
-interface NetworkPolicy extends Manifest {
-  readonly spec: { readonly podSelector: LabelSelector; readonly policyTypes?: readonly string[]; readonly ingress?: readonly PolicyRule[]; readonly egress?: readonly PolicyRule[] };
+interface ServicePort {
+  readonly name?: string;
+  readonly port: number;
+  readonly targetPort?: number | string;
+  readonly protocol?: string;
 }
-interface PodDisruptionBudget extends Manifest { readonly spec: { readonly minAvailable?: number | string; readonly selector: LabelSelector } }
+interface Service extends Manifest {
+  readonly spec: { readonly type?: string; readonly selector?: Labels; readonly ports: readonly ServicePort[] };
+}
+interface ConfigMap extends Manifest {
+  readonly data?: Readonly<Record<string, string>>;
+}
+interface Secret extends Manifest {
+  readonly data?: Readonly<Record<string, string>>;
+  readonly stringData?: Readonly<Record<string, string>>;
+}
+interface PolicyPeer {
+  readonly podSelector?: LabelSelector;
+  readonly namespaceSelector?: LabelSelector;
+  readonly ipBlock?: object;
+}
+interface PolicyPort {
+  readonly port?: number | string;
+  readonly protocol?: string;
+}
+interface PolicyRule {
+  readonly from?: readonly PolicyPeer[];
+  readonly to?: readonly PolicyPeer[];
+  readonly ports?: readonly PolicyPort[];
+}
+interface NetworkPolicy extends Manifest {
+  readonly spec: {
+    readonly podSelector: LabelSelector;
+    readonly policyTypes?: readonly string[];
+    readonly ingress?: readonly PolicyRule[];
+    readonly egress?: readonly PolicyRule[];
+  };
+}
+interface PodDisruptionBudget extends Manifest {
+  readonly spec: { readonly minAvailable?: number | string; readonly selector: LabelSelector };
+}
 interface ServiceMonitor extends Manifest {
-  readonly spec: { readonly selector: LabelSelector; readonly endpoints: readonly { readonly port?: string; readonly path?: string }[] };
+  readonly spec: {
+    readonly selector: LabelSelector;
+    readonly endpoints: readonly { readonly port?: string; readonly path?: string }[];
+  };
 }
 interface Kustomization extends Manifest {
   readonly resources?: readonly string[];
@@ -89,7 +148,9 @@ interface Kustomization extends Manifest {
 /** A file that is kept beside the manifests but never applied: it holds a placeholder. */
 const isExample = (file: string): boolean => /\.example\.ya?ml$/.test(file);
 
-const manifestFiles = readdirSync(folder).filter((file) => /\.ya?ml$/.test(file)).sort();
+const manifestFiles = readdirSync(folder)
+  .filter((file) => /\.ya?ml$/.test(file))
+  .sort();
 const documents: { readonly file: string; readonly manifest: Manifest }[] = [];
 const parseErrors: string[] = [];
 for (const file of manifestFiles) {
@@ -118,7 +179,8 @@ const service = only('Service') as Service;
 function assertSelects(selector: Labels | undefined, labels: Labels, what: string): void {
   const entries = Object.entries(selector ?? {});
   assert.ok(entries.length > 0, `${what}: empty selector`);
-  for (const [key, value] of entries) assert.equal(labels[key], value, `${what}: ${key}=${value} is not a label of the target`);
+  for (const [key, value] of entries)
+    assert.equal(labels[key], value, `${what}: ${key}=${value} is not a label of the target`);
 }
 
 function containerPort(port: number | string | undefined, what: string): ContainerPort {
@@ -128,7 +190,9 @@ function containerPort(port: number | string | undefined, what: string): Contain
 }
 
 /** The option a SLOTWAY_* name sets, and whether it is the _FILE form of a secret. */
-function optionOfEnv(name: string): { readonly definition: (typeof OPTION_DEFINITIONS)[number]; readonly file: boolean } | undefined {
+function optionOfEnv(
+  name: string,
+): { readonly definition: (typeof OPTION_DEFINITIONS)[number]; readonly file: boolean } | undefined {
   for (const definition of OPTION_DEFINITIONS) {
     if (envName(definition) === name) return { definition, file: false };
     if (definition.kind === 'secret' && `${envName(definition)}_FILE` === name) return { definition, file: true };
@@ -186,7 +250,7 @@ test('Deployment: 2 replicas spread over nodes, selector matching its pod labels
   assertSelects(byHost.podAffinityTerm.labelSelector?.matchLabels, podLabels, 'anti-affinity selector');
 });
 
-test('Deployment: container ports 7777 (redis) and 9121 (metrics) are Slotway\'s', () => {
+test("Deployment: container ports 7777 (redis) and 9121 (metrics) are Slotway's", () => {
   assert.equal(pod.containers.length, 1);
   assert.equal(containerPort('redis', 'ports').containerPort, 7777);
   assert.equal(containerPort('metrics', 'ports').containerPort, 9121);
@@ -223,7 +287,8 @@ test('Deployment: non-root uid 999, read-only root, no privileges, RuntimeDefaul
 
 test('Deployment: requests and limits for cpu and memory', () => {
   for (const kind of ['requests', 'limits'] as const) {
-    for (const resource of ['cpu', 'memory']) assert.ok(container.resources?.[kind]?.[resource], `resources.${kind}.${resource}`);
+    for (const resource of ['cpu', 'memory'])
+      assert.ok(container.resources?.[kind]?.[resource], `resources.${kind}.${resource}`);
   }
 });
 
@@ -231,20 +296,29 @@ test('Deployment: no service links, whose SLOTWAY_PORT=tcp://... Slotway would r
   // A Service named slotway makes Kubernetes set SLOTWAY_PORT, SLOTWAY_SERVICE_HOST, ...
   assert.equal(pod.enableServiceLinks, false);
   const port = OPTION_DEFINITIONS.find((d) => d.flag === 'port');
-  assert.ok(port !== undefined && 'error' in parseValue(port, 'tcp://10.0.0.1:7777'), 'why enableServiceLinks must be false');
+  assert.ok(
+    port !== undefined && 'error' in parseValue(port, 'tcp://10.0.0.1:7777'),
+    'why enableServiceLinks must be false',
+  );
 });
 
-test('Deployment: the grace period outlasts the preStop sleep plus Slotway\'s shutdown timeout', () => {
+test("Deployment: the grace period outlasts the preStop sleep plus Slotway's shutdown timeout", () => {
   const timeoutMs = Number(podEnv('SLOTWAY_SHUTDOWN_TIMEOUT') ?? optionDefault('shutdown-timeout'));
   const command = container.lifecycle?.preStop?.exec?.command ?? [];
   const sleepSeconds = command[0] === 'sleep' ? Number(command[1]) : 0;
   assert.ok(Number.isFinite(timeoutMs) && Number.isFinite(sleepSeconds));
   const grace = pod.terminationGracePeriodSeconds ?? 30; // Kubernetes' default
-  assert.ok(grace * 1000 > sleepSeconds * 1000 + timeoutMs, `terminationGracePeriodSeconds ${grace} <= ${sleepSeconds} s preStop + ${timeoutMs} ms`);
+  assert.ok(
+    grace * 1000 > sleepSeconds * 1000 + timeoutMs,
+    `terminationGracePeriodSeconds ${grace} <= ${sleepSeconds} s preStop + ${timeoutMs} ms`,
+  );
 });
 
 test('Deployment: options from the ConfigMap, the cluster password from a mounted Secret file', () => {
-  assert.ok(container.envFrom?.some((e) => e.configMapRef?.name === configMap.metadata?.name), 'envFrom the ConfigMap');
+  assert.ok(
+    container.envFrom?.some((e) => e.configMapRef?.name === configMap.metadata?.name),
+    'envFrom the ConfigMap',
+  );
   const seeds = configMap.data?.SLOTWAY_CLUSTER ?? '';
   assert.ok(seeds !== '', 'SLOTWAY_CLUSTER (seeds) is set');
   for (const seed of seeds.split(',')) assert.match(seed.trim(), /^[a-z0-9.-]+:\d+$/, `seed ${seed}`);
@@ -263,10 +337,14 @@ test('Deployment: options from the ConfigMap, the cluster password from a mounte
   const example = only('Secret', true) as Secret;
   assert.equal(example.metadata?.name, secret.secretName);
   assert.ok(key in { ...example.data, ...example.stringData }, `the example Secret has no key "${key}"`);
-  assert.equal(documents.filter((d) => d.manifest.kind === 'Secret' && !isExample(d.file)).length, 0, 'no Secret is applied from the repository');
+  assert.equal(
+    documents.filter((d) => d.manifest.kind === 'Secret' && !isExample(d.file)).length,
+    0,
+    'no Secret is applied from the repository',
+  );
 });
 
-test('every SLOTWAY_* name in deploy/kubernetes/ is an option of Slotway (or a secret\'s _FILE form)', () => {
+test("every SLOTWAY_* name in deploy/kubernetes/ is an option of Slotway (or a secret's _FILE form)", () => {
   const files = readdirSync(folder).filter((f) => /\.(ya?ml|md)$/.test(f));
   const unknown: string[] = [];
   for (const file of files) {
@@ -278,13 +356,16 @@ test('every SLOTWAY_* name in deploy/kubernetes/ is an option of Slotway (or a s
   assert.deepEqual([...new Set(unknown)], []);
 });
 
-test('the ConfigMap\'s values are valid, and no secret is set in plain text', () => {
+test("the ConfigMap's values are valid, and no secret is set in plain text", () => {
   const variables = { ...configMap.data };
   for (const e of container.env ?? []) if (e.value !== undefined) variables[e.name] = e.value;
   for (const [name, text] of Object.entries(variables)) {
     const option = optionOfEnv(name);
     assert.ok(option, `${name} is not an option`);
-    assert.ok(option.definition.kind !== 'secret' || option.file, `${name} puts a secret in plain text: use ${name}_FILE and a Secret`);
+    assert.ok(
+      option.definition.kind !== 'secret' || option.file,
+      `${name} puts a secret in plain text: use ${name}_FILE and a Secret`,
+    );
     if (option.file || option.definition.kind === 'file') continue; // paths inside the pod
     const parsed = parseValue(option.definition, text);
     assert.ok(!('error' in parsed), `${name}=${text}: ${'error' in parsed ? parsed.error : ''}`);
@@ -308,25 +389,42 @@ test('NetworkPolicy: applies to the pods; in from labelled clients and monitorin
   assertSelects(policy.podSelector.matchLabels, podLabels, 'NetworkPolicy podSelector');
   assert.deepEqual([...(policy.policyTypes ?? [])].sort(), ['Egress', 'Ingress']);
 
-  const allows = (rules: readonly PolicyRule[] | undefined, port: number, protocol: string, peer: (p: PolicyPeer) => boolean): boolean =>
-    (rules ?? []).some((r) => (r.ports ?? []).some((p) => p.port === port && (p.protocol ?? 'TCP') === protocol) && (r.from ?? r.to ?? []).some(peer));
+  const allows = (
+    rules: readonly PolicyRule[] | undefined,
+    port: number,
+    protocol: string,
+    peer: (p: PolicyPeer) => boolean,
+  ): boolean =>
+    (rules ?? []).some(
+      (r) =>
+        (r.ports ?? []).some((p) => p.port === port && (p.protocol ?? 'TCP') === protocol) &&
+        (r.from ?? r.to ?? []).some(peer),
+    );
 
   // Every rule names its peers and ports: an empty `from`/`to` or `ports` would allow everything.
   for (const rule of [...(policy.ingress ?? []), ...(policy.egress ?? [])]) {
     assert.ok((rule.from ?? rule.to ?? []).length > 0, 'a rule without peers allows every peer');
     assert.ok((rule.ports ?? []).length > 0, 'a rule without ports allows every port');
   }
-  for (const rule of policy.ingress ?? []) for (const p of rule.ports ?? []) containerPort(p.port, 'NetworkPolicy ingress');
+  for (const rule of policy.ingress ?? [])
+    for (const p of rule.ports ?? []) containerPort(p.port, 'NetworkPolicy ingress');
 
-  assert.ok(allows(policy.ingress, 7777, 'TCP', (p) => p.podSelector?.matchLabels?.['slotway-client'] === 'true'), 'ingress to 7777 from slotway-client pods');
-  assert.ok(allows(policy.ingress, 9121, 'TCP', (p) => p.namespaceSelector?.matchLabels !== undefined), 'ingress to 9121 from the monitoring namespace');
+  assert.ok(
+    allows(policy.ingress, 7777, 'TCP', (p) => p.podSelector?.matchLabels?.['slotway-client'] === 'true'),
+    'ingress to 7777 from slotway-client pods',
+  );
+  assert.ok(
+    allows(policy.ingress, 9121, 'TCP', (p) => p.namespaceSelector?.matchLabels !== undefined),
+    'ingress to 9121 from the monitoring namespace',
+  );
   const redis = (p: PolicyPeer): boolean => p.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'redis';
   assert.ok(allows(policy.egress, 6379, 'TCP', redis), 'egress to Redis pods on 6379');
   const dns = (p: PolicyPeer): boolean => p.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns';
   assert.ok(allows(policy.egress, 53, 'UDP', dns), 'egress to kube-dns on UDP 53');
   assert.ok(allows(policy.egress, 53, 'TCP', dns), 'egress to kube-dns on TCP 53');
   for (const rule of policy.egress ?? []) {
-    for (const peer of rule.to ?? []) assert.ok(redis(peer) || dns(peer), `egress to something else than Redis or DNS: ${JSON.stringify(peer)}`);
+    for (const peer of rule.to ?? [])
+      assert.ok(redis(peer) || dns(peer), `egress to something else than Redis or DNS: ${JSON.stringify(peer)}`);
   }
 });
 
@@ -343,7 +441,10 @@ test('ServiceMonitor: selects the Service and scrapes its metrics port', () => {
   assertSelects(monitor.spec.selector.matchLabels, service.metadata?.labels ?? {}, 'ServiceMonitor selector');
   assert.ok(monitor.spec.endpoints.length > 0);
   for (const endpoint of monitor.spec.endpoints) {
-    assert.ok(service.spec.ports.some((p) => p.name === endpoint.port), `Service has no port named ${String(endpoint.port)}`);
+    assert.ok(
+      service.spec.ports.some((p) => p.name === endpoint.port),
+      `Service has no port named ${String(endpoint.port)}`,
+    );
     assert.equal(endpoint.path ?? '/metrics', '/metrics');
   }
 });

@@ -142,7 +142,9 @@ test('garbage never throws or hangs', () => {
   const random = seededRandom(3);
   for (let round = 0; round < 2000; round++) {
     const garbage = Buffer.alloc(Math.floor(random() * 200));
-    for (let i = 0; i < garbage.length; i++) garbage[i] = random() < 0.3 ? '*$\r\n0123456789-'.charCodeAt(Math.floor(random() * 16)) : Math.floor(random() * 256);
+    for (let i = 0; i < garbage.length; i++)
+      garbage[i] =
+        random() < 0.3 ? '*$\r\n0123456789-'.charCodeAt(Math.floor(random() * 16)) : Math.floor(random() * 256);
     const framer = new CommandFramer();
     frameAll([garbage.subarray(0, garbage.length >> 1), garbage.subarray(garbage.length >> 1)], framer);
   }

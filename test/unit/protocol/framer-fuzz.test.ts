@@ -20,11 +20,13 @@ test(`fuzz sample: ${CASES} seeded cases of every kind agree with the reference 
   assert.equal(
     failure,
     undefined,
-    failure && `${failure.message}\n${failure.reproducer}\nreplay: npm run bench:fuzz -- --seed ${failure.seed} --stream ${failure.stream}`,
+    failure &&
+      `${failure.message}\n${failure.reproducer}\nreplay: npm run bench:fuzz -- --seed ${failure.seed} --stream ${failure.stream}`,
   );
   assert.ok(result.stats.cases >= CASES);
   for (const kind of STREAM_KINDS) assert.ok((result.stats.casesByKind[kind] ?? 0) > 0, `no ${kind} case ran`);
-  for (const [cutting, count] of Object.entries(result.stats.casesByCutting)) assert.ok(count > 0, `no ${cutting} case ran`);
+  for (const [cutting, count] of Object.entries(result.stats.casesByCutting))
+    assert.ok(count > 0, `no ${cutting} case ran`);
   assert.ok(result.stats.errorCases > 0 && result.stats.frames > 0);
 });
 
@@ -39,7 +41,8 @@ function frames(framer: CommandFramer | ReplyFramer, chunks: string[]): string[]
       if (status === Frame.Error) return [...out, `error: ${framer.error}`];
       if (framer instanceof CommandFramer) {
         const args: string[] = [];
-        for (let i = 0; i < framer.argc; i++) args.push(framer.frameBuffer.toString('latin1', framer.argStart[i], framer.argEnd[i]));
+        for (let i = 0; i < framer.argc; i++)
+          args.push(framer.frameBuffer.toString('latin1', framer.argStart[i], framer.argEnd[i]));
         out.push(args.join('|'));
       } else {
         out.push(framer.frameBuffer.toString('latin1', framer.frameStart, framer.frameEnd));
@@ -51,7 +54,9 @@ function frames(framer: CommandFramer | ReplyFramer, chunks: string[]): string[]
 
 test('found by fuzzing: an attribute with no pairs (`|0`) and the value it annotates are one reply', () => {
   assert.deepEqual(frames(new ReplyFramer(), ['|0\r\n+OK\r\n:1\r\n']), ['|0\r\n+OK\r\n', ':1\r\n']);
-  assert.deepEqual(frames(new ReplyFramer(), ['*2\r\n|0\r\n', '+a\r\n|1\r\n+k\r\n+v\r\n:2\r\n']), ['*2\r\n|0\r\n+a\r\n|1\r\n+k\r\n+v\r\n:2\r\n']);
+  assert.deepEqual(frames(new ReplyFramer(), ['*2\r\n|0\r\n', '+a\r\n|1\r\n+k\r\n+v\r\n:2\r\n']), [
+    '*2\r\n|0\r\n+a\r\n|1\r\n+k\r\n+v\r\n:2\r\n',
+  ]);
   assert.deepEqual(frames(new ReplyFramer(), ['|-1\r\n']), ['error: Protocol error: invalid multibulk length']);
 });
 
@@ -75,16 +80,34 @@ test('found by fuzzing: counts and lengths span exactly the signed 64-bit range,
   assert.ok(parse('-9223372036854775808') < -9.2e18);
   assert.ok(parse('9223372036854775807') > 9.2e18);
   assert.equal(parse('9007199254740991'), Number.MAX_SAFE_INTEGER);
-  for (const invalid of ['-0', '00', '-01', '9223372036854775808', '-9223372036854775809', '9999999999999999999', '12345678901234567890', '-']) {
+  for (const invalid of [
+    '-0',
+    '00',
+    '-01',
+    '9223372036854775808',
+    '-9223372036854775809',
+    '9999999999999999999',
+    '12345678901234567890',
+    '-',
+  ]) {
     assert.ok(Number.isNaN(parse(invalid)), invalid);
   }
   // A 20-character negative count is ignored like `*-1`, as Redis does.
   assert.deepEqual(frames(new CommandFramer(), ['*-1234567890123456789\r\n*1\r\n$4\r\nPING\r\n']), ['PING']);
-  assert.deepEqual(frames(new ReplyFramer(), ['$-1234567890123456789\r\n:1\r\n']), ['$-1234567890123456789\r\n', ':1\r\n']);
-  assert.deepEqual(frames(new ReplyFramer(), ['$9223372036854775808\r\n']), ['error: Protocol error: invalid bulk length']);
+  assert.deepEqual(frames(new ReplyFramer(), ['$-1234567890123456789\r\n:1\r\n']), [
+    '$-1234567890123456789\r\n',
+    ':1\r\n',
+  ]);
+  assert.deepEqual(frames(new ReplyFramer(), ['$9223372036854775808\r\n']), [
+    'error: Protocol error: invalid bulk length',
+  ]);
 });
 
 test("found by fuzzing: '\\v' and '\\f' end no unquoted inline argument (sdssplitargs), though skipped between them", () => {
   // redis-server 7.0.15 answers `ECHO a\vb` with "a\vb" and `ECHO a\f ` with "a\f".
-  assert.deepEqual(frames(new CommandFramer(), ['ECHO a\x0bb\r\nECHO a\x0c \r\n\x0bECHO \x0c"x"\x0b\r\n']), ['ECHO|a\x0bb', 'ECHO|a\x0c', 'ECHO|x']);
+  assert.deepEqual(frames(new CommandFramer(), ['ECHO a\x0bb\r\nECHO a\x0c \r\n\x0bECHO \x0c"x"\x0b\r\n']), [
+    'ECHO|a\x0bb',
+    'ECHO|a\x0c',
+    'ECHO|x',
+  ]);
 });

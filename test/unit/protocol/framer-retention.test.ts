@@ -16,7 +16,8 @@ function keep(framer: ReplyFramer | CommandFramer, stream: Buffer): { frames: Bu
   const frames: Buffer[] = [];
   for (let at = 0; at < stream.length; at += READ) {
     framer.push(stream.subarray(at, at + READ));
-    while (framer.next() === Frame.Ready) frames.push(ownedSlice(framer.frameBuffer, framer.frameStart, framer.frameEnd));
+    while (framer.next() === Frame.Ready)
+      frames.push(ownedSlice(framer.frameBuffer, framer.frameStart, framer.frameEnd));
   }
   let backing = 0;
   for (const store of new Set(frames.map((frame) => frame.buffer))) backing += store.byteLength;

@@ -87,7 +87,13 @@ test('byte-at-a-time feeding and deep nesting', () => {
 });
 
 test('RESP3 types are framed: map, set, double, null, push, attribute', () => {
-  const replies = ['%1\r\n+a\r\n:1\r\n', '~2\r\n,1.5\r\n#t\r\n', '_\r\n', '>2\r\n+message\r\n=7\r\ntxt:abc\r\n', '|1\r\n+k\r\n+v\r\n:5\r\n'];
+  const replies = [
+    '%1\r\n+a\r\n:1\r\n',
+    '~2\r\n,1.5\r\n#t\r\n',
+    '_\r\n',
+    '>2\r\n+message\r\n=7\r\ntxt:abc\r\n',
+    '|1\r\n+k\r\n+v\r\n:5\r\n',
+  ];
   assert.deepEqual(frames([Buffer.from(replies.join(''))]).map(String), replies);
 });
 

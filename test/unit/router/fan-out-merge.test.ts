@@ -19,7 +19,13 @@ function merged(command: string, merge: EveryMasterMerge, replies: string[], lim
   const client = owner();
   const spec = table.get(command);
   assert.ok(spec !== undefined);
-  const fanOut = FanOut.toMasters(client, spec, Buffer.from('*1\r\n$4\r\nPING\r\n'), replies.map((_, i) => `127.0.0.1:${7000 + i}`), merge);
+  const fanOut = FanOut.toMasters(
+    client,
+    spec,
+    Buffer.from('*1\r\n$4\r\nPING\r\n'),
+    replies.map((_, i) => `127.0.0.1:${7000 + i}`),
+    merge,
+  );
   fanOut.limit = limit;
   fanOut.children.forEach((child, i) => child.settle(Buffer.from(replies[i] as string)));
   assert.equal(client.done.length, 1, 'the parent settles once, after the last child');
@@ -35,7 +41,10 @@ test('SLOWLOG GET: every master entries, newest first (time, then id), cut to th
   const a = `*2\r\n${entry(5, 1700000300, 'a5')}${entry(4, 1700000100, 'a4')}`;
   const b = `*3\r\n${entry(9, 1700000300, 'b9')}${entry(8, 1700000200, 'b8')}${entry(7, 1700000000, 'b7')}`;
   const c = '*0\r\n';
-  assert.equal(merged('slowlog|get', 'slowlog', [a, b, c], 3), `*3\r\n${entry(9, 1700000300, 'b9')}${entry(5, 1700000300, 'a5')}${entry(8, 1700000200, 'b8')}`);
+  assert.equal(
+    merged('slowlog|get', 'slowlog', [a, b, c], 3),
+    `*3\r\n${entry(9, 1700000300, 'b9')}${entry(5, 1700000300, 'a5')}${entry(8, 1700000200, 'b8')}`,
+  );
   assert.equal(merged('slowlog|get', 'slowlog', [a, b, c], -1).slice(0, 4), '*5\r\n', 'a negative count: every entry');
   assert.equal(merged('slowlog|get', 'slowlog', [c, c, c], 10), '*0\r\n');
 });

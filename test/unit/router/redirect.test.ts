@@ -17,7 +17,10 @@ test('errors are classified by their code', () => {
   assert.equal(classify('-TRYAGAIN Multiple keys request during rehashing of slot'), ErrorAction.Retry);
   assert.equal(classify('-CLUSTERDOWN The cluster is down'), ErrorAction.Retry);
   assert.equal(classify('-LOADING Redis is loading the dataset in memory'), ErrorAction.Retry);
-  assert.equal(classify('-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)'), ErrorAction.Retry);
+  assert.equal(
+    classify('-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)'),
+    ErrorAction.Retry,
+  );
   assert.equal(classify('-UNBLOCKED client unblocked via CLIENT UNBLOCK'), ErrorAction.Deliver);
   assert.equal(classify('-ERR MOVED is not a code here'), ErrorAction.Deliver);
   assert.equal(classify('-WRONGTYPE Operation against a key holding the wrong kind of value'), ErrorAction.Deliver);

@@ -41,10 +41,21 @@ class Command implements PendingCommand {
   }
 }
 
-const options = { connectTimeoutMs: 1000, connectionsPerNode: 1, maxLeasesPerNode: 2, idleLeasesPerNode: 0, reconnectMinMs: 10000, reconnectMaxMs: 10000 };
+const options = {
+  connectTimeoutMs: 1000,
+  connectionsPerNode: 1,
+  maxLeasesPerNode: 2,
+  idleLeasesPerNode: 0,
+  reconnectMinMs: 10000,
+  reconnectMaxMs: 10000,
+};
 
 function host(masters: Set<string>, refreshes: string[]): StallHost {
-  return { isMaster: (address) => masters.has(address), requestRefresh: (reason) => void refreshes.push(reason), probe: () => {} };
+  return {
+    isMaster: (address) => masters.has(address),
+    requestRefresh: (reason) => void refreshes.push(reason),
+    probe: () => {},
+  };
 }
 
 test('silent past the bound with commands in flight: stalled and a refresh asked; any reply resets it; a former master is reset', async () => {

@@ -84,7 +84,10 @@ test('commands: categories, subcommands, last rule wins; allowsEverything only w
   assert.equal(check(user, 'GET', 'k'), "NOPERM this user has no permissions to run the 'get' command");
   assert.equal(check(user, 'STRLEN', 'k'), null);
   assert.equal(check(user, 'CLIENT', 'ID'), null);
-  assert.equal(check(user, 'CLIENT', 'KILL', 'ID', '1'), "NOPERM this user has no permissions to run the 'client|kill' command");
+  assert.equal(
+    check(user, 'CLIENT', 'KILL', 'ID', '1'),
+    "NOPERM this user has no permissions to run the 'client|kill' command",
+  );
   assert.equal(user.allowsEverything, false);
   assert.equal(userOf('on nopass ~* &* +@all').allowsEverything, true);
   assert.equal(userOf('on nopass ~* +@all').allowsEverything, false, 'channels restricted');
@@ -93,7 +96,10 @@ test('commands: categories, subcommands, last rule wins; allowsEverything only w
 
 test('aclRulesText: canonical ACL text, as ACL LIST prints it', () => {
   const user = userOf('on >pw ~app:* %R~ro:* %W~wo:* %R~app:* &chan:* -@all +@hash +get +client|id resetpass nopass');
-  assert.equal(user.aclRulesText(), 'on nopass ~app:* %R~ro:* %W~wo:* resetchannels &chan:* -@all +@hash +get +client|id');
+  assert.equal(
+    user.aclRulesText(),
+    'on nopass ~app:* %R~ro:* %W~wo:* resetchannels &chan:* -@all +@hash +get +client|id',
+  );
   const hashed = userOf('reset on >a >a %R~x %W~x allchannels +@all -@dangerous');
   assert.equal(
     hashed.aclRulesText(),

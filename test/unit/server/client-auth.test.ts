@@ -51,7 +51,7 @@ test('rules apply left to right; categories, commands and subcommands', () => {
   assert.equal(directory.authenticate('off-user', 'o'), null, 'a user that is off cannot authenticate');
 });
 
-test('bad lines are reported with their line numbers, in Redis\'s words where it has them', () => {
+test("bad lines are reported with their line numbers, in Redis's words where it has them", () => {
   const text = [
     'user a on >x +nosuchcommand',
     'person b',

@@ -28,7 +28,7 @@ test('the default user (anonymous or --requirepass): all rights minus the denied
   }
 });
 
-test('nothing denied and a user without restrictions: no script user (Slotway\'s own connections)', () => {
+test("nothing denied and a user without restrictions: no script user (Slotway's own connections)", () => {
   assert.equal(scriptRulesText({ allowsEverything: true, aclRulesText: () => '~* &* +@all' }, []), null);
   // Only Slotway's own commands denied: the node has nothing to deny.
   assert.equal(scriptRulesText({ allowsEverything: true, aclRulesText: () => '~* &* +@all' }, ['proxy']), null);
@@ -44,13 +44,25 @@ test('users-file users: their command rules in file order, then the denied comma
     ].join('\n'),
   );
   const ids = new ScriptIdentities(['flushall', 'config|get', 'proxy'], (rules) => new ScriptUser(rules, '', ''));
-  assert.equal(ids.of(directory.get('app') ?? null)?.rules, '~* &* +@all -@dangerous +asking +script|load -flushall -config|get');
-  assert.equal(ids.of(directory.get('reader') ?? null)?.rules, '~* &* -@all +get +eval +evalsha +asking +script|load -flushall -config|get');
+  assert.equal(
+    ids.of(directory.get('app') ?? null)?.rules,
+    '~* &* +@all -@dangerous +asking +script|load -flushall -config|get',
+  );
+  assert.equal(
+    ids.of(directory.get('reader') ?? null)?.rules,
+    '~* &* -@all +get +eval +evalsha +asking +script|load -flushall -config|get',
+  );
   // -proxy (Slotway's own command) is dropped: a node refuses unknown commands in ACL SETUSER.
   // Key and channel patterns carry over as Redis 7 writes them.
-  assert.equal(ids.of(directory.get('ops') ?? null)?.rules, '%R~app:* resetchannels &app:* +@all -config|set +asking +script|load -flushall -config|get');
+  assert.equal(
+    ids.of(directory.get('ops') ?? null)?.rules,
+    '%R~app:* resetchannels &app:* +@all -config|set +asking +script|load -flushall -config|get',
+  );
   // No rule at all: no keys, no channels, no commands (reset state), as in Redis.
-  assert.equal(ids.of(directory.get('none') ?? null)?.rules, 'resetchannels -@all +asking +script|load -flushall -config|get');
+  assert.equal(
+    ids.of(directory.get('none') ?? null)?.rules,
+    'resetchannels -@all +asking +script|load -flushall -config|get',
+  );
   assert.equal(ids.of(null), null);
 });
 

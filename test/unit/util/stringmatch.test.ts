@@ -5,7 +5,13 @@ import { test } from 'node:test';
 import { stringMatch } from '../../../src/util/stringmatch.js';
 
 const match = (pattern: string, text: string, nocase = false): boolean =>
-  stringMatch(Buffer.from(pattern, 'latin1'), Buffer.from(text, 'latin1'), 0, Buffer.byteLength(text, 'latin1'), nocase);
+  stringMatch(
+    Buffer.from(pattern, 'latin1'),
+    Buffer.from(text, 'latin1'),
+    0,
+    Buffer.byteLength(text, 'latin1'),
+    nocase,
+  );
 
 test('stars, question marks, classes, ranges, escapes, as Redis', () => {
   const cases: [string, string, boolean][] = [
