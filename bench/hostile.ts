@@ -37,6 +37,7 @@ import {
   waitHolds,
 } from './hostile-scenarios.js';
 import { startSlotway, stopProcess, type SlotwayProcess } from './slotway-process.js';
+import { runWithCleanups } from './run-with-cleanups.js';
 
 const SCENARIOS: readonly Scenario[] = [
   scriptDebug,
@@ -235,30 +236,4 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   await writeFile('bench/results/hostile-latest.json', `${JSON.stringify(result, null, 2)}\n`);
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | null = null;
-const cleanUp = (): Promise<void> =>
-  (cleaning ??= (async () => {
-    for (const cleanup of cleanups.reverse())
-      await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
-  })());
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping Slotway and the cluster`);
-    void cleanUp().then(() => process.exit(code));
-  });
-}
-
-try {
-  await main(cleanups);
-} catch (error) {
-  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-  // Clients of a hung scenario may still hold timers.
-  process.exit();
-}
+await runWithCleanups(main, log);

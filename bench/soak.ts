@@ -32,6 +32,7 @@ import {
   pubSub,
   type Workload,
 } from './soak-workloads.js';
+import { runWithCleanups } from './run-with-cleanups.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -302,30 +303,4 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
   await writeFile('bench/results/soak-latest.json', `${JSON.stringify(result, null, 2)}\n`);
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | null = null;
-const cleanUp = (): Promise<void> =>
-  (cleaning ??= (async () => {
-    for (const cleanup of cleanups.reverse())
-      await cleanup().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
-  })());
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping Slotway and the cluster`);
-    void cleanUp().then(() => process.exit(code));
-  });
-}
-
-try {
-  await main(cleanups);
-} catch (error) {
-  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-  // ioredis clients of a failed run may still hold timers.
-  process.exit();
-}
+await runWithCleanups(main, log);
