@@ -13,7 +13,7 @@ import { NodeSecurity } from './cluster/node-security.js';
 import { TopologyRefresher } from './cluster/topology-refresher.js';
 import { crossCheckOptions, withDefaults, type ProxyOptions } from './config/options.js';
 import { Router } from './router/router.js';
-import type { ClusterFacts, LocalFacts } from './server/local-commands.js';
+import type { ClusterFacts, LocalFacts } from './server/local-facts.js';
 import { defaultBufferMemory } from './server/buffer-budget.js';
 import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';

@@ -60,8 +60,6 @@ export type Policy =
   | { readonly kind: 'mode'; readonly mode: ModeCommand }
   | { readonly kind: 'refuse'; readonly message: string };
 
-export type PolicyKind = Policy['kind'];
-
 /** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the STORE key has no key spec. */
 function sortKeys(args: CommandArgs, keys: KeyIndices): number {
   if (args.argc < 2) return -1;

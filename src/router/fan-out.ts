@@ -13,6 +13,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
+import { parseInteger } from '../protocol/stream-framer.js';
 import { Request, type RequestOwner } from './request.js';
 
 /** How children's replies combine; see #merged. */
@@ -253,7 +254,7 @@ export class FanOut implements RequestOwner {
   }
 
   #integers(): number[] {
-    return this.#children.map((child) => Number((child.request.reply as Buffer).toString('latin1', 1).trim()));
+    return this.#children.map((child) => integerValue(child.request.reply as Buffer));
   }
 
   #values(): Buffer {
@@ -302,9 +303,9 @@ function errorLine(message: string): Buffer {
 }
 const NULL_ELEMENT = Buffer.from('$-1\r\n');
 
-/** The value of an integer element (`:42\r\n`); 0 for anything else. */
+/** The value of an integer reply or element (`:42\r\n`); 0 for anything else. */
 function integerValue(element: Buffer | undefined): number {
   if (element === undefined || element[0] !== 58 /* ':' */) return 0;
-  return Number(element.toString('latin1', 1, element.length - 2));
+  return parseInteger(element, 1, element.length - 2);
 }
 const NULL_RESP3 = Buffer.from('_\r\n');

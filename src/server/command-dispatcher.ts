@@ -24,7 +24,9 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
-import { answerLocally, infoText, infoWantsKeyspace, type LocalFacts, type LocalHost } from './local-commands.js';
+import { infoText, infoWantsKeyspace } from './info-text.js';
+import { answerLocally, type LocalHost } from './local-commands.js';
+import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
 import type { SessionModes } from './session-modes.js';
 
@@ -79,7 +81,7 @@ export class CommandDispatcher {
       return host.answer(
         spec,
         spec === UNKNOWN_COMMAND
-          ? errorReply(refusalOf(spec, framer))
+          ? errorReply(errors.unknownCommand(quoted(argumentText(framer, 0, 'utf8'), 128), unknownCommandArgs(framer)))
           : answerLocally(host, spec, framer, context.facts),
       );
     }
@@ -116,7 +118,7 @@ export class CommandDispatcher {
       case Route.Local:
         return this.#local(host, spec, framer);
       case Route.Refused:
-        return host.answer(spec, errorReply(refusalOf(spec, framer)));
+        return host.answer(spec, errorReply(spec.refusal));
       case Route.EveryMaster:
         return this.#everyMaster(host, spec, framer);
       case Route.Scan: {
@@ -266,12 +268,6 @@ function accessRefusal(host: DispatchHost, spec: CommandSpec, framer: CommandFra
   const user = host.user;
   if (user === null) return errors.NOAUTH;
   return user.check(spec, framer, keys);
-}
-
-/** The error line of a refused command; a command Redis does not know is worded as Redis words it. */
-function refusalOf(spec: CommandSpec, framer: CommandFramer): string {
-  if (spec.refusal !== '') return spec.refusal;
-  return errors.unknownCommand(quoted(argumentText(framer, 0, 'utf8'), 128), unknownCommandArgs(framer));
 }
 
 /** Redis quotes the first arguments of an unknown command, up to 128 characters in all. */

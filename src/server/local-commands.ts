@@ -1,6 +1,7 @@
 // Commands Slotway answers itself: connection state (PING, ECHO, SELECT 0,
-// HELLO, CLIENT SETNAME ...) and facts about the proxy (INFO, CLUSTER INFO).
-// Replies follow Redis's shapes and error words.
+// HELLO, CLIENT SETNAME ...), the emulated one-node cluster (CLUSTER SLOTS,
+// INFO ...) and, from info-text.ts, INFO. Replies follow Redis's shapes and
+// error words.
 import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { argument, argumentText, hasArgument } from '../commands/command-args.js';
@@ -23,7 +24,8 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
-import type { ServerStats } from './server-stats.js';
+import { infoText } from './info-text.js';
+import type { ClusterFacts, LocalFacts } from './local-facts.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
 export interface LocalHost extends RequestOwner {
@@ -48,43 +50,8 @@ export interface LocalHost extends RequestOwner {
   resetConnection(): void;
 }
 
-/** Facts about the proxy and the cluster behind it, provided by the wiring. */
-export interface LocalFacts {
-  readonly slotwayVersion: string;
-  readonly stats: ServerStats;
-  readonly tcpPort: () => number;
-  /** `INFO server` fields of a cluster node (redis_version ...). */
-  readonly nodeServerInfo: () => ReadonlyMap<string, string>;
-  readonly cluster: () => ClusterFacts;
-  /** --announce-host ('' = the address the client connected to) and --announce-port (0 = listening port). */
-  readonly announceHost: string;
-  readonly announcePort: number;
-  /**
-   * The `PROXY ...` admin command (admin/proxy-command.ts, wired in by
-   * index.ts so server/ never imports admin/). A Promise for replies that
-   * wait (PROXY REFRESH); the session keeps them in order.
-   */
-  readonly admin: (args: CommandArgs, resp3: boolean) => Buffer | Promise<Buffer>;
-}
-
 /** Slotway's node id in its emulated one-node cluster: fixed for the process. */
 const PROXY_NODE_ID = randomBytes(20).toString('hex');
-
-export interface ClusterFacts {
-  readonly slotsCovered: number;
-  readonly masters: number;
-  readonly replicas: number;
-  readonly epoch: number;
-  readonly nodes: readonly { address: string; role: string; state: string; inflight: number; leased: number }[];
-  readonly refreshes: number;
-  readonly moved: number;
-  readonly ask: number;
-  readonly retries: number;
-  readonly failures: number;
-  /** Reads sent to replicas, and reads a master served because no replica was connected (--read-from). */
-  readonly replicaReads: number;
-  readonly replicaFallbacks: number;
-}
 
 function argInteger(args: CommandArgs, index: number): number {
   return parseInteger(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
@@ -249,93 +216,6 @@ function hello(session: LocalHost, args: CommandArgs, facts: LocalFacts): Buffer
     bulkString('modules'),
     arrayReply([]),
   ]);
-}
-
-function section(title: string, fields: [string, string | number][]): string {
-  return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}`).join('\r\n')}\r\n`;
-}
-
-function infoSections(args: CommandArgs): { wanted: Set<string>; all: boolean } {
-  const wanted = new Set<string>();
-  for (let i = 1; i < args.argc; i++) wanted.add(argumentText(args, i).toLowerCase());
-  return { wanted, all: wanted.size === 0 || wanted.has('all') || wanted.has('everything') || wanted.has('default') };
-}
-
-/** True when INFO asks for `# Keyspace`, which needs every master's numbers. */
-export function infoWantsKeyspace(args: CommandArgs): boolean {
-  const { wanted, all } = infoSections(args);
-  return all || wanted.has('keyspace');
-}
-
-/** INFO [section ...]: the cluster's server facts, the proxy's own, its clients (`# Keyspace` is merged by the caller). */
-export function infoText(args: CommandArgs, facts: LocalFacts): string {
-  const { wanted, all } = infoSections(args);
-  const stats = facts.stats;
-  const cluster = facts.cluster();
-  const node = facts.nodeServerInfo();
-  const uptime = Math.floor((Date.now() - stats.startedAt) / 1000);
-  const parts: string[] = [];
-  if (all || wanted.has('server')) {
-    parts.push(
-      section('Server', [
-        ['redis_version', node.get('redis_version') ?? ''],
-        ['redis_mode', 'standalone'], // as HELLO says: clients see one server; # Proxy describes the cluster
-        ['os', node.get('os') ?? ''],
-        ['arch_bits', node.get('arch_bits') ?? '64'],
-        ['process_id', process.pid],
-        ['tcp_port', facts.tcpPort()],
-        ['uptime_in_seconds', uptime],
-        ['uptime_in_days', Math.floor(uptime / 86400)],
-      ]),
-    );
-  }
-  if (all || wanted.has('clients')) {
-    parts.push(section('Clients', [['connected_clients', stats.sessions.size]]));
-  }
-  if (all || wanted.has('stats')) {
-    parts.push(
-      section('Stats', [
-        ['total_connections_received', stats.connectionsReceived],
-        ['total_commands_processed', stats.commands],
-      ]),
-    );
-  }
-  if (all || wanted.has('cluster')) {
-    // Cluster-mode clients (redis-py RedisCluster) check this before CLUSTER SLOTS.
-    parts.push(section('Cluster', [['cluster_enabled', 1]]));
-  }
-  if (all || wanted.has('proxy')) {
-    parts.push(
-      section('Proxy', [
-        ['slotway_version', facts.slotwayVersion],
-        ['node_version', process.version],
-        // With --threads each worker answers for itself: its pid tells which one.
-        ['process_id', process.pid],
-        ['cluster_state', cluster.slotsCovered === 16384 ? 'ok' : 'fail'],
-        ['cluster_slots_covered', cluster.slotsCovered],
-        ['cluster_masters', cluster.masters],
-        ['cluster_replicas', cluster.replicas],
-        ['topology_epoch', cluster.epoch],
-        ['topology_refreshes', cluster.refreshes],
-        ['redirects_moved', cluster.moved],
-        ['redirects_ask', cluster.ask],
-        ['retries', cluster.retries],
-        ['failed_commands', cluster.failures],
-        ['replica_reads', cluster.replicaReads],
-        ['replica_read_fallbacks', cluster.replicaFallbacks],
-        ['protocol_errors', stats.protocolErrors],
-        // Bytes held for clients (in flight, waiting, unwritten) against --max-buffer-memory.
-        ['buffer_memory', stats.buffers.used],
-        ['buffer_memory_limit', stats.buffers.limit],
-        ['buffer_memory_refusals', stats.buffers.refusals],
-        ...cluster.nodes.map((n, i): [string, string] => [
-          `node${i}`,
-          `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`,
-        ]),
-      ]),
-    );
-  }
-  return parts.join('\r\n');
 }
 
 interface Announced {

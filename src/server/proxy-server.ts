@@ -9,7 +9,7 @@ import * as errors from '../protocol/errors.js';
 import { errorReply } from '../protocol/resp-writer.js';
 import { loadClientAccess, type ClientAccessOptions } from './client-auth.js';
 import { ScriptIdentities } from './script-identity.js';
-import type { LocalFacts } from './local-commands.js';
+import type { LocalFacts } from './local-facts.js';
 import type { ClientRecord, ServerStats } from './server-stats.js';
 import { Session, type SessionContext } from './session.js';
 import { CommandDispatcher } from './command-dispatcher.js';

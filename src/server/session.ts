@@ -29,7 +29,7 @@ import type { Router } from '../router/router.js';
 import { sampleArrivalClock } from '../util/arrival-clock.js';
 import { writeBatch } from '../util/write-batch.js';
 import type { CommandDispatcher, DispatchHost } from './command-dispatcher.js';
-import type { LocalFacts } from './local-commands.js';
+import type { LocalFacts } from './local-facts.js';
 import type { User, UserDirectory } from './client-auth.js';
 import type { ScriptIdentities } from './script-identity.js';
 import type { ScriptUser } from '../cluster/script-user.js';
