@@ -17,6 +17,8 @@ import type { ClusterFacts, LocalFacts } from './server/local-facts.js';
 import { defaultBufferMemory } from './server/buffer-budget.js';
 import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
+import { TrackingTable } from './server/tracking-table.js';
+import { InvalidationLinks } from './router/invalidation-links.js';
 import { TlsReloader } from './tls-reload.js';
 import { SLOTWAY_VERSION } from './version.js';
 
@@ -94,7 +96,10 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
           log,
         );
 
+  const tracking = new TrackingTable(options.trackingTableMaxKeys, log);
+  tracking.setSource(new InvalidationLinks(router, log, tracking));
   const facts: LocalFacts = {
+    tracking,
     slotwayVersion: SLOTWAY_VERSION,
     announceHost: options.announceHost,
     announcePort: options.announcePort,
@@ -156,6 +161,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
       refresher.stop();
       await http?.close();
       await server.close();
+      tracking.close();
       router.close();
       resolveReady(false);
     },

@@ -102,6 +102,8 @@ export class CommandSpec {
   subcommands: NameIndex<CommandSpec> | null;
   /** Runs client code on the node (EVAL, FCALL ...): sent as the client's script user (commands/script-commands.ts). */
   runsScript: boolean;
+  /** A CLIENT subcommand: CLIENT CACHING's flag outlives it, for the command after (as in Redis). */
+  readonly keepsCachingFlag: boolean;
 
   constructor(data: CommandData) {
     this.name = data.name;
@@ -130,6 +132,7 @@ export class CommandSpec {
     this.waitsForReplicas = false;
     this.subcommands = null;
     this.runsScript = false;
+    this.keepsCachingFlag = data.name.startsWith('client|');
   }
 
   refuse(message: string): void {

@@ -86,6 +86,17 @@ export const UNKNOWN_COMMAND = new CommandSpec({
 });
 UNKNOWN_COMMAND.route = Route.Refused;
 
+/** The record of a push queued behind replies (a CLIENT TRACKING invalidation): no command's, not counted as a reply. */
+export const PUSH_RECORD = new CommandSpec({
+  name: 'push',
+  arity: -1,
+  flags: [],
+  categories: [],
+  keySpecs: [],
+  subcommands: [],
+});
+PUSH_RECORD.route = Route.Local;
+
 export class CommandTable {
   readonly #index: NameIndex<CommandSpec>;
 

@@ -41,6 +41,11 @@ export const enum LocalAnswer {
   Proxy,
   /** A container (CLIENT, CONFIG ...) without a subcommand, or with one this Redis does not have. */
   Container,
+  /** CLIENT TRACKING / TRACKINGINFO / CACHING / GETREDIR over Slotway's tracking table (server/tracking-command.ts). */
+  ClientTracking,
+  ClientTrackingInfo,
+  ClientCaching,
+  ClientGetRedir,
 }
 
 /** Commands that change what the client's connection is: a transaction, a subscription, MONITOR. */

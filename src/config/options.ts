@@ -28,6 +28,7 @@ export interface ProxyOptions {
   readonly retiredNodeGraceMs: number;
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
+  readonly trackingTableMaxKeys: number;
   readonly maxWaitMs: number;
   readonly waitSliceMs: number;
   readonly killTimeoutMs: number;
@@ -275,6 +276,15 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     defaultValue: 1000,
     min: 0,
     description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)',
+  },
+  {
+    key: 'trackingTableMaxKeys',
+    flag: 'tracking-table-max-keys',
+    kind: 'integer',
+    defaultValue: 1_000_000,
+    min: 1,
+    description:
+      'keys remembered for clients with CLIENT TRACKING on (as tracking-table-max-keys); the oldest are invalidated past it',
   },
   {
     key: 'maxWaitMs',

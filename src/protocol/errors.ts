@@ -164,3 +164,26 @@ export function scriptAfterPin(command: string): string {
 export function outOfBandFailed(command: string, node: string, reason: string): string {
   return `ERR Slotway could not deliver ${command.toUpperCase()} to ${node} (${reason}); a script may still run there`;
 }
+
+// CLIENT TRACKING and CLIENT CACHING, as Redis 7 words them.
+export const TRACKING_ONE_REDIRECT = 'ERR A client can only redirect to a single other client';
+export const TRACKING_NO_REDIRECT_CLIENT = 'ERR The client ID you want redirect to does not exist';
+export const TRACKING_PREFIX_NEEDS_BCAST = 'ERR PREFIX option requires BCAST mode to be enabled';
+export const TRACKING_SWITCH_BCAST =
+  "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+export const TRACKING_BCAST_OPTIN = 'ERR OPTIN and OPTOUT are not compatible with BCAST';
+export const TRACKING_OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+export const TRACKING_SWITCH_OPTIN =
+  "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+export const TRACKING_CACHING_WITHOUT_MODE =
+  'ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled';
+export const TRACKING_CACHING_YES = 'ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.';
+export const TRACKING_CACHING_NO = 'ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.';
+
+export function trackingPrefixOverlapsExisting(prefix: string, existing: string): string {
+  return `ERR Prefix '${prefix}' overlaps with an existing prefix '${existing}'. Prefixes for a single client must not overlap.`;
+}
+
+export function trackingPrefixOverlaps(prefix: string, other: string): string {
+  return `ERR Prefix '${prefix}' overlaps with another provided prefix '${other}'. Prefixes for a single client must not overlap.`;
+}

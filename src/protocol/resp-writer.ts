@@ -41,6 +41,11 @@ export function arrayReply(items: readonly Buffer[]): Buffer {
   return Buffer.concat([Buffer.from(`*${items.length}${CRLF}`), ...items]);
 }
 
+/** A RESP3 set of already-encoded elements. */
+export function setReply(elements: readonly Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from(`~${elements.length}${CRLF}`), ...elements]);
+}
+
 /** A RESP3 map of already-encoded keys and values, alternating. */
 export function mapReply(keysAndValues: readonly Buffer[]): Buffer {
   return Buffer.concat([Buffer.from(`%${keysAndValues.length / 2}${CRLF}`), ...keysAndValues]);

@@ -150,8 +150,8 @@ export class FanOut implements RequestOwner {
     return this.parent.owner.closed;
   }
 
-  get inTransaction(): boolean {
-    return this.parent.owner.inTransaction === true;
+  get readsFromMasters(): boolean {
+    return this.parent.owner.readsFromMasters === true;
   }
 
   onRequestDone(_child: Request): void {

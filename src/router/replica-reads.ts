@@ -81,12 +81,12 @@ export class ReplicaReads {
 
   /** Where a read-only command of `request.slot` goes: a ready replica of the slot's master, else `master`. */
   choose(request: Request, master: NodePool, map: SlotMap): NodePool {
-    // A resend (MOVED from a replica, a retry), a blocking read and a read in a transaction see the master.
+    // A resend (MOVED from a replica, a retry), a blocking read, a read in a transaction or of a tracking client see the master.
     if (
       request.redirects > 0 ||
       request.attempts > 0 ||
       request.holdsConnection ||
-      request.owner.inTransaction === true
+      request.owner.readsFromMasters === true
     ) {
       request.onReplica = false;
       return master;

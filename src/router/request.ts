@@ -23,8 +23,12 @@ export interface RequestOwner {
   readonly resp3: boolean;
   /** The client has gone: a command of its that would hold a connection is not sent. */
   readonly closed: boolean;
-  /** A transaction (WATCH or MULTI) is open: its reads stay on masters under --read-from replica. */
-  readonly inTransaction?: boolean;
+  /**
+   * Its reads must see the masters under --read-from replica: a transaction
+   * (WATCH or MULTI) is open, or it caches what it reads (CLIENT TRACKING: a
+   * lagging replica could answer with a value already invalidated).
+   */
+  readonly readsFromMasters?: boolean;
   /**
    * The script identity of the client: the node ACL user its scripts (EVAL,
    * FCALL ...) run as, narrower than Slotway's own; null or absent: they run

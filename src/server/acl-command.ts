@@ -14,7 +14,16 @@ import { KeyIndices } from '../commands/command-spec.js';
 import { COMMAND_DATA } from '../commands/command-table.generated.js';
 import { SLOTWAY_COMMANDS } from '../commands/slotway-commands.js';
 import * as errors from '../protocol/errors.js';
-import { NULL_BULK, NULL_RESP3, OK, arrayReply, bulkString, errorReply, mapReply } from '../protocol/resp-writer.js';
+import {
+  NULL_BULK,
+  NULL_RESP3,
+  OK,
+  arrayReply,
+  bulkString,
+  errorReply,
+  mapReply,
+  setReply,
+} from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { Denial, type User } from './acl-user.js';
 import type { UserDirectory } from './client-auth.js';
@@ -148,11 +157,6 @@ function getUser(user: User | null, directory: UserDirectory, name: string, resp
     bulkString('selectors'),
     arrayReply([]),
   ]);
-}
-
-/** A RESP3 set of already encoded elements. */
-function setReply(elements: readonly Buffer[]): Buffer {
-  return Buffer.concat([Buffer.from(`~${elements.length}\r\n`), ...elements]);
 }
 
 /** ACL DRYRUN <user> <command> [args]: +OK, or why not as a bulk string in Redis's words. */

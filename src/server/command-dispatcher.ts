@@ -41,6 +41,8 @@ export interface DispatchHost extends LocalHost {
   readonly scriptUser: ScriptUser | null;
   /** Its commands travel on its script user's connections for now (see chooseLane). */
   onScriptLane: boolean;
+  /** The command at hand stalled before and is dispatched again (what it noted once is not noted twice). */
+  readonly resuming: boolean;
   /** No reply is owed to it: nothing queued, no pub/sub confirmation on its way. */
   readonly idle: boolean;
   /** Holds the command at hand until every earlier reply is settled; false when it may run now. */
@@ -85,6 +87,8 @@ export class CommandDispatcher {
           : answerLocally(host, spec, framer, context.facts),
       );
     }
+    // Client-side caching: a read's keys are noted before it can be sent, once (tracking-table.ts).
+    if (host.tracking !== null && !host.resuming) context.facts.tracking.noteCommand(host, spec, framer, context.keys);
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
       if (refusal !== null) {

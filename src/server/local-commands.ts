@@ -26,9 +26,16 @@ import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, 
 import type { User, UserDirectory } from './client-auth.js';
 import { infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
+import {
+  clientCaching,
+  clientGetRedir,
+  clientTracking,
+  clientTrackingInfo,
+  type TrackingHost,
+} from './tracking-command.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
-export interface LocalHost extends RequestOwner {
+export interface LocalHost extends RequestOwner, TrackingHost {
   resp3: boolean;
   /** CLIENT SETNAME's value, CLIENT SETINFO's. */
   name: string;
@@ -83,6 +90,14 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
     case LocalAnswer.ReadMode:
     case LocalAnswer.ClientFlag:
       return OK;
+    case LocalAnswer.ClientTracking:
+      return clientTracking(session, args, facts.tracking);
+    case LocalAnswer.ClientTrackingInfo:
+      return clientTrackingInfo(session);
+    case LocalAnswer.ClientCaching:
+      return clientCaching(session, args);
+    case LocalAnswer.ClientGetRedir:
+      return clientGetRedir(session);
     case LocalAnswer.Info:
       return bulkString(infoText(args, facts));
     case LocalAnswer.ClientSetName:

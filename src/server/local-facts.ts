@@ -3,6 +3,7 @@
 // server/ never imports admin/ or reads the router's internals.
 import type { CommandArgs } from '../commands/command-spec.js';
 import type { ServerStats } from './server-stats.js';
+import type { TrackingTable } from './tracking-table.js';
 
 /** Facts about the proxy and the cluster behind it, provided by the wiring. */
 export interface LocalFacts {
@@ -21,6 +22,8 @@ export interface LocalFacts {
    * wait (PROXY REFRESH); the session keeps them in order.
    */
   readonly admin: (args: CommandArgs, resp3: boolean) => Buffer | Promise<Buffer>;
+  /** Which client read which key, for CLIENT TRACKING (tracking-table.ts). */
+  readonly tracking: TrackingTable;
 }
 
 export interface ClusterFacts {

@@ -70,6 +70,11 @@ export class SessionModes {
     return this.#blocked !== null || this.#subscriber !== null || this.#monitor !== null;
   }
 
+  /** Holds subscriptions (pub/sub mode). */
+  get subscribed(): boolean {
+    return this.#subscriber !== null && this.#subscriber.count > 0;
+  }
+
   /** No pub/sub confirmation is on its way to the client. */
   get subscriptionsSettled(): boolean {
     return this.#subscriber === null || this.#subscriber.settled;

@@ -17,7 +17,7 @@
 // session-modes.ts; this file frames and orders, and knows no command names.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
+import { PUSH_RECORD, UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js';
 import type { CommandSpec, KeyIndices } from '../commands/command-spec.js';
 import { CommandFramer } from '../protocol/command-framer.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
@@ -35,6 +35,7 @@ import type { ScriptIdentities } from './script-identity.js';
 import type { ScriptUser } from '../cluster/script-user.js';
 import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
+import type { ClientTracking } from './tracking-table.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
@@ -117,6 +118,10 @@ export class Session implements ModesHost, DispatchHost {
   /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
   #held: Buffer[] | null = null;
   #pushCorked = false;
+  /** The command at hand was framed before and stalled: it is dispatched again, not anew. */
+  resuming = false;
+  /** CLIENT TRACKING's settings; null: not tracking (tracking-table.ts). */
+  tracking: ClientTracking | null = null;
 
   constructor(socket: Socket, id: number, context: SessionContext) {
     this.id = id;
@@ -156,9 +161,9 @@ export class Session implements ModesHost, DispatchHost {
     return this.#closed;
   }
 
-  /** WATCH or MULTI open: reads of other slots then stay on masters too (--read-from). */
-  get inTransaction(): boolean {
-    return this.#modes.inTransaction;
+  /** WATCH or MULTI open, or CLIENT TRACKING on: reads stay on masters (--read-from). */
+  get readsFromMasters(): boolean {
+    return this.tracking !== null || this.#modes.inTransaction;
   }
 
   get pendingReplies(): number {
@@ -326,7 +331,7 @@ export class Session implements ModesHost, DispatchHost {
       const reply = head.reply as Buffer;
       batch.push(reply);
       bytes += reply.length;
-      stats.onReply(head, reply, now);
+      if (head.spec !== PUSH_RECORD) stats.onReply(head, reply, now);
       queue.shift();
       head = queue.peek();
     }
@@ -394,6 +399,25 @@ export class Session implements ModesHost, DispatchHost {
     }
   }
 
+  /** A push that must not overtake the replies owed now (a key's invalidation after the read of it). */
+  pushAfterReplies(frame: Buffer): void {
+    if (this.#closed) return;
+    if (this.#queue.length === 0) return this.deliver(frame);
+    this.enqueue(Request.answered(this, PUSH_RECORD, frame));
+  }
+
+  /** In RESP2 pub/sub mode: a CLIENT TRACKING REDIRECT target that receives `message __redis__:invalidate`. */
+  get subscribed(): boolean {
+    return this.#modes.subscribed;
+  }
+
+  /** A client of this Slotway by its id (CLIENT TRACKING REDIRECT). */
+  findClient(id: number): Session | undefined {
+    for (const session of this.#context.stats.sessions)
+      if (session instanceof Session && session.id === id) return session;
+    return undefined;
+  }
+
   uncorkPushes(): void {
     this.#pushCorked = false;
     this.#socket.uncork();
@@ -422,7 +446,11 @@ export class Session implements ModesHost, DispatchHost {
         // Resuming a stalled command: it is still the framer's current frame.
         // Resuming a throttled client: its next command is still in the framer.
         if (this.#throttled) this.#throttled = false;
-        else this.#context.dispatcher.dispatch(this, this.#framer);
+        else {
+          this.resuming = true;
+          this.#context.dispatcher.dispatch(this, this.#framer);
+          this.resuming = false;
+        }
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
         const held = this.#held;
         while (!this.#stalled && !this.#throttled && held !== null && held.length > 0)
@@ -495,6 +523,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** The client is gone: whatever it held leaves the budget, and its settled replies are dropped now. */
   #release(): void {
+    this.#context.facts.tracking.disable(this);
     this.#queue.close();
     this.#context.stats.buffers.used -= this.#unwritten + this.#pending;
     this.#unwritten = 0;
@@ -539,6 +568,7 @@ export class Session implements ModesHost, DispatchHost {
   }
 
   resetConnection(): void {
+    this.#context.facts.tracking.disable(this);
     this.#modes.leave();
     this.name = '';
     this.#setUser(this.#context.users.anonymous);
