@@ -29,6 +29,7 @@ export interface ProxyOptions {
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
   readonly maxWaitMs: number;
+  readonly infoCacheMs: number;
   readonly waitSliceMs: number;
   readonly killTimeoutMs: number;
   readonly stallTimeoutMs: number;
@@ -275,6 +276,15 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     defaultValue: 1000,
     min: 0,
     description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)',
+  },
+  {
+    key: 'infoCacheMs',
+    flag: 'info-cache-ms',
+    kind: 'integer',
+    defaultValue: 1000,
+    min: 0,
+    description:
+      "how long (ms) INFO reuses the masters' INFO replies: pollers (exporters, redis-cli --stat) share one fetch per interval (0: a fetch per INFO, concurrent ones still shared)",
   },
   {
     key: 'maxWaitMs',

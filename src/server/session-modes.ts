@@ -70,6 +70,12 @@ export class SessionModes {
     return this.#blocked !== null || this.#subscriber !== null || this.#monitor !== null;
   }
 
+  /** Its blocking command is on a node, not yet answered (INFO's blocked_clients). */
+  get blocked(): boolean {
+    const request = this.#blocked;
+    return request !== null && !request.done && request.lease?.state === 'ready';
+  }
+
   /** No pub/sub confirmation is on its way to the client. */
   get subscriptionsSettled(): boolean {
     return this.#subscriber === null || this.#subscriber.settled;
