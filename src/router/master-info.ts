@@ -40,7 +40,7 @@ export class MasterInfo implements RequestOwner {
   #waiters: MasterInfoReader[] = [];
   /** Inside read()'s dispatch loop: a fetch that lands at once is returned, not told. */
   #dispatching = false;
-  /** Fetches sent so far (a test and PROXY INFO can tell the cache works). */
+  /** Fetches sent so far (a unit test tells the cache works by it). */
   fetches = 0;
 
   constructor(router: MasterInfoRouter, intervalMs: number, now: () => number = Date.now) {
@@ -94,9 +94,9 @@ export class MasterInfo implements RequestOwner {
   }
 }
 
-/** The text of a bulk (or verbatim) string reply: after the length line, before the final CRLF. */
+/** The text of a bulk (or verbatim: after its `txt:`) string reply: after the length line, before the final CRLF. */
 function bulkText(reply: Buffer): string {
-  const start = reply.indexOf(13 /* '\r' */) + 2;
+  const start = reply.indexOf(13 /* '\r' */) + (reply[0] === 61 ? 6 : 2);
   return reply.toString('utf8', start, reply.length - 2);
 }
 

@@ -19,13 +19,13 @@ import { UNKNOWN_COMMAND, type CommandTable } from '../commands/command-table.js
 import { LocalAnswer, ScriptEffect } from '../commands/policy.js';
 import type { CommandFramer } from '../protocol/command-framer.js';
 import * as errors from '../protocol/errors.js';
-import { bulkString, encodeCommand, errorReply } from '../protocol/resp-writer.js';
+import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
 import type { MasterInfo } from '../router/master-info.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
-import { infoSelection, infoText } from './info-text.js';
+import { infoReply, infoSelection, infoText } from './info-text.js';
 import { answerLocally, type LocalHost } from './local-commands.js';
 import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
@@ -150,13 +150,13 @@ export class CommandDispatcher {
   #info(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
     const facts = this.#context.facts;
     const selection = infoSelection(framer);
-    if (!selection.needsMasters) return host.answer(spec, bulkString(infoText(selection, facts, [])));
+    if (!selection.needsMasters) return host.answer(spec, infoReply(infoText(selection, facts, []), host.resp3));
     const request = new Request(host, spec, EMPTY_PAYLOAD, -1);
     // Made when the masters' replies are in, so Slotway's own fields are as fresh as can be.
     const texts = this.#context.masterInfo.read(spec, (late) =>
-      request.settle(bulkString(infoText(selection, facts, late))),
+      request.settle(infoReply(infoText(selection, facts, late), host.resp3)),
     );
-    if (texts !== null) return host.answer(spec, bulkString(infoText(selection, facts, texts)));
+    if (texts !== null) return host.answer(spec, infoReply(infoText(selection, facts, texts), host.resp3));
     host.queue(request);
   }
 

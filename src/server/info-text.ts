@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { argumentText } from '../commands/command-args.js';
 import type { CommandArgs } from '../commands/command-spec.js';
+import { bulkString } from '../protocol/resp-writer.js';
 import { INFO_SECTIONS, INFO_SECTION_ALIASES, type InfoSection } from '../router/info-fields.js';
 import { mergeInfo, renderInfo, type OwnInfo } from '../router/info-merge.js';
 import { infoRates } from './info-rates.js';
@@ -42,6 +43,15 @@ export function infoText(selection: InfoSelection, facts: LocalFacts, masters: r
   const merged = mergeInfo(masters, selection.sections, ownInfo(selection.sections, facts));
   return renderInfo(merged, selection.sections);
 }
+
+/** INFO's reply: a bulk string, or in RESP3 a verbatim string (`=<len>\r\ntxt:...`) as Redis 7 sends. */
+export function infoReply(text: string, resp3: boolean): Buffer {
+  if (!resp3) return bulkString(text);
+  const body = Buffer.from(`txt:${text}`, 'utf8');
+  return Buffer.concat([Buffer.from(`=${body.length}\r\n`), body, CRLF]);
+}
+
+const CRLF = Buffer.from('\r\n');
 
 /** Slotway's own fields of the sections asked (only those: the Slotway section walks the topology). */
 function ownInfo(sections: readonly InfoSection[], facts: LocalFacts): OwnInfo {

@@ -24,7 +24,7 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
-import { infoSelection, infoText } from './info-text.js';
+import { infoReply, infoSelection, infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
@@ -84,7 +84,7 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
     case LocalAnswer.ClientFlag:
       return OK;
     case LocalAnswer.Info:
-      return bulkString(infoText(infoSelection(args), facts, [])); // the dispatcher answers INFO with the masters' numbers
+      return infoReply(infoText(infoSelection(args), facts, []), session.resp3); // the dispatcher answers INFO with the masters' numbers
     case LocalAnswer.ClientSetName:
       return setName(session, argument(args, 2).toString());
     case LocalAnswer.ClientGetName:

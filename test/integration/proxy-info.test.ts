@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { INFO_SECTIONS } from '../../src/router/info-fields.js';
 import { parseInfo } from '../../src/router/info-merge.js';
 import { keysPerMaster, sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { RespSocket } from '../helpers/resp-socket.js';
 
 /** --info-cache-ms of this test's Slotway; waiting a little longer makes the next INFO fetch anew. */
 const CACHE_MS = 300;
@@ -61,6 +62,23 @@ test('sections as redis-server 7.0.15 chooses them; Slotway adds its own', async
   }
   assert.equal(String(await client.call('INFO', 'nosuch')), '', 'an unknown section: nothing, as Redis');
   assert.deepEqual(titles(String(await client.call('INFO', 'proxy'))), ['Slotway'], '`proxy` still names it');
+});
+
+test('RESP3: a verbatim string (txt), as Redis 7 sends INFO', async () => {
+  const master = (await env.cluster.masters())[0];
+  assert.ok(master !== undefined);
+  for (const port of [master.port, env.port]) {
+    const socket = await RespSocket.connect(port, master.host);
+    try {
+      await socket.call('HELLO', '3');
+      const reply = await socket.call('INFO', 'cluster');
+      assert.match(reply, /^=\d+\r\ntxt:# Cluster\r\ncluster_enabled:1\r\n\r\n$/, `port ${port}`);
+      const length = Number(/^=(\d+)/.exec(reply)?.[1]);
+      assert.equal(length, Buffer.byteLength(reply) - `=${length}\r\n`.length - 2);
+    } finally {
+      socket.close();
+    }
+  }
 });
 
 test("every field a master lists in INFO everything is in Slotway's (by its rule)", async () => {
