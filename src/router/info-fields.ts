@@ -101,7 +101,7 @@ export const INFO_SECTIONS: readonly InfoSection[] = [
         'own',
         'bytes held now for the client holding most (replies queued and unwritten)',
       ),
-      f('blocked_clients', 'own', 'clients whose blocking command (BLPOP, XREAD BLOCK, WAIT ...) is on a node now'),
+      f('blocked_clients', 'own', 'clients whose blocking command (BLPOP, BZPOPMIN, XREAD BLOCK ...) is on a node now'),
       f('tracking_clients', 'sum'),
       f('clients_in_timeout_table', 'sum'),
     ],
