@@ -36,7 +36,8 @@ export type OwnInfo = ReadonlyMap<string, ReadonlyMap<string, string>>;
  * with Slotway's own fields in their places; fields no one reported are absent.
  */
 export function mergeInfo(texts: readonly string[], sections: readonly InfoSection[], own: OwnInfo): ParsedInfo {
-  const masters = texts.map(parseInfo);
+  let masters = parsed.get(texts);
+  if (masters === undefined) parsed.set(texts, (masters = texts.map(parseInfo)));
   const merged = new Map<string, InfoLines>();
   for (const section of sections) {
     const inputs = masters.map((m) => new Map(m.get(section.name) ?? []));
@@ -57,6 +58,8 @@ export function renderInfo(merged: ParsedInfo, sections: readonly InfoSection[])
 }
 
 const NO_FIELDS: ReadonlyMap<string, string> = new Map();
+/** The masters' texts parsed once per fetch: every INFO within --info-cache-ms shares the same array. */
+const parsed = new WeakMap<readonly string[], ParsedInfo[]>();
 
 function mergeSection(
   fields: readonly InfoField[],

@@ -80,3 +80,14 @@ test("a master's error is left out; no master known: an empty answer at once", (
     [],
   );
 });
+
+test('masters that answer at once (-BUSY): the reply is returned, the reader not called', () => {
+  const router = new ScriptedRouter();
+  router.dispatch = (request: Request): void => request.settle(Buffer.from('-BUSY Redis is busy running a script\r\n'));
+  const cache = new MasterInfo(router, 1000);
+  assert.deepEqual(
+    cache.read(spec, () => assert.fail('answered at once')),
+    [],
+  );
+  assert.equal(cache.fetches, 1);
+});
