@@ -105,6 +105,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
     announcePort: options.announcePort,
     stats,
     tcpPort: () => boundPort,
+    maxClients: options.maxClients,
     nodeServerInfo: () => refresher.topology?.serverInfo ?? new Map(),
     admin: (args, resp3) => proxyCommand(args, resp3, adminFacts),
     cluster: (): ClusterFacts => {

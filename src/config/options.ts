@@ -30,6 +30,7 @@ export interface ProxyOptions {
   readonly scriptCacheSize: number;
   readonly trackingTableMaxKeys: number;
   readonly maxWaitMs: number;
+  readonly infoCacheMs: number;
   readonly waitSliceMs: number;
   readonly killTimeoutMs: number;
   readonly stallTimeoutMs: number;
@@ -285,6 +286,15 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     min: 1,
     description:
       'keys remembered for clients with CLIENT TRACKING on (as tracking-table-max-keys); the oldest are invalidated past it',
+  },
+  {
+    key: 'infoCacheMs',
+    flag: 'info-cache-ms',
+    kind: 'integer',
+    defaultValue: 1000,
+    min: 0,
+    description:
+      "how long (ms) INFO reuses the masters' INFO replies: pollers (exporters, redis-cli --stat) share one fetch per interval (0: a fetch per INFO, concurrent ones still shared)",
   },
   {
     key: 'maxWaitMs',

@@ -22,9 +22,10 @@ import * as errors from '../protocol/errors.js';
 import { encodeCommand, errorReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { FanOut } from '../router/fan-out.js';
+import type { MasterInfo } from '../router/master-info.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
-import { infoText, infoWantsKeyspace } from './info-text.js';
+import { infoReply, infoSelection, infoText } from './info-text.js';
 import { answerLocally, type LocalHost } from './local-commands.js';
 import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
@@ -63,6 +64,8 @@ export interface DispatchContext {
   readonly router: Router;
   readonly facts: LocalFacts;
   readonly maxWaitMs: number;
+  /** Every master's INFO, shared by INFO readers for --info-cache-ms. */
+  readonly masterInfo: MasterInfo;
   /** Scratch list of key indices; sessions run one at a time, so one suffices. */
   readonly keys: KeyIndices;
 }
@@ -142,13 +145,23 @@ export class CommandDispatcher {
   #local(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
     if (spec.waitsForIdle && host.waitForIdle()) return;
     const context = this.#context;
-    if (spec.local === LocalAnswer.Info && infoWantsKeyspace(framer)) {
-      const fanOut = FanOut.toMasters(host, spec, INFO_KEYSPACE, context.router.masterAddresses(), 'keyspace');
-      fanOut.prefix = infoText(framer, context.facts);
-      return this.#queueFanOut(host, fanOut);
-    }
+    if (spec.local === LocalAnswer.Info) return this.#info(host, spec, framer);
     if (spec.local === LocalAnswer.Proxy) return this.#answerLater(host, spec, context.facts.admin(framer, host.resp3));
     host.answer(spec, answerLocally(host, spec, framer, context.facts));
+  }
+
+  /** INFO: Slotway's own fields and the masters' merged (info-text.ts), the masters' replies shared (master-info.ts). */
+  #info(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    const facts = this.#context.facts;
+    const selection = infoSelection(framer);
+    if (!selection.needsMasters) return host.answer(spec, infoReply(infoText(selection, facts, []), host.resp3));
+    const request = new Request(host, spec, EMPTY_PAYLOAD, -1);
+    // Made when the masters' replies are in, so Slotway's own fields are as fresh as can be.
+    const texts = this.#context.masterInfo.read(spec, (late) =>
+      request.settle(infoReply(infoText(selection, facts, late), host.resp3)),
+    );
+    if (texts !== null) return host.answer(spec, infoReply(infoText(selection, facts, texts), host.resp3));
+    host.queue(request);
   }
 
   #everyMaster(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
@@ -294,6 +307,5 @@ function slowlogLimit(framer: CommandFramer): number {
   return Number.isNaN(count) || count < 0 ? -1 : count;
 }
 
-const INFO_KEYSPACE = encodeCommand(['INFO', 'keyspace']);
 const OOM_REPLY = errorReply(errors.OOM_BUFFER_MEMORY);
 const EMPTY_PAYLOAD = Buffer.alloc(0);

@@ -24,7 +24,7 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
-import { infoText } from './info-text.js';
+import { infoReply, infoSelection, infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
 import {
   clientCaching,
@@ -99,7 +99,7 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
     case LocalAnswer.ClientGetRedir:
       return clientGetRedir(session);
     case LocalAnswer.Info:
-      return bulkString(infoText(args, facts));
+      return infoReply(infoText(infoSelection(args), facts, []), session.resp3); // the dispatcher answers INFO with the masters' numbers
     case LocalAnswer.ClientSetName:
       return setName(session, argument(args, 2).toString());
     case LocalAnswer.ClientGetName:

@@ -10,6 +10,8 @@ export interface LocalFacts {
   readonly slotwayVersion: string;
   readonly stats: ServerStats;
   readonly tcpPort: () => number;
+  /** --maxclients (INFO's maxclients). */
+  readonly maxClients?: number;
   /** `INFO server` fields of a cluster node (redis_version ...). */
   readonly nodeServerInfo: () => ReadonlyMap<string, string>;
   readonly cluster: () => ClusterFacts;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { KeyIndices } from '../commands/command-spec.js';
 import { CommandTable } from '../commands/command-table.js';
+import { MasterInfo } from '../router/master-info.js';
 import type { Router } from '../router/router.js';
 import * as errors from '../protocol/errors.js';
 import { errorReply } from '../protocol/resp-writer.js';
@@ -24,6 +25,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly bind: string;
   readonly maxPipeline: number;
   readonly maxWaitMs: number;
+  readonly infoCacheMs: number;
   readonly pubsubOutputLimit: number;
   readonly allowMonitor: boolean;
   readonly maxAuthFailures: number;
@@ -52,6 +54,7 @@ export class ProxyServer {
         router,
         facts,
         maxWaitMs: options.maxWaitMs,
+        masterInfo: new MasterInfo(router, options.infoCacheMs),
         keys,
         buffers: stats.buffers,
         log,

@@ -75,6 +75,12 @@ export class SessionModes {
     return this.#subscriber !== null && this.#subscriber.count > 0;
   }
 
+  /** Its blocking command is on a node, not yet answered (INFO's blocked_clients). */
+  get blocked(): boolean {
+    const request = this.#blocked;
+    return request !== null && !request.done && request.lease?.state === 'ready';
+  }
+
   /** No pub/sub confirmation is on its way to the client. */
   get subscriptionsSettled(): boolean {
     return this.#subscriber === null || this.#subscriber.settled;

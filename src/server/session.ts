@@ -180,6 +180,10 @@ export class Session implements ModesHost, DispatchHost {
     return this.#modes.holdsConnection;
   }
 
+  get blocked(): boolean {
+    return this.#modes.blocked;
+  }
+
   get user(): User | null {
     return this.#user;
   }

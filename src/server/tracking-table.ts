@@ -114,6 +114,21 @@ export class TrackingTable {
     return this.#keys.size;
   }
 
+  /** Client ids over all keys (Redis's `tracking_total_items`); walked at INFO time. */
+  get itemCount(): number {
+    let items = 0;
+    for (const ids of this.#keys.values()) items += ids.size;
+    return items;
+  }
+
+  /** Distinct BCAST prefixes (Redis's `tracking_total_prefixes`). */
+  get prefixCount(): number {
+    const prefixes = new Set<string>();
+    for (const client of this.#bcast)
+      for (const prefix of (client.tracking as ClientTracking).prefixes) prefixes.add(prefix);
+    return prefixes.size;
+  }
+
   get clientCount(): number {
     return this.#clients.size;
   }

@@ -142,7 +142,7 @@ test(
     assert.equal(await client.client('SETNAME', 'tester'), 'OK');
     assert.equal(await client.client('GETNAME'), 'tester');
     const info = await client.info();
-    assert.match(info, /# Proxy\r\n/);
+    assert.match(info, /# Slotway\r\n/);
     assert.match(info, /redis_version:7\./);
     assert.match(info, /cluster_slots_covered:16384/);
     await assert.rejects(client.call('SHUTDOWN'), /ERR SHUTDOWN is not available through Slotway/);
