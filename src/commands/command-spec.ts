@@ -24,7 +24,21 @@ export const enum Route {
 
 /** How replies of every master combine (see router/fan-out.ts). */
 export type EveryMasterMerge =
-  'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog';
+  | 'sum'
+  | 'all-ok'
+  | 'concat'
+  | 'first'
+  | 'and'
+  | 'min'
+  | 'any-value'
+  | 'keyspace'
+  | 'slowlog'
+  /** PUBSUB NUMSUB, CHANNELS (and SHARDCHANNELS), NUMPAT: router/pubsub-merge.ts. */
+  | 'numsub'
+  | 'union'
+  | 'max'
+  /** PUBSUB SHARDNUMSUB: not every master but each channel's slot owner, pairs merged back in order. */
+  | 'shard-pairs';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */

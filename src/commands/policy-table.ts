@@ -326,12 +326,6 @@ const ANY_MASTER_COMMANDS = [
   'function|dump',
   'function|list',
   'function|stats',
-  // Pub/sub introspection of one master; merged over the cluster in a later version.
-  'pubsub|channels',
-  'pubsub|numpat',
-  'pubsub|numsub',
-  'pubsub|shardchannels',
-  'pubsub|shardnumsub',
   'pubsub|help',
 ];
 
@@ -393,6 +387,13 @@ const policyRows: Row[] = [
   // The slow log of the cluster: every master's entries, newest first.
   ['slowlog|get', { kind: 'every-master', merge: 'slowlog' }],
   ['slowlog|len', { kind: 'every-master', merge: 'sum' }],
+  // Pub/sub introspection of the cluster: each master knows only the subscriptions
+  // made on it (router/pubsub-merge.ts says how the counts combine).
+  ['pubsub|numsub', { kind: 'every-master', merge: 'numsub' }],
+  ...rows({ kind: 'every-master', merge: 'union' }, ['pubsub|channels', 'pubsub|shardchannels']),
+  ['pubsub|numpat', { kind: 'every-master', merge: 'max' }],
+  // A shard channel lives on its slot's master: each one asked there, split by slot like MGET.
+  ['pubsub|shardnumsub', { kind: 'every-master', merge: 'shard-pairs' }],
 
   // Node administration the operator may run through Slotway: every master alike, users-file admins only.
   ...rows({ kind: 'every-master', merge: 'all-ok', admin: true }, [

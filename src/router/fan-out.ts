@@ -14,6 +14,7 @@ import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolic
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
+import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
 import { Request, type RequestOwner } from './request.js';
 
 /** How children's replies combine; see #merged. */
@@ -54,7 +55,8 @@ export class FanOut implements RequestOwner {
   /**
    * Builds the parent (to queue in the session) and its children (to dispatch).
    * `keys` holds the key argument indices; each key carries `step - 1` more
-   * arguments after it (MSET's value).
+   * arguments after it (MSET's value). Each part starts with the first `head`
+   * arguments (2 for PUBSUB SHARDNUMSUB).
    */
   static split(
     owner: RequestOwner,
@@ -63,9 +65,11 @@ export class FanOut implements RequestOwner {
     keys: KeyIndices,
     step: number,
     merge: MergeKind,
+    head = 1,
   ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
-    const name = args.frameBuffer.subarray(args.argStart[0], args.argEnd[0]);
+    const name: Buffer[] = [];
+    for (let i = 0; i < head; i++) name.push(args.frameBuffer.subarray(args.argStart[i], args.argEnd[i]));
     const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
     for (let k = 0; k < keys.count; k++) {
       const index = keys.indices[k] as number;
@@ -73,7 +77,7 @@ export class FanOut implements RequestOwner {
       const slot = calculateSlot(key);
       let group = bySlot.get(slot);
       if (group === undefined) {
-        group = { args: [name], positions: [] };
+        group = { args: [...name], positions: [] };
         bySlot.set(slot, group);
       }
       for (let j = 0; j < step; j++)
@@ -211,6 +215,18 @@ export class FanOut implements RequestOwner {
         return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
       case 'slowlog':
         return this.#slowlog();
+      case 'numsub':
+        return mergeNumsub(byPosition.map((c) => c.request.reply as Buffer));
+      case 'union':
+        return mergeUnion(byPosition.map((c) => c.request.reply as Buffer));
+      case 'max':
+        return mergeMax(byPosition.map((c) => c.request.reply as Buffer));
+      case 'shard-pairs':
+        return mergePairs(
+          this.#children.map((c) => c.request.reply as Buffer),
+          this.#children.map((c) => c.positions),
+          this.#keyCount,
+        );
     }
   }
 
