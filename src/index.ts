@@ -17,6 +17,7 @@ import type { ClusterFacts, LocalFacts } from './server/local-facts.js';
 import { defaultBufferMemory } from './server/buffer-budget.js';
 import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
+import { ProxySlowlog } from './server/proxy-slowlog.js';
 import { TlsReloader } from './tls-reload.js';
 import { SLOTWAY_VERSION } from './version.js';
 
@@ -64,7 +65,10 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const problems = crossCheckOptions(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const log = extras.logger ?? createLogger(options.logLevel);
-  const stats = new ServerStats(options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory());
+  const stats = new ServerStats(
+    options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory(),
+    new ProxySlowlog(options.slowlogLogSlowerThan, options.slowlogMaxLen),
+  );
   const nodeSecurity = new NodeSecurity(options);
   const router = new Router({ ...options, nodeSecurity }, log, { request: () => {} });
   const refresher = new TopologyRefresher(options.seeds, { ...options, nodeSecurity }, log, (map) =>

@@ -38,7 +38,19 @@ export type EveryMasterMerge =
   | 'union'
   | 'max'
   /** PUBSUB SHARDNUMSUB: not every master but each channel's slot owner, pairs merged back in order. */
-  | 'shard-pairs';
+  | 'shard-pairs'
+  /** SLOWLOG LEN and RESET: the masters' and Slotway's own slow log (server/proxy-slowlog.ts). */
+  | 'slowlog-len'
+  | 'slowlog-reset'
+  /** LATENCY LATEST/HISTORY/HISTOGRAM, MEMORY STATS: router/node-wide-merge.ts. */
+  | 'latency-latest'
+  | 'latency-history'
+  | 'latency-histogram'
+  | 'memory-stats'
+  /** LATENCY DOCTOR/GRAPH, MEMORY DOCTOR/MALLOC-STATS: each master's text under its address. */
+  | 'by-node'
+  /** CONFIG GET: one master's answer; secrets emptied for a non-admin. */
+  | 'config-get';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */

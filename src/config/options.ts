@@ -28,6 +28,8 @@ export interface ProxyOptions {
   readonly retiredNodeGraceMs: number;
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
+  readonly slowlogLogSlowerThan: number;
+  readonly slowlogMaxLen: number;
   readonly maxWaitMs: number;
   readonly waitSliceMs: number;
   readonly killTimeoutMs: number;
@@ -275,6 +277,22 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     defaultValue: 1000,
     min: 0,
     description: 'scripts remembered from SCRIPT LOAD, reloaded on a node that answers NOSCRIPT (0: off)',
+  },
+  {
+    key: 'slowlogLogSlowerThan',
+    flag: 'slowlog-log-slower-than',
+    kind: 'integer',
+    defaultValue: 10000,
+    description:
+      "µs a command may spend in Slotway (read to reply written) before SLOWLOG GET lists it beside the masters' entries, client name `slotway` (negative: never, 0: every command; as Redis's slowlog-log-slower-than)",
+  },
+  {
+    key: 'slowlogMaxLen',
+    flag: 'slowlog-max-len',
+    kind: 'integer',
+    defaultValue: 128,
+    min: 0,
+    description: "Slotway's own slow log entries kept, the oldest dropped first (as Redis's slowlog-max-len)",
   },
   {
     key: 'maxWaitMs',

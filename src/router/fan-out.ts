@@ -15,6 +15,7 @@ import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
+import * as nodeWide from './node-wide-merge.js';
 import { Request, type RequestOwner } from './request.js';
 
 /** How children's replies combine; see #merged. */
@@ -40,6 +41,10 @@ export class FanOut implements RequestOwner {
   #masters = 0;
   /** For SLOWLOG GET: how many entries the client asked for (-1: all). */
   limit = -1;
+  /** For SLOWLOG GET and LEN: Slotway's own slow log entries, newest first. */
+  ownEntries: readonly Buffer[] = [];
+  /** For CONFIG GET: empty the values of secrets (a non-admin asks). */
+  redactSecrets = false;
 
   private constructor(parent: Request, merge: MergeKind, children: Child[], keyCount: number) {
     this.id = parent.owner.id;
@@ -177,12 +182,14 @@ export class FanOut implements RequestOwner {
       if ((child.request.reply as Buffer)[0] !== 45 /* '-' */) continue;
       if (error === null || (child.positions[0] as number) < (error.positions[0] as number)) error = child;
     }
-    if (error !== null) {
+    // A master's error is part of a by-node text (LATENCY GRAPH of an event it never saw).
+    if (error !== null && this.#merge !== 'by-node') {
       this.parent.failure = error.request.failure;
       return error.request.reply as Buffer;
     }
     if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
+    const replies = byPosition.map((c) => c.request.reply as Buffer);
     switch (this.#merge) {
       case 'all-ok':
         return OK;
@@ -216,11 +223,30 @@ export class FanOut implements RequestOwner {
       case 'slowlog':
         return this.#slowlog();
       case 'numsub':
-        return mergeNumsub(byPosition.map((c) => c.request.reply as Buffer));
+        return mergeNumsub(replies);
       case 'union':
-        return mergeUnion(byPosition.map((c) => c.request.reply as Buffer));
+        return mergeUnion(replies);
       case 'max':
-        return mergeMax(byPosition.map((c) => c.request.reply as Buffer));
+        return mergeMax(replies);
+      case 'slowlog-len':
+        return integerReply(this.#integers().reduce((a, b) => a + b, this.ownEntries.length));
+      case 'slowlog-reset':
+        return OK;
+      case 'latency-latest':
+        return nodeWide.mergeLatencyLatest(replies);
+      case 'latency-history':
+        return nodeWide.mergeLatencyHistory(replies);
+      case 'latency-histogram':
+        return nodeWide.mergeLatencyHistogram(replies);
+      case 'memory-stats':
+        return nodeWide.mergeMemoryStats(replies);
+      case 'by-node':
+        return nodeWide.textByNode(
+          replies,
+          byPosition.map((c) => c.request.target),
+        );
+      case 'config-get':
+        return this.redactSecrets ? nodeWide.redactConfig(replies[0] as Buffer) : (replies[0] as Buffer);
       case 'shard-pairs':
         return mergePairs(
           this.#children.map((c) => c.request.reply as Buffer),
@@ -237,8 +263,10 @@ export class FanOut implements RequestOwner {
    */
   #slowlog(): Buffer {
     const entries: { element: Buffer; time: number; id: number }[] = [];
-    for (const child of this.#children) {
-      for (const element of arrayElements(child.request.reply as Buffer)) {
+    const lists = [...this.#children.map((child) => child.request.reply as Buffer), ...this.ownEntries];
+    for (const [i, list] of lists.entries()) {
+      // Slotway's own entries come one by one, the masters' as one array each.
+      for (const element of i < this.#children.length ? arrayElements(list) : [list]) {
         const [id, time] = arrayElements(element);
         entries.push({ element, time: integerValue(time), id: integerValue(id) });
       }

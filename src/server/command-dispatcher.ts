@@ -157,14 +157,16 @@ export class CommandDispatcher {
     } else if (spec.scripts === ScriptEffect.Forget) {
       router.scripts.clear();
     }
-    const fanOut = FanOut.toMasters(
-      host,
-      spec,
-      this.#everyMasterPayload(spec, framer),
-      router.masterAddresses(),
-      spec.everyMaster,
-    );
-    if (spec.everyMaster === 'slowlog') fanOut.limit = slowlogLimit(framer);
+    const merge = spec.everyMaster;
+    const slowlog = this.#context.facts.stats.slowlog;
+    if (merge === 'slowlog-reset') slowlog.reset();
+    // CONFIG GET: the masters share one configuration (CONFIG SET goes to all): the first answers.
+    const masters = router.masterAddresses();
+    const addresses = merge === 'config-get' ? masters.slice(0, 1) : masters;
+    const fanOut = FanOut.toMasters(host, spec, this.#everyMasterPayload(spec, framer), addresses, merge);
+    if (merge === 'slowlog') fanOut.limit = slowlogLimit(framer);
+    if (merge === 'slowlog' || merge === 'slowlog-len') fanOut.ownEntries = slowlog.entries();
+    if (merge === 'config-get') fanOut.redactSecrets = host.user?.administersNodes !== true;
     this.#queueFanOut(host, fanOut);
   }
 
