@@ -139,7 +139,7 @@ test('LATENCY LATEST, HISTORY, HISTOGRAM merged; DOCTOR and GRAPH per master', {
   const calls = await Promise.all(
     masters.map(async (m) => {
       const reply = (await m.call('LATENCY', 'HISTOGRAM', 'set')) as [string, [string, number]] | [];
-      return reply.length === 0 ? 0 : (reply[1])[1];
+      return reply.length === 0 ? 0 : reply[1][1];
     }),
   );
   assert.equal(histogram[0], 'set');
