@@ -45,6 +45,8 @@ export class ProxySlowlog {
 
   /** Records a request that took `ms` (already known to be at least thresholdMs). */
   record(request: Request, ms: number): void {
+    // WAIT waits for replicas by design, as a blocked command does: Redis does not log that wait either.
+    if (request.spec.waitsForReplicas) return;
     const owner = request.owner as SlowClient;
     const args = request.payload.length > 0 ? payloadArgs(request.payload) : specWords(request.spec.name);
     const name = owner.name !== undefined && owner.name !== '' ? `slotway:${owner.name}` : 'slotway';

@@ -53,6 +53,12 @@ test('the ring keeps the newest --slowlog-max-len entries, newest first; reset e
   assert.equal(arrayElements(log.entries()[0] as Buffer)[0]?.toString(), ':5\r\n', 'ids go on after a reset, as Redis');
 });
 
+test('WAIT, which waits for replicas by design, is not logged', () => {
+  const log = new ProxySlowlog(0, 8);
+  log.record(request(['WAIT', '1', '100']), 100);
+  assert.equal(log.length, 0);
+});
+
 test('a negative threshold (or max length 0) disables it; 0 logs every command', () => {
   assert.equal(new ProxySlowlog(-1, 128).thresholdMs, Number.POSITIVE_INFINITY);
   assert.equal(new ProxySlowlog(100, 0).thresholdMs, Number.POSITIVE_INFINITY);
