@@ -19,6 +19,7 @@ import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
 import { TrackingTable } from './server/tracking-table.js';
 import { InvalidationLinks } from './router/invalidation-links.js';
+import { ProxySlowlog } from './server/proxy-slowlog.js';
 import { TlsReloader } from './tls-reload.js';
 import { SLOTWAY_VERSION } from './version.js';
 
@@ -66,7 +67,10 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const problems = crossCheckOptions(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const log = extras.logger ?? createLogger(options.logLevel);
-  const stats = new ServerStats(options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory());
+  const stats = new ServerStats(
+    options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory(),
+    new ProxySlowlog(options.slowlogLogSlowerThan, options.slowlogMaxLen),
+  );
   const nodeSecurity = new NodeSecurity(options);
   const router = new Router({ ...options, nodeSecurity }, log, { request: () => {} });
   const refresher = new TopologyRefresher(options.seeds, { ...options, nodeSecurity }, log, (map) =>

@@ -24,7 +24,33 @@ export const enum Route {
 
 /** How replies of every master combine (see router/fan-out.ts). */
 export type EveryMasterMerge =
-  'sum' | 'all-ok' | 'concat' | 'first' | 'and' | 'min' | 'any-value' | 'keyspace' | 'slowlog';
+  | 'sum'
+  | 'all-ok'
+  | 'concat'
+  | 'first'
+  | 'and'
+  | 'min'
+  | 'any-value'
+  | 'keyspace'
+  | 'slowlog'
+  /** PUBSUB NUMSUB, CHANNELS (and SHARDCHANNELS), NUMPAT: router/pubsub-merge.ts. */
+  | 'numsub'
+  | 'union'
+  | 'max'
+  /** PUBSUB SHARDNUMSUB: not every master but each channel's slot owner, pairs merged back in order. */
+  | 'shard-pairs'
+  /** SLOWLOG LEN and RESET: the masters' and Slotway's own slow log (server/proxy-slowlog.ts). */
+  | 'slowlog-len'
+  | 'slowlog-reset'
+  /** LATENCY LATEST/HISTORY/HISTOGRAM, MEMORY STATS: router/node-wide-merge.ts. */
+  | 'latency-latest'
+  | 'latency-history'
+  | 'latency-histogram'
+  | 'memory-stats'
+  /** LATENCY DOCTOR/GRAPH, MEMORY DOCTOR/MALLOC-STATS: each master's text under its address. */
+  | 'by-node'
+  /** CONFIG GET: one master's answer; secrets emptied for a non-admin. */
+  | 'config-get';
 
 export interface SplitPolicy {
   /** Arguments per key (MSET: key and value). */

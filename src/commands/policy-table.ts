@@ -326,12 +326,6 @@ const ANY_MASTER_COMMANDS = [
   'function|dump',
   'function|list',
   'function|stats',
-  // Pub/sub introspection of one master; merged over the cluster in a later version.
-  'pubsub|channels',
-  'pubsub|numpat',
-  'pubsub|numsub',
-  'pubsub|shardchannels',
-  'pubsub|shardnumsub',
   'pubsub|help',
 ];
 
@@ -392,18 +386,39 @@ const policyRows: Row[] = [
   ['wait', { kind: 'every-master', merge: 'min', cappedTimeout: 2, waitsForReplicas: true }],
   // The slow log of the cluster: every master's entries, newest first.
   ['slowlog|get', { kind: 'every-master', merge: 'slowlog' }],
-  ['slowlog|len', { kind: 'every-master', merge: 'sum' }],
+  ['slowlog|len', { kind: 'every-master', merge: 'slowlog-len' }],
+  // Node reports, the cluster's (router/node-wide-merge.ts): merged where numbers add up, else each master's text.
+  ['latency|latest', { kind: 'every-master', merge: 'latency-latest' }],
+  ['latency|history', { kind: 'every-master', merge: 'latency-history' }],
+  ['latency|histogram', { kind: 'every-master', merge: 'latency-histogram' }],
+  ['memory|stats', { kind: 'every-master', merge: 'memory-stats' }],
+  ...rows({ kind: 'every-master', merge: 'by-node' }, [
+    'latency|doctor',
+    'latency|graph',
+    'memory|doctor',
+    'memory|malloc-stats',
+  ]),
+  // Read-only, from one master, for whoever may run it; secrets emptied for non-admins.
+  ['config|get', { kind: 'every-master', merge: 'config-get' }],
+  // Pub/sub introspection of the cluster: each master knows only the subscriptions
+  // made on it (router/pubsub-merge.ts says how the counts combine).
+  ['pubsub|numsub', { kind: 'every-master', merge: 'numsub' }],
+  ...rows({ kind: 'every-master', merge: 'union' }, ['pubsub|channels', 'pubsub|shardchannels']),
+  ['pubsub|numpat', { kind: 'every-master', merge: 'max' }],
+  // A shard channel lives on its slot's master: each one asked there, split by slot like MGET.
+  ['pubsub|shardnumsub', { kind: 'every-master', merge: 'shard-pairs' }],
 
   // Node administration the operator may run through Slotway: every master alike, users-file admins only.
   ...rows({ kind: 'every-master', merge: 'all-ok', admin: true }, [
     'config|set',
     'config|rewrite',
     'config|resetstat',
-    'slowlog|reset',
     'memory|purge',
     'save',
   ]),
-  ...rows({ kind: 'every-master', merge: 'first', admin: true }, ['bgsave', 'bgrewriteaof', 'config|get']),
+  ...rows({ kind: 'every-master', merge: 'first', admin: true }, ['bgsave', 'bgrewriteaof']),
+  // Slotway's own slow log is emptied with the masters'.
+  ['slowlog|reset', { kind: 'every-master', merge: 'slowlog-reset', admin: true }],
   ['latency|reset', { kind: 'every-master', merge: 'sum', admin: true }],
 
   // Answered by Slotway.
@@ -500,14 +515,6 @@ const policyRows: Row[] = [
     'module|load',
     'module|loadex',
     'module|unload',
-    'latency|doctor',
-    'latency|graph',
-    'latency|histogram',
-    'latency|history',
-    'latency|latest',
-    'memory|doctor',
-    'memory|malloc-stats',
-    'memory|stats',
     'cluster|links',
     'cluster|count-failure-reports',
     'cluster|replicas',

@@ -29,6 +29,8 @@ export interface ProxyOptions {
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
   readonly trackingTableMaxKeys: number;
+  readonly slowlogLogSlowerThan: number;
+  readonly slowlogMaxLen: number;
   readonly maxWaitMs: number;
   readonly infoCacheMs: number;
   readonly waitSliceMs: number;
@@ -295,6 +297,22 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     min: 0,
     description:
       "how long (ms) INFO reuses the masters' INFO replies: pollers (exporters, redis-cli --stat) share one fetch per interval (0: a fetch per INFO, concurrent ones still shared)",
+  },
+  {
+    key: 'slowlogLogSlowerThan',
+    flag: 'slowlog-log-slower-than',
+    kind: 'integer',
+    defaultValue: 10000,
+    description:
+      "µs a command may spend in Slotway (read to reply written) before SLOWLOG GET lists it beside the masters' entries, client name `slotway` (negative: never, 0: every command; as Redis's slowlog-log-slower-than)",
+  },
+  {
+    key: 'slowlogMaxLen',
+    flag: 'slowlog-max-len',
+    kind: 'integer',
+    defaultValue: 128,
+    min: 0,
+    description: "Slotway's own slow log entries kept, the oldest dropped first (as Redis's slowlog-max-len)",
   },
   {
     key: 'maxWaitMs',

@@ -14,6 +14,8 @@ import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolic
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
+import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
+import * as nodeWide from './node-wide-merge.js';
 import { Request, type RequestOwner } from './request.js';
 
 /** How children's replies combine; see #merged. */
@@ -39,6 +41,10 @@ export class FanOut implements RequestOwner {
   #masters = 0;
   /** For SLOWLOG GET: how many entries the client asked for (-1: all). */
   limit = -1;
+  /** For SLOWLOG GET and LEN: Slotway's own slow log entries, newest first. */
+  ownEntries: readonly Buffer[] = [];
+  /** For CONFIG GET: empty the values of secrets (a non-admin asks). */
+  redactSecrets = false;
 
   private constructor(parent: Request, merge: MergeKind, children: Child[], keyCount: number) {
     this.id = parent.owner.id;
@@ -54,7 +60,8 @@ export class FanOut implements RequestOwner {
   /**
    * Builds the parent (to queue in the session) and its children (to dispatch).
    * `keys` holds the key argument indices; each key carries `step - 1` more
-   * arguments after it (MSET's value).
+   * arguments after it (MSET's value). Each part starts with the first `head`
+   * arguments (2 for PUBSUB SHARDNUMSUB).
    */
   static split(
     owner: RequestOwner,
@@ -63,9 +70,11 @@ export class FanOut implements RequestOwner {
     keys: KeyIndices,
     step: number,
     merge: MergeKind,
+    head = 1,
   ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
-    const name = args.frameBuffer.subarray(args.argStart[0], args.argEnd[0]);
+    const name: Buffer[] = [];
+    for (let i = 0; i < head; i++) name.push(args.frameBuffer.subarray(args.argStart[i], args.argEnd[i]));
     const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
     for (let k = 0; k < keys.count; k++) {
       const index = keys.indices[k] as number;
@@ -73,7 +82,7 @@ export class FanOut implements RequestOwner {
       const slot = calculateSlot(key);
       let group = bySlot.get(slot);
       if (group === undefined) {
-        group = { args: [name], positions: [] };
+        group = { args: [...name], positions: [] };
         bySlot.set(slot, group);
       }
       for (let j = 0; j < step; j++)
@@ -173,12 +182,14 @@ export class FanOut implements RequestOwner {
       if ((child.request.reply as Buffer)[0] !== 45 /* '-' */) continue;
       if (error === null || (child.positions[0] as number) < (error.positions[0] as number)) error = child;
     }
-    if (error !== null) {
+    // A master's error is part of a by-node text (LATENCY GRAPH of an event it never saw).
+    if (error !== null && this.#merge !== 'by-node') {
       this.parent.failure = error.request.failure;
       return error.request.reply as Buffer;
     }
     if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
+    const replies = byPosition.map((c) => c.request.reply as Buffer);
     switch (this.#merge) {
       case 'all-ok':
         return OK;
@@ -211,6 +222,37 @@ export class FanOut implements RequestOwner {
         return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
       case 'slowlog':
         return this.#slowlog();
+      case 'numsub':
+        return mergeNumsub(replies);
+      case 'union':
+        return mergeUnion(replies);
+      case 'max':
+        return mergeMax(replies);
+      case 'slowlog-len':
+        return integerReply(this.#integers().reduce((a, b) => a + b, this.ownEntries.length));
+      case 'slowlog-reset':
+        return OK;
+      case 'latency-latest':
+        return nodeWide.mergeLatencyLatest(replies);
+      case 'latency-history':
+        return nodeWide.mergeLatencyHistory(replies);
+      case 'latency-histogram':
+        return nodeWide.mergeLatencyHistogram(replies);
+      case 'memory-stats':
+        return nodeWide.mergeMemoryStats(replies);
+      case 'by-node':
+        return nodeWide.textByNode(
+          replies,
+          byPosition.map((c) => c.request.target),
+        );
+      case 'config-get':
+        return this.redactSecrets ? nodeWide.redactConfig(replies[0] as Buffer) : (replies[0] as Buffer);
+      case 'shard-pairs':
+        return mergePairs(
+          this.#children.map((c) => c.request.reply as Buffer),
+          this.#children.map((c) => c.positions),
+          this.#keyCount,
+        );
     }
   }
 
@@ -221,8 +263,10 @@ export class FanOut implements RequestOwner {
    */
   #slowlog(): Buffer {
     const entries: { element: Buffer; time: number; id: number }[] = [];
-    for (const child of this.#children) {
-      for (const element of arrayElements(child.request.reply as Buffer)) {
+    const lists = [...this.#children.map((child) => child.request.reply as Buffer), ...this.ownEntries];
+    for (const [i, list] of lists.entries()) {
+      // Slotway's own entries come one by one, the masters' as one array each.
+      for (const element of i < this.#children.length ? arrayElements(list) : [list]) {
         const [id, time] = arrayElements(element);
         entries.push({ element, time: integerValue(time), id: integerValue(id) });
       }

@@ -167,21 +167,33 @@ export class CommandDispatcher {
   #everyMaster(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
     if (spec.adminOnly && host.user?.administersNodes !== true)
       return host.answer(spec, errorReply(errors.adminOnly(spec.name.replace('|', ' '))));
+    if (spec.everyMaster === 'shard-pairs') return this.#byChannelSlot(host, spec, framer);
     const router = this.#context.router;
     if (spec.scripts === ScriptEffect.Remember && framer.argc === 3) {
       router.scripts.remember(framer.frameBuffer.subarray(framer.argStart[2], framer.argEnd[2]));
     } else if (spec.scripts === ScriptEffect.Forget) {
       router.scripts.clear();
     }
-    const fanOut = FanOut.toMasters(
-      host,
-      spec,
-      this.#everyMasterPayload(spec, framer),
-      router.masterAddresses(),
-      spec.everyMaster,
-    );
-    if (spec.everyMaster === 'slowlog') fanOut.limit = slowlogLimit(framer);
+    const merge = spec.everyMaster;
+    const slowlog = this.#context.facts.stats.slowlog;
+    if (merge === 'slowlog-reset') slowlog.reset();
+    // CONFIG GET: the masters share one configuration (CONFIG SET goes to all): the first answers.
+    const masters = router.masterAddresses();
+    const addresses = merge === 'config-get' ? masters.slice(0, 1) : masters;
+    const fanOut = FanOut.toMasters(host, spec, this.#everyMasterPayload(spec, framer), addresses, merge);
+    if (merge === 'slowlog') fanOut.limit = slowlogLimit(framer);
+    if (merge === 'slowlog' || merge === 'slowlog-len') fanOut.ownEntries = slowlog.entries();
+    if (merge === 'config-get') fanOut.redactSecrets = host.user?.administersNodes !== true;
     this.#queueFanOut(host, fanOut);
+  }
+
+  /** PUBSUB SHARDNUMSUB ch...: each channel at its slot's master (channels are no keys, so no key spec finds them). */
+  #byChannelSlot(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    const channels = this.#context.keys;
+    channels.count = 0;
+    for (let i = 2; i < framer.argc; i++) channels.push(i);
+    if (channels.count === 0) return host.answer(spec, EMPTY_ARRAY);
+    this.#queueFanOut(host, FanOut.split(host, spec, framer, channels, 1, 'shard-pairs', 2));
   }
 
   /** Routed by the slot of its keys (keyless: any master); on a lease of its own when it blocks. */
@@ -309,3 +321,4 @@ function slowlogLimit(framer: CommandFramer): number {
 
 const OOM_REPLY = errorReply(errors.OOM_BUFFER_MEMORY);
 const EMPTY_PAYLOAD = Buffer.alloc(0);
+const EMPTY_ARRAY = Buffer.from('*0\r\n');

@@ -22,6 +22,7 @@ export interface ClientRecord {
   destroy(): void;
 }
 import { BufferBudget } from './buffer-budget.js';
+import { ProxySlowlog } from './proxy-slowlog.js';
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
 export const COMMAND_CLASSES = [
@@ -79,8 +80,12 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
   readonly latencyCounts = new Float64Array(COMMAND_CLASSES.length * BUCKET_COUNT);
   readonly latencySumsMs = new Float64Array(COMMAND_CLASSES.length);
 
-  constructor(maxBufferMemory = Number.POSITIVE_INFINITY) {
+  /** Slotway's own slow commands (--slowlog-log-slower-than), shown by SLOWLOG GET beside the masters'. */
+  readonly slowlog: ProxySlowlog;
+
+  constructor(maxBufferMemory = Number.POSITIVE_INFINITY, slowlog = new ProxySlowlog()) {
     this.buffers = new BufferBudget(maxBufferMemory);
+    this.slowlog = slowlog;
   }
 
   /** Accounts one reply as it is written to its client; `now` is performance.now(). */
@@ -98,6 +103,8 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
     const cell = kind * BUCKET_COUNT + bucket;
     counts[cell] = (counts[cell] as number) + 1;
     this.latencySumsMs[kind] = (this.latencySumsMs[kind] as number) + ms;
+    // Local answers, refusals and connection holders (a blocked BLPOP's wait) are no work of Slotway's to log.
+    if (ms >= this.slowlog.thresholdMs && kind <= EVERY_MASTER) this.slowlog.record(request, ms);
   }
 
   onClientOpened(session: Client): void {

@@ -157,6 +157,12 @@ export class Session implements ModesHost, DispatchHost {
     return this.#socket.localPort ?? 0;
   }
 
+  /** The client's `ip:port`, as Redis shows a client's addr (Slotway's slow log entries). */
+  get peerAddress(): string {
+    const socket = this.#socket;
+    return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
