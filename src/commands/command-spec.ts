@@ -31,7 +31,6 @@ export type EveryMasterMerge =
   | 'and'
   | 'min'
   | 'any-value'
-  | 'keyspace'
   | 'slowlog'
   /** PUBSUB NUMSUB, CHANNELS (and SHARDCHANNELS), NUMPAT: router/pubsub-merge.ts. */
   | 'numsub'

@@ -12,7 +12,7 @@
 import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
 import { arrayElements } from '../protocol/reply-elements.js';
-import { OK, bulkString, encodeCommand, integerReply } from '../protocol/resp-writer.js';
+import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
 import * as nodeWide from './node-wide-merge.js';
@@ -35,8 +35,6 @@ export class FanOut implements RequestOwner {
   readonly #children: Child[];
   readonly #keyCount: number;
   #pending: number;
-  /** For INFO: the proxy's own sections, before the merged `# Keyspace`. */
-  prefix = '';
   /** For SCAN: how many masters there are. */
   #masters = 0;
   /** For SLOWLOG GET: how many entries the client asked for (-1: all). */
@@ -218,8 +216,6 @@ export class FanOut implements RequestOwner {
       }
       case 'scan':
         return this.#scanReply(byPosition[0] as Child);
-      case 'keyspace':
-        return bulkString(this.prefix === '' ? this.#keyspace() : `${this.prefix}\r\n${this.#keyspace()}`);
       case 'slowlog':
         return this.#slowlog();
       case 'numsub':
@@ -274,27 +270,6 @@ export class FanOut implements RequestOwner {
     entries.sort((a, b) => b.time - a.time || b.id - a.id);
     const kept = this.limit < 0 ? entries : entries.slice(0, this.limit);
     return Buffer.concat([Buffer.from(`*${kept.length}\r\n`), ...kept.map((entry) => entry.element)]);
-  }
-
-  /** `db0:keys=N,expires=M,avg_ttl=T` of every master: keys and expires summed, avg_ttl averaged. */
-  #keyspace(): string {
-    const totals = new Map<string, { keys: number; expires: number; ttl: number; count: number }>();
-    for (const child of this.#children) {
-      const text = (child.request.reply as Buffer).toString('latin1');
-      for (const match of text.matchAll(/(db\d+):keys=(\d+),expires=(\d+),avg_ttl=(\d+)/g)) {
-        const [, db, keys, expires, ttl] = match;
-        const total = totals.get(db as string) ?? { keys: 0, expires: 0, ttl: 0, count: 0 };
-        total.keys += Number(keys);
-        total.expires += Number(expires);
-        total.ttl += Number(ttl);
-        total.count++;
-        totals.set(db as string, total);
-      }
-    }
-    const lines = [...totals].map(
-      ([db, t]) => `${db}:keys=${t.keys},expires=${t.expires},avg_ttl=${Math.round(t.ttl / t.count)}`,
-    );
-    return `# Keyspace\r\n${lines.map((line) => `${line}\r\n`).join('')}`;
   }
 
   #integers(): number[] {
