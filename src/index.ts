@@ -80,7 +80,9 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   let boundPort = options.port;
   let metricsPort = 0;
   const readiness = (): Readiness => proxyReadiness(router, stats, refresher.guard.refusal);
-  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness });
+  const tracking = new TrackingTable(options.trackingTableMaxKeys, log);
+  tracking.setSource(new InvalidationLinks(router, log, tracking));
+  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking });
   const adminFacts: AdminFacts = {
     version: SLOTWAY_VERSION,
     options,
@@ -100,8 +102,6 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
           log,
         );
 
-  const tracking = new TrackingTable(options.trackingTableMaxKeys, log);
-  tracking.setSource(new InvalidationLinks(router, log, tracking));
   const facts: LocalFacts = {
     tracking,
     slotwayVersion: SLOTWAY_VERSION,

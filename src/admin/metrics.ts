@@ -14,6 +14,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { TopologyRefresher } from '../cluster/topology-refresher.js';
 import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, LATENCY_BOUNDS_MS, type ServerStats } from '../server/server-stats.js';
+import type { TrackingTable } from '../server/tracking-table.js';
 import type { Readiness } from './readiness.js';
 
 export interface MetricSources {
@@ -22,6 +23,7 @@ export interface MetricSources {
   readonly router: Router;
   readonly refresher: Pick<TopologyRefresher, 'stats' | 'guard'>;
   readonly readiness: () => Readiness;
+  readonly tracking: TrackingTable;
 }
 
 /** Connection states a node's series report (slotway_node_connection_state). */
@@ -131,6 +133,29 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
     'slotway_internal_errors_total',
     'Clients closed because handling their input threw (a Slotway bug; see the log).',
     () => stats.internalErrors,
+  );
+
+  // Client-side caching (CLIENT TRACKING).
+  const tracking = sources.tracking;
+  gauge(registry, 'slotway_tracking_clients', 'Clients with CLIENT TRACKING on.', () => tracking.clientCount);
+  gauge(registry, 'slotway_tracking_keys', 'Keys remembered for tracking clients.', () => tracking.keyCount);
+  counter(
+    registry,
+    'slotway_tracking_invalidations_total',
+    'Keys the masters reported written while clients tracked.',
+    () => tracking.stats.invalidations,
+  );
+  counter(
+    registry,
+    'slotway_tracking_flushes_total',
+    'Times tracking clients were told to flush everything (lost or new invalidation link, slot moved, FLUSHALL).',
+    () => tracking.stats.flushes,
+  );
+  counter(
+    registry,
+    'slotway_tracking_evictions_total',
+    'Keys invalidated to stay under --tracking-table-max-keys.',
+    () => tracking.stats.evictions,
   );
 
   // Commands.

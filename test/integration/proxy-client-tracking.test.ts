@@ -118,12 +118,22 @@ test(
       await reader.next();
       await writer.flushall();
       assert.equal(text(await reader.next(INVALIDATION_BOUND_MS)), FLUSH_PUSH);
+      // Each master reports its flush on its own link, some maybe after FLUSHALL's reply: let them all come.
+      await sleep(200);
+      while ((await nextOrNull(reader, 50)) !== null);
 
       // Keys of several slots in one MGET are all tracked.
       reader.send('MGET', 'trk:x', 'trk:y', 'trk:z');
       await reader.next();
       await writer.set('trk:y', 'v');
       assert.equal(text(await reader.next(INVALIDATION_BOUND_MS)), invalidatePush('trk:y'));
+
+      // The metrics say so too.
+      const metrics = await env.proxy.metrics.exposition();
+      assert.match(metrics, /^slotway_tracking_clients 1$/m);
+      assert.match(metrics, /^slotway_tracking_keys 2$/m); // trk:x and trk:z, still unwritten
+      assert.match(metrics, /^slotway_tracking_invalidations_total [1-9]\d*$/m);
+      assert.match(metrics, /^slotway_tracking_flushes_total [1-9]\d*$/m);
       reader.close();
     } finally {
       await env.close();
