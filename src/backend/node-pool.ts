@@ -236,7 +236,11 @@ export class NodePool implements ConnectionEvents {
     const idle = resp3 ? this.#idle3 : this.#idle;
     let connection = idle.pop();
     while (connection !== undefined && connection.state === 'closed') connection = idle.pop();
-    connection ??= new NodeConnection(this.host, this.port, this.#options, this, resp3, this.readOnly);
+    if (connection === undefined) {
+      connection = new NodeConnection(this.host, this.port, this.#options, this, resp3, this.readOnly);
+      // CLIENT UNBLOCK of a client blocked on this lease names the node's id for it.
+      connection.learnClientId();
+    }
     this.#leased.add(connection);
     return connection;
   }

@@ -164,3 +164,8 @@ export function scriptAfterPin(command: string): string {
 export function outOfBandFailed(command: string, node: string, reason: string): string {
   return `ERR Slotway could not deliver ${command.toUpperCase()} to ${node} (${reason}); a script may still run there`;
 }
+
+/** CLIENT PAUSE / UNPAUSE hold or release every client of Slotway: users-file admins only, as node administration. */
+export function clientAdminOnly(command: string): string {
+  return `NOPERM ${command} holds every client of Slotway: only a user its --users-file makes an admin (+@admin) may run it`;
+}

@@ -25,6 +25,8 @@ import { FanOut } from '../router/fan-out.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { infoText, infoWantsKeyspace } from './info-text.js';
+import { clientUnblock } from './client-command.js';
+import { PauseMode, type ClientRegistry } from './client-registry.js';
 import { answerLocally, type LocalHost } from './local-commands.js';
 import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
@@ -51,6 +53,10 @@ export interface DispatchHost extends LocalHost {
   enqueue(request: Request): void;
   /** Queues a request in order without sending it (a fan-out's parent, a reply Slotway waits for). */
   queue(request: Request): void;
+  /** The last command it sent (CLIENT LIST's cmd): the spec itself, no string made per command. */
+  lastCommand: CommandSpec | null;
+  /** CLIENT PAUSE covers the command at hand: stall at it until the pause ends (client-registry.ts). */
+  holdForPause(): void;
 }
 
 export interface DispatchContext {
@@ -63,6 +69,8 @@ export interface DispatchContext {
   readonly maxWaitMs: number;
   /** Scratch list of key indices; sessions run one at a time, so one suffices. */
   readonly keys: KeyIndices;
+  /** Slotway's clients and CLIENT PAUSE's state. */
+  readonly clients: ClientRegistry;
 }
 
 export class CommandDispatcher {
@@ -85,6 +93,7 @@ export class CommandDispatcher {
           : answerLocally(host, spec, framer, context.facts),
       );
     }
+    host.lastCommand = spec;
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
       if (refusal !== null) {
@@ -106,6 +115,8 @@ export class CommandDispatcher {
       buffers.refused(context.log);
       return host.answer(spec, OOM_REPLY);
     }
+    // CLIENT PAUSE holds Slotway's clients, after the checks Redis makes first (as Redis postpones a command).
+    if (context.clients.pauseMode !== PauseMode.None && context.clients.pauses(spec)) return host.holdForPause();
     if (host.barrier) {
       if (host.waitForIdle()) return;
       host.barrier = false;
@@ -144,6 +155,7 @@ export class CommandDispatcher {
       return this.#queueFanOut(host, fanOut);
     }
     if (spec.local === LocalAnswer.Proxy) return this.#answerLater(host, spec, context.facts.admin(framer, host.resp3));
+    if (spec.local === LocalAnswer.ClientUnblock) return this.#answerLater(host, spec, clientUnblock(host, framer));
     host.answer(spec, answerLocally(host, spec, framer, context.facts));
   }
 

@@ -24,11 +24,13 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
+import { clientInfo, clientKill, clientList, clientPause, clientReply, clientUnpause } from './client-command.js';
+import type { ClientCommandHost } from './client-command.js';
 import { infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
-export interface LocalHost extends RequestOwner {
+export interface LocalHost extends RequestOwner, ClientCommandHost {
   resp3: boolean;
   /** CLIENT SETNAME's value, CLIENT SETINFO's. */
   name: string;
@@ -121,6 +123,18 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
       return aclGenPass(args);
     case LocalAnswer.AclHelp:
       return aclHelp();
+    case LocalAnswer.ClientList:
+      return clientList(session, args);
+    case LocalAnswer.ClientInfo:
+      return clientInfo(session);
+    case LocalAnswer.ClientKill:
+      return clientKill(session, args);
+    case LocalAnswer.ClientPause:
+      return clientPause(session, args);
+    case LocalAnswer.ClientUnpause:
+      return clientUnpause(session);
+    case LocalAnswer.ClientReply:
+      return clientReply(session, args);
     default:
       return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
   }

@@ -70,6 +70,24 @@ export class SessionModes {
     return this.#blocked !== null || this.#subscriber !== null || this.#monitor !== null;
   }
 
+  /** The open transaction (WATCH or MULTI), its subscriptions, MONITOR, its blocking command: CLIENT LIST reads them. */
+  get transaction(): Transaction | null {
+    return this.#transaction;
+  }
+
+  get subscriber(): Subscriber | null {
+    return this.#subscriber;
+  }
+
+  get monitoring(): boolean {
+    return this.#monitor !== null;
+  }
+
+  /** The blocking command in flight on its own lease (CLIENT UNBLOCK reaches it there), or null. */
+  get blocked(): Request | null {
+    return this.#blocked;
+  }
+
   /** No pub/sub confirmation is on its way to the client. */
   get subscriptionsSettled(): boolean {
     return this.#subscriber === null || this.#subscriber.settled;

@@ -36,6 +36,8 @@ import type { ScriptUser } from '../cluster/script-user.js';
 import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
+import type { ClientRegistry } from './client-registry.js';
+import { ReplyMode, applyReplyMode } from './reply-mode.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
@@ -66,6 +68,8 @@ export interface SessionContext {
   readonly clock: { now: number };
   /** The node user each user's scripts run as (--deny-commands, users-file rules). */
   readonly scriptIdentities: ScriptIdentities;
+  /** Every client by id, and CLIENT PAUSE's state (client-registry.ts). */
+  readonly clients: ClientRegistry;
 }
 
 export class Session implements ModesHost, DispatchHost {
@@ -79,6 +83,11 @@ export class Session implements ModesHost, DispatchHost {
   readonly connectedAt = Date.now();
   /** The coarse clock's time of this client's last input (for --timeout). */
   lastActiveAt: number;
+  /** performance.now() of its last input, and its last command (CLIENT LIST's idle and cmd). */
+  lastInputAt: number;
+  lastCommand: CommandSpec | null = null;
+  /** CLIENT REPLY ON|OFF|SKIP (reply-mode.ts). */
+  replyMode = ReplyMode.On;
   /** Who this client is: null until it authenticates, when a password is required. */
   #user: User | null;
   /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
@@ -126,6 +135,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
+    this.lastInputAt = performance.now();
     this.#user = context.users.anonymous;
     this.#checksAccess = this.#user === null || !this.#user.allowsEverything;
     this.#scriptUser = context.scriptIdentities.of(this.#user);
@@ -135,6 +145,7 @@ export class Session implements ModesHost, DispatchHost {
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
+    context.clients.add(this);
   }
 
   get log(): Logger {
@@ -154,6 +165,39 @@ export class Session implements ModesHost, DispatchHost {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** For CLIENT LIST, KILL ADDR and the like (client-list.ts); read only when asked. */
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? '';
+  }
+
+  get remotePort(): number {
+    return this.#socket.remotePort ?? 0;
+  }
+
+  get fd(): number {
+    return (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  }
+
+  get inputBytes(): number {
+    return this.#framer.pendingBytes;
+  }
+
+  get unwrittenBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  get reading(): boolean {
+    return !this.#readingPaused;
+  }
+
+  get closing(): boolean {
+    return this.#closeAfterReplies;
+  }
+
+  get clients(): ClientRegistry {
+    return this.#context.clients;
   }
 
   /** WATCH or MULTI open: reads of other slots then stay on masters too (--read-from). */
@@ -277,6 +321,7 @@ export class Session implements ModesHost, DispatchHost {
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
     this.#closed = true;
+    this.#context.clients.delete(this);
     this.#release();
     this.#modes.leave();
     this.#socket.destroy();
@@ -324,14 +369,16 @@ export class Session implements ModesHost, DispatchHost {
     let bytes = 0;
     while (head !== undefined && head.done) {
       const reply = head.reply as Buffer;
-      batch.push(reply);
-      bytes += reply.length;
+      if (!head.silent) {
+        batch.push(reply);
+        bytes += reply.length;
+      }
       stats.onReply(head, reply, now);
       queue.shift();
       head = queue.peek();
     }
     stats.bytesOut += bytes;
-    writeBatch(socket, batch, bytes);
+    if (batch.length > 0) writeBatch(socket, batch, bytes);
     this.#syncUnwritten();
     if (this.#outputOverLimit()) return;
     this.#afterFlush();
@@ -416,7 +463,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Runs the input through; a bug met by one client's input must cost that client only. */
   #guarded(chunk: Buffer | null): void {
-    sampleArrivalClock(); // the start of the latency of every command framed now
+    this.lastInputAt = sampleArrivalClock(); // the start of the latency of every command framed now
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
@@ -514,6 +561,18 @@ export class Session implements ModesHost, DispatchHost {
     return true;
   }
 
+  /** CLIENT PAUSE covers the command at hand: stalled at it, reading stopped, until the pause ends. */
+  holdForPause(): void {
+    this.#stalled = true;
+    this.#pauseReading();
+    this.#context.clients.hold(this);
+  }
+
+  /** The pause ended: the held command runs (or waits again for what it waited for before). */
+  resumeFromPause(): void {
+    if (this.#stalled && !this.#closed) this.#unstall();
+  }
+
   #unstall(): void {
     this.#stalled = false;
     this.#guarded(null);
@@ -525,13 +584,19 @@ export class Session implements ModesHost, DispatchHost {
   }
 
   enqueue(request: Request): void {
-    this.#queue.push(request);
+    this.#admit(request);
     if (request.done) this.onRequestDone(request);
     else this.#context.router.dispatch(request);
   }
 
   queue(request: Request): void {
+    this.#admit(request);
+  }
+
+  /** Joins the reply queue; CLIENT REPLY OFF or SKIP marks it silent on the way (reply-mode.ts). */
+  #admit(request: Request): void {
     this.#queue.push(request);
+    if (this.replyMode !== ReplyMode.On) this.replyMode = applyReplyMode(this.replyMode, request);
   }
 
   setBarrier(): void {
@@ -541,6 +606,7 @@ export class Session implements ModesHost, DispatchHost {
   resetConnection(): void {
     this.#modes.leave();
     this.name = '';
+    this.replyMode = ReplyMode.On;
     this.#setUser(this.#context.users.anonymous);
   }
 
@@ -584,6 +650,7 @@ export class Session implements ModesHost, DispatchHost {
     }
     this.#release();
     this.#modes.leave();
+    this.#context.clients.delete(this);
     this.#context.stats.onClientClosed(this);
   };
 }
