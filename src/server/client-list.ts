@@ -11,8 +11,19 @@
 // the last read). Fields of Redis's memory allocator that Slotway has no
 // counterpart for (qbuf-free, argv-mem, multi-mem, rbs, rbp, obl) are 0.
 import type { CommandSpec } from '../commands/command-spec.js';
+import type { Request } from '../router/request.js';
+import type { Subscriber } from '../router/subscriber.js';
 import type { User } from './client-auth.js';
-import type { SessionModes } from './session-modes.js';
+import type { Transaction } from './transaction.js';
+
+/** The modes a CLIENT LIST line reads (session-modes.ts has them). */
+export interface ClientModes {
+  readonly subscriber: Pick<Subscriber, 'count' | 'channels' | 'patterns' | 'shardChannels'> | null;
+  readonly transaction: Pick<Transaction, 'inMulti' | 'queued'> | null;
+  readonly monitoring: boolean;
+  /** The blocking command in flight on its own lease. */
+  readonly blocked: Request | null;
+}
 
 /** What a CLIENT LIST line reads of a client session. */
 export interface ClientView {
@@ -36,7 +47,7 @@ export interface ClientView {
   readonly localPort: number;
   /** The socket's file descriptor, -1 when Node does not say. */
   readonly fd: number;
-  readonly modes: SessionModes;
+  readonly modes: ClientModes;
   /** Replies owed, in order (oll). */
   readonly pendingReplies: number;
   /** Bytes held for it: commands in flight, replies waiting or unwritten (omem). */
