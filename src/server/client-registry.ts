@@ -35,6 +35,8 @@ export const enum PauseMode {
   All = 2,
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class ClientRegistry {
   readonly #clients = new Map<number, RegisteredClient>();
   /** Read by the dispatcher per command: one comparison while no pause is on. */
@@ -81,8 +83,13 @@ export class ClientRegistry {
     if (mode > this.pauseMode) this.pauseMode = mode;
     if (until <= this.#pausedUntil && this.#timer !== null) return;
     this.#pausedUntil = until;
+    this.#schedule(ms);
+  }
+
+  /** Node's timers take at most 2^31-1 ms (a longer delay fires at once): a long pause wakes up and sleeps again. */
+  #schedule(ms: number): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#end, ms);
+    this.#timer = setTimeout(this.#end, Math.min(ms, MAX_TIMER_MS));
     this.#timer.unref();
   }
 
@@ -99,6 +106,8 @@ export class ClientRegistry {
 
   readonly #end = (): void => {
     this.#timer = null;
-    this.unpause();
+    const left = this.#pausedUntil - Date.now();
+    if (left > 0) this.#schedule(left);
+    else this.unpause();
   };
 }

@@ -177,10 +177,20 @@ function setName(session: LocalHost, name: string): Buffer {
 
 function setInfo(session: LocalHost, attribute: string, value: string): Buffer {
   const lower = attribute.toLowerCase();
+  if (lower !== 'lib-name' && lower !== 'lib-ver') return errorReply(`ERR Unrecognized option '${attribute}'`);
+  // As Redis 7.2: a space or newline would break CLIENT LIST's line apart.
+  if (!printable(value)) return errorReply(`ERR ${attribute} cannot contain spaces, newlines or special characters.`);
   if (lower === 'lib-name') session.libName = value;
-  else if (lower === 'lib-ver') session.libVersion = value;
-  else return errorReply(`ERR Unrecognized option '${attribute}'`);
+  else session.libVersion = value;
   return OK;
+}
+
+function printable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 33 || code > 126) return false;
+  }
+  return true;
 }
 
 /**

@@ -188,6 +188,12 @@ test('CLIENT GETNAME, SETNAME, ID, NO-EVICT, NO-TOUCH are per client', async () 
     assert.equal(await a.call('CLIENT', 'GETNAME'), '$5\r\nalpha\r\n');
     assert.equal(await b.call('CLIENT', 'GETNAME'), '$-1\r\n');
     assert.notEqual(await idOf(a), await idOf(b));
+    // Nothing that would break a CLIENT LIST line apart (Redis 7.2's SETINFO check, SETNAME's).
+    assert.equal(
+      await a.call('CLIENT', 'SETINFO', 'lib-name', 'my lib'),
+      '-ERR lib-name cannot contain spaces, newlines or special characters.\r\n',
+    );
+    assert.match(await a.call('CLIENT', 'SETNAME', 'two words'), /^-ERR Client names cannot contain spaces/);
     assert.equal(await a.call('CLIENT', 'NO-EVICT', 'on'), '+OK\r\n');
     assert.equal(await a.call('CLIENT', 'NO-TOUCH', 'on'), '+OK\r\n');
   } finally {
