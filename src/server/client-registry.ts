@@ -64,9 +64,11 @@ export class ClientRegistry {
     return this.#clients.values();
   }
 
-  /** The pause covers this command now. */
-  pauses(spec: CommandSpec): boolean {
-    return this.pauseMode === PauseMode.All || (this.pauseMode === PauseMode.Write && heldByWritePause(spec));
+  /** The pause covers this command now; `queuedWrites`: the client's transaction queued a write (EXEC is held then). */
+  pauses(spec: CommandSpec, queuedWrites: boolean): boolean {
+    return (
+      this.pauseMode === PauseMode.All || (this.pauseMode === PauseMode.Write && heldByWritePause(spec, queuedWrites))
+    );
   }
 
   /** `client` stalled at a command the pause covers: resumed when it ends. */

@@ -116,7 +116,9 @@ export class CommandDispatcher {
       return host.answer(spec, OOM_REPLY);
     }
     // CLIENT PAUSE holds Slotway's clients, after the checks Redis makes first (as Redis postpones a command).
-    if (context.clients.pauseMode !== PauseMode.None && context.clients.pauses(spec)) return host.holdForPause();
+    const clients = context.clients;
+    if (clients.pauseMode !== PauseMode.None && clients.pauses(spec, host.modes.transaction?.writes === true))
+      return host.holdForPause();
     if (host.barrier) {
       if (host.waitForIdle()) return;
       host.barrier = false;

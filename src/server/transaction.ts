@@ -20,6 +20,7 @@
 // keyed command) is refused and EXEC aborts.
 import { CROSS_SLOT } from '../commands/command-args.js';
 import type { CommandSpec } from '../commands/command-spec.js';
+import { heldByWritePause } from '../commands/pause-policy.js';
 import { ModeCommand } from '../commands/policy.js';
 import { Route } from '../commands/command-spec.js';
 import type { PendingCommand } from '../backend/node-connection.js';
@@ -55,6 +56,8 @@ export class Transaction {
   #needsScriptUser = false;
   /** Commands queued since MULTI (CLIENT LIST's multi field). */
   queued = 0;
+  /** A command CLIENT PAUSE WRITE holds was queued: so is EXEC (commands/pause-policy.ts). */
+  writes = false;
   /** Set once the transaction is over (EXEC, DISCARD, UNWATCH): the session drops it. */
   finished = false;
 
@@ -173,6 +176,7 @@ export class Transaction {
         return this.#flag(command, errors.CROSSSLOT);
       }
     }
+    this.writes ||= heldByWritePause(spec);
     if (this.#lease !== null) {
       this.queued++; // the node may still refuse it (arity): its error then reaches the client
       return this.#forward(command, false);

@@ -389,6 +389,33 @@ test('CLIENT PAUSE WRITE holds a SET but not a GET, until its timeout; admins of
     assert.ok(heldMs >= 950, `the SET was held until the timeout (${heldMs} ms)`);
     assert.equal(await env.direct().get('client:pause'), 'during');
 
+    // Transactions, as Redis: a write queued in MULTI is held, and EXEC of a transaction that queued one;
+    // a read-only transaction goes through.
+    const queuedBefore = await connect();
+    const queuingDuring = await connect();
+    const readOnly = await connect();
+    try {
+      assert.equal(await queuedBefore.call('MULTI'), '+OK\r\n');
+      assert.equal(await queuedBefore.call('SET', 'client:pause:tx', '1'), '+QUEUED\r\n');
+      assert.equal(await queuingDuring.call('MULTI'), '+OK\r\n');
+      const txAt = Date.now();
+      assert.equal(await admin.call('CLIENT', 'PAUSE', '800', 'WRITE'), '+OK\r\n');
+      queuedBefore.send('EXEC');
+      queuingDuring.send('SET', 'client:pause:tx2', '1');
+      assert.equal(await readOnly.call('MULTI'), '+OK\r\n');
+      assert.equal(await readOnly.call('GET', 'client:pause:tx'), '+QUEUED\r\n');
+      assert.equal(await readOnly.call('EXEC'), '*1\r\n$-1\r\n');
+      assert.ok(Date.now() - txAt < 500, 'the read-only transaction was not held');
+      assert.equal(queuedBefore.buffered + queuingDuring.buffered, 0, 'EXEC and the queued SET are held');
+      assert.equal((await queuedBefore.next(3000)).toString(), '*1\r\n+OK\r\n');
+      assert.equal((await queuingDuring.next(3000)).toString(), '+QUEUED\r\n');
+      assert.ok(Date.now() - txAt >= 750, 'held until the timeout');
+    } finally {
+      queuedBefore.close();
+      queuingDuring.close();
+      readOnly.close();
+    }
+
     // ALL holds reads too; UNPAUSE is held with everything else, as in Redis, so the pause ends at its timeout.
     const allAt = Date.now();
     assert.equal(await admin.call('CLIENT', 'PAUSE', '300', 'ALL'), '+OK\r\n');
