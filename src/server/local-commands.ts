@@ -24,8 +24,15 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
-import { clientInfo, clientKill, clientList, clientPause, clientReply, clientUnpause } from './client-command.js';
-import type { ClientCommandHost } from './client-command.js';
+import {
+  clientInfo,
+  clientKill,
+  clientList,
+  clientPause,
+  clientReply,
+  clientUnpause,
+  type ClientCommandHost,
+} from './client-command.js';
 import { infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
 
@@ -167,10 +174,7 @@ function auth(session: LocalHost, args: CommandArgs, first: number): Buffer {
 }
 
 function setName(session: LocalHost, name: string): Buffer {
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code < 33 || code > 126) return errorReply(errors.BAD_CLIENT_NAME);
-  }
+  if (!printable(name)) return errorReply(errors.BAD_CLIENT_NAME);
   session.name = name;
   return OK;
 }
@@ -185,6 +189,7 @@ function setInfo(session: LocalHost, attribute: string, value: string): Buffer {
   return OK;
 }
 
+/** Only characters '!' to '~': what CLIENT LIST can show without breaking its line apart. */
 function printable(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
