@@ -320,6 +320,11 @@ test('CLIENT UNBLOCK: TIMEOUT gives the blocked client nil, ERROR -UNBLOCKED; no
       const before = await blockedOnNode();
       blocked.send('BLPOP', key, '0');
       await waitFor('BLPOP to block on the node', async () => (await blockedOnNode()) > before);
+      // A user that is no admin may not unblock another user's client: not counted.
+      const app = await connect('app', 'app');
+      assert.equal(await app.call('CLIENT', 'UNBLOCK', String(blockedId), reason), ':0\r\n');
+      app.close();
+      assert.equal(blocked.buffered, 0, 'still blocked');
       assert.equal(await admin.call('CLIENT', 'UNBLOCK', String(blockedId), reason), ':1\r\n');
       assert.equal((await blocked.next()).toString(), expected, reason);
       assert.equal(await blocked.call('PING'), '+PONG\r\n', 'the client goes on');
