@@ -34,7 +34,7 @@ import { Socket, createConnection } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { NodeSecurity } from '../cluster/node-security.js';
 import type { ScriptUser } from '../cluster/script-user.js';
-import { Frame } from '../protocol/stream-framer.js';
+import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { writeBatch } from '../util/write-batch.js';
@@ -87,6 +87,9 @@ const HELLO_3 = Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
 /** Lets a replica answer reads of its master's slots on this connection instead of -MOVED. */
 const READONLY = Buffer.from('*1\r\n$8\r\nREADONLY\r\n');
 const MINUS = 45; // '-': an error reply
+const COLON = 58; // ':': an integer reply
+/** Asked on a lease, behind its handshake: the node's id for it, which CLIENT UNBLOCK names. */
+const CLIENT_ID = Buffer.from('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
 
 export class NodeConnection {
   readonly host: string;
@@ -95,6 +98,8 @@ export class NodeConnection {
   readonly resp3: boolean;
   /** 'ready' once connected and the handshake (if any) succeeded. */
   state: ConnectionState = 'connecting';
+  /** The node's CLIENT ID of this connection, once learnt (learnClientId); -1 until then or if refused. */
+  nodeClientId = -1;
   /** Connected: queued commands may be written (behind the handshake, before its reply). */
   #writable = false;
   /** Why the node refused the handshake ('' = it did not). */
@@ -202,6 +207,20 @@ export class NodeConnection {
   close(reason: string): void {
     this.#closeWith(reason);
   }
+
+  /**
+   * Asks the node for this connection's id (CLIENT ID), queued now: on a new
+   * lease that is right behind the handshake, in the same first write as its
+   * first command, so it costs no round trip. A refusal only leaves the id
+   * unknown (CLIENT UNBLOCK then cannot reach this connection's client).
+   */
+  learnClientId(): void {
+    this.send({ payload: CLIENT_ID, onNodeReply: this.#onClientIdReply, onNodeFailure() {} });
+  }
+
+  readonly #onClientIdReply = (buffer: Buffer, start: number, end: number): void => {
+    if (buffer[start] === COLON) this.nodeClientId = parseInteger(buffer, start + 1, end - 2);
+  };
 
   /**
    * Closes with a TCP reset rather than a FIN: a node that is stopped (not

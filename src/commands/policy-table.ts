@@ -444,6 +444,14 @@ const policyRows: Row[] = [
   ['client|trackinginfo', local(LocalAnswer.ClientTrackingInfo)],
   ['client|caching', local(LocalAnswer.ClientCaching)],
   ['client|getredir', local(LocalAnswer.ClientGetRedir)],
+  // Over Slotway's own clients, never the nodes' (server/client-command.ts).
+  ['client|list', local(LocalAnswer.ClientList)],
+  ['client|info', local(LocalAnswer.ClientInfo)],
+  ['client|kill', local(LocalAnswer.ClientKill)],
+  ['client|pause', local(LocalAnswer.ClientPause)],
+  ['client|unpause', local(LocalAnswer.ClientUnpause)],
+  ['client|unblock', local(LocalAnswer.ClientUnblock)],
+  ['client|reply', local(LocalAnswer.ClientReply)],
   ['cluster|keyslot', local(LocalAnswer.ClusterKeyslot)],
   ['cluster|info', local(LocalAnswer.ClusterInfo)],
   ...rows(local(LocalAnswer.ClusterMyId), ['cluster|myid', 'cluster|myshardid']),
@@ -476,19 +484,9 @@ const policyRows: Row[] = [
   // Refused: Redis refuses these in cluster mode.
   ...refusedEach(errors.notAllowedInClusterMode, ['move', 'swapdb']),
   // Refused: they would change a connection other clients share.
-  ...refusedEach(errors.changesSharedConnection, ['script|debug', 'client|reply']),
-  // Refused: client management over Slotway's own clients comes in a later version.
-  ...refusedEach(errors.notSupportedYet, [
-    'client|list',
-    'client|info',
-    'client|kill',
-    'client|pause',
-    'client|unpause',
-    'client|unblock',
-    'cluster|countkeysinslot',
-    'cluster|getkeysinslot',
-    'waitaof',
-  ]),
+  ...refusedEach(errors.changesSharedConnection, ['script|debug']),
+  // Refused: client tracking and the cluster's key listings come in a later version.
+  ...refusedEach(errors.notSupportedYet, ['cluster|countkeysinslot', 'cluster|getkeysinslot', 'waitaof']),
   // Refused: ACL users of Slotway live in its users file; the nodes' ACLs are the operator's.
   ...['acl|setuser', 'acl|deluser', 'acl|save', 'acl|load'].map((name): Row => [
     name,

@@ -46,6 +46,16 @@ export const enum LocalAnswer {
   ClientTrackingInfo,
   ClientCaching,
   ClientGetRedir,
+  /** CLIENT subcommands over Slotway's own clients (server/client-command.ts). */
+  ClientList,
+  ClientInfo,
+  ClientKill,
+  ClientPause,
+  ClientUnpause,
+  /** Sent on to the node a blocked client's lease is on, as CLIENT UNBLOCK of that lease. */
+  ClientUnblock,
+  /** Replies dropped in the session (server/reply-mode.ts); the shared connections' reply mode never changes. */
+  ClientReply,
 }
 
 /** Commands that change what the client's connection is: a transaction, a subscription, MONITOR. */

@@ -187,3 +187,8 @@ export function trackingPrefixOverlapsExisting(prefix: string, existing: string)
 export function trackingPrefixOverlaps(prefix: string, other: string): string {
   return `ERR Prefix '${prefix}' overlaps with another provided prefix '${other}'. Prefixes for a single client must not overlap.`;
 }
+
+/** CLIENT PAUSE / UNPAUSE hold or release every client of Slotway: users-file admins only, as node administration. */
+export function clientAdminOnly(command: string): string {
+  return `NOPERM ${command} holds every client of Slotway: only a user its --users-file makes an admin (+@admin) may run it`;
+}

@@ -97,6 +97,8 @@ export class Request implements PendingCommand {
   /** A parent whose reply is merged from sub-requests (router/fan-out.ts). */
   fanOut = false;
   failure = Failure.None;
+  /** Its reply is not written (CLIENT REPLY OFF or SKIP, server/reply-mode.ts); the command still runs. */
+  silent = false;
   /** Bytes its session counts for it (server/reply-queue.ts): minus payload and expected reply in flight, then the reply's length. */
   held = 0;
   /** performance.now() when Slotway read the command (sampled once per socket read). */

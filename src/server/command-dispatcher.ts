@@ -26,6 +26,8 @@ import type { MasterInfo } from '../router/master-info.js';
 import { Request } from '../router/request.js';
 import type { Router } from '../router/router.js';
 import { infoReply, infoSelection, infoText } from './info-text.js';
+import { clientUnblock } from './client-command.js';
+import { PauseMode, type ClientRegistry } from './client-registry.js';
 import { answerLocally, type LocalHost } from './local-commands.js';
 import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
@@ -54,6 +56,10 @@ export interface DispatchHost extends LocalHost {
   enqueue(request: Request): void;
   /** Queues a request in order without sending it (a fan-out's parent, a reply Slotway waits for). */
   queue(request: Request): void;
+  /** The last command it sent (CLIENT LIST's cmd): the spec itself, no string made per command. */
+  lastCommand: CommandSpec | null;
+  /** CLIENT PAUSE covers the command at hand: stall at it until the pause ends (client-registry.ts). */
+  holdForPause(): void;
 }
 
 export interface DispatchContext {
@@ -68,6 +74,8 @@ export interface DispatchContext {
   readonly masterInfo: MasterInfo;
   /** Scratch list of key indices; sessions run one at a time, so one suffices. */
   readonly keys: KeyIndices;
+  /** Slotway's clients and CLIENT PAUSE's state. */
+  readonly clients: ClientRegistry;
 }
 
 export class CommandDispatcher {
@@ -92,6 +100,7 @@ export class CommandDispatcher {
     }
     // Client-side caching: a read's keys are noted before it can be sent, once (tracking-table.ts).
     if (host.tracking !== null && !host.resuming) context.facts.tracking.noteCommand(host, spec, framer, context.keys);
+    host.lastCommand = spec;
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
       if (refusal !== null) {
@@ -113,6 +122,10 @@ export class CommandDispatcher {
       buffers.refused(context.log);
       return host.answer(spec, OOM_REPLY);
     }
+    // CLIENT PAUSE holds Slotway's clients, after the checks Redis makes first (as Redis postpones a command).
+    const clients = context.clients;
+    if (clients.pauseMode !== PauseMode.None && clients.pauses(spec, host.modes.transaction?.writes === true))
+      return host.holdForPause();
     if (host.barrier) {
       if (host.waitForIdle()) return;
       host.barrier = false;
@@ -147,6 +160,7 @@ export class CommandDispatcher {
     const context = this.#context;
     if (spec.local === LocalAnswer.Info) return this.#info(host, spec, framer);
     if (spec.local === LocalAnswer.Proxy) return this.#answerLater(host, spec, context.facts.admin(framer, host.resp3));
+    if (spec.local === LocalAnswer.ClientUnblock) return this.#answerLater(host, spec, clientUnblock(host, framer));
     host.answer(spec, answerLocally(host, spec, framer, context.facts));
   }
 

@@ -24,6 +24,15 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import type { RequestOwner } from '../router/request.js';
 import { aclCat, aclDryRun, aclGenPass, aclGetUser, aclHelp, aclList, aclUsers, aclWhoAmI } from './acl-command.js';
 import type { User, UserDirectory } from './client-auth.js';
+import {
+  clientInfo,
+  clientKill,
+  clientList,
+  clientPause,
+  clientReply,
+  clientUnpause,
+  type ClientCommandHost,
+} from './client-command.js';
 import { infoReply, infoSelection, infoText } from './info-text.js';
 import type { ClusterFacts, LocalFacts } from './local-facts.js';
 import {
@@ -35,7 +44,7 @@ import {
 } from './tracking-command.js';
 
 /** What a local answer may read or change of its client: the connection's own state, never a node's. */
-export interface LocalHost extends RequestOwner, TrackingHost {
+export interface LocalHost extends RequestOwner, TrackingHost, ClientCommandHost {
   resp3: boolean;
   /** CLIENT SETNAME's value, CLIENT SETINFO's. */
   name: string;
@@ -136,6 +145,18 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
       return aclGenPass(args);
     case LocalAnswer.AclHelp:
       return aclHelp();
+    case LocalAnswer.ClientList:
+      return clientList(session, args);
+    case LocalAnswer.ClientInfo:
+      return clientInfo(session);
+    case LocalAnswer.ClientKill:
+      return clientKill(session, args);
+    case LocalAnswer.ClientPause:
+      return clientPause(session, args);
+    case LocalAnswer.ClientUnpause:
+      return clientUnpause(session);
+    case LocalAnswer.ClientReply:
+      return clientReply(session, args);
     default:
       return errorReply(errors.notSupportedYet(spec.name.replace('|', ' ')));
   }
@@ -168,20 +189,28 @@ function auth(session: LocalHost, args: CommandArgs, first: number): Buffer {
 }
 
 function setName(session: LocalHost, name: string): Buffer {
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code < 33 || code > 126) return errorReply(errors.BAD_CLIENT_NAME);
-  }
+  if (!printable(name)) return errorReply(errors.BAD_CLIENT_NAME);
   session.name = name;
   return OK;
 }
 
 function setInfo(session: LocalHost, attribute: string, value: string): Buffer {
   const lower = attribute.toLowerCase();
+  if (lower !== 'lib-name' && lower !== 'lib-ver') return errorReply(`ERR Unrecognized option '${attribute}'`);
+  // As Redis 7.2: a space or newline would break CLIENT LIST's line apart.
+  if (!printable(value)) return errorReply(`ERR ${attribute} cannot contain spaces, newlines or special characters.`);
   if (lower === 'lib-name') session.libName = value;
-  else if (lower === 'lib-ver') session.libVersion = value;
-  else return errorReply(`ERR Unrecognized option '${attribute}'`);
+  else session.libVersion = value;
   return OK;
+}
+
+/** Only characters '!' to '~': what CLIENT LIST can show without breaking its line apart. */
+function printable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 33 || code > 126) return false;
+  }
+  return true;
 }
 
 /**

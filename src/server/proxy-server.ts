@@ -14,6 +14,7 @@ import type { LocalFacts } from './local-facts.js';
 import type { ClientRecord, ServerStats } from './server-stats.js';
 import { Session, type SessionContext } from './session.js';
 import { CommandDispatcher } from './command-dispatcher.js';
+import { ClientRegistry } from './client-registry.js';
 import { TlsListener, type TlsListenerOptions } from './tls-listener.js';
 
 export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, TlsListenerOptions {
@@ -48,6 +49,7 @@ export class ProxyServer {
     const access = loadClientAccess(options, table);
     if (access.errors.length > 0) throw new Error(access.errors.join('; '));
     const keys = new KeyIndices();
+    const clients = new ClientRegistry();
     this.#context = {
       dispatcher: new CommandDispatcher({
         table,
@@ -58,6 +60,7 @@ export class ProxyServer {
         keys,
         buffers: stats.buffers,
         log,
+        clients,
       }),
       table,
       router,
@@ -76,6 +79,7 @@ export class ProxyServer {
       clientOutputLimit: options.clientOutputLimit,
       clientBufferLimit: options.clientBufferLimit,
       clock: { now: 0 },
+      clients,
       scriptIdentities: new ScriptIdentities(
         options.denyCommands,
         (rules) => router.scriptUser(rules),

@@ -76,9 +76,27 @@ export class SessionModes {
   }
 
   /** Its blocking command is on a node, not yet answered (INFO's blocked_clients). */
-  get blocked(): boolean {
+  get blockedOnNode(): boolean {
     const request = this.#blocked;
     return request !== null && !request.done && request.lease?.state === 'ready';
+  }
+
+  /** The open transaction (WATCH or MULTI), its subscriptions, MONITOR, its blocking command: CLIENT LIST reads them. */
+  get transaction(): Transaction | null {
+    return this.#transaction;
+  }
+
+  get subscriber(): Subscriber | null {
+    return this.#subscriber;
+  }
+
+  get monitoring(): boolean {
+    return this.#monitor !== null;
+  }
+
+  /** The blocking command in flight on its own lease (CLIENT UNBLOCK reaches it there), or null. */
+  get blocked(): Request | null {
+    return this.#blocked;
   }
 
   /** No pub/sub confirmation is on its way to the client. */

@@ -37,6 +37,8 @@ import { ReplyQueue } from './reply-queue.js';
 import type { ServerStats } from './server-stats.js';
 import type { ClientTracking } from './tracking-table.js';
 import { SessionModes, type ModesHost } from './session-modes.js';
+import type { ClientRegistry } from './client-registry.js';
+import { ReplyMode, applyReplyMode } from './reply-mode.js';
 
 /** What every session shares: bundled once instead of passed piece by piece. */
 export interface SessionContext {
@@ -67,6 +69,8 @@ export interface SessionContext {
   readonly clock: { now: number };
   /** The node user each user's scripts run as (--deny-commands, users-file rules). */
   readonly scriptIdentities: ScriptIdentities;
+  /** Every client by id, and CLIENT PAUSE's state (client-registry.ts). */
+  readonly clients: ClientRegistry;
 }
 
 export class Session implements ModesHost, DispatchHost {
@@ -80,6 +84,11 @@ export class Session implements ModesHost, DispatchHost {
   readonly connectedAt = Date.now();
   /** The coarse clock's time of this client's last input (for --timeout). */
   lastActiveAt: number;
+  /** performance.now() of its last input, and its last command (CLIENT LIST's idle and cmd). */
+  lastInputAt: number;
+  lastCommand: CommandSpec | null = null;
+  /** CLIENT REPLY ON|OFF|SKIP (reply-mode.ts). */
+  replyMode = ReplyMode.On;
   /** Who this client is: null until it authenticates, when a password is required. */
   #user: User | null;
   /** The user's rules may refuse a command (or AUTH is still owed): check each one. */
@@ -131,6 +140,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
     this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
+    this.lastInputAt = performance.now();
     this.#user = context.users.anonymous;
     this.#checksAccess = this.#user === null || !this.#user.allowsEverything;
     this.#scriptUser = context.scriptIdentities.of(this.#user);
@@ -140,6 +150,7 @@ export class Session implements ModesHost, DispatchHost {
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
+    context.clients.add(this);
   }
 
   get log(): Logger {
@@ -167,6 +178,39 @@ export class Session implements ModesHost, DispatchHost {
     return this.#closed;
   }
 
+  /** For CLIENT LIST, KILL ADDR and the like (client-list.ts); read only when asked. */
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? '';
+  }
+
+  get remotePort(): number {
+    return this.#socket.remotePort ?? 0;
+  }
+
+  get fd(): number {
+    return (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  }
+
+  get inputBytes(): number {
+    return this.#framer.pendingBytes;
+  }
+
+  get unwrittenBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  get reading(): boolean {
+    return !this.#readingPaused;
+  }
+
+  get closing(): boolean {
+    return this.#closeAfterReplies;
+  }
+
+  get clients(): ClientRegistry {
+    return this.#context.clients;
+  }
+
   /** WATCH or MULTI open, or CLIENT TRACKING on: reads stay on masters (--read-from). */
   get readsFromMasters(): boolean {
     return this.tracking !== null || this.#modes.inTransaction;
@@ -187,7 +231,7 @@ export class Session implements ModesHost, DispatchHost {
   }
 
   get blocked(): boolean {
-    return this.#modes.blocked;
+    return this.#modes.blockedOnNode;
   }
 
   get user(): User | null {
@@ -292,6 +336,7 @@ export class Session implements ModesHost, DispatchHost {
   /** Closes the connection now, dropping whatever is pending; its leases go at once. */
   destroy(): void {
     this.#closed = true;
+    this.#context.clients.delete(this);
     this.#release();
     this.#modes.leave();
     this.#socket.destroy();
@@ -339,14 +384,16 @@ export class Session implements ModesHost, DispatchHost {
     let bytes = 0;
     while (head !== undefined && head.done) {
       const reply = head.reply as Buffer;
-      batch.push(reply);
-      bytes += reply.length;
+      if (!head.silent) {
+        batch.push(reply);
+        bytes += reply.length;
+      }
       if (head.spec !== PUSH_RECORD) stats.onReply(head, reply, now);
       queue.shift();
       head = queue.peek();
     }
     stats.bytesOut += bytes;
-    writeBatch(socket, batch, bytes);
+    if (batch.length > 0) writeBatch(socket, batch, bytes);
     this.#syncUnwritten();
     if (this.#outputOverLimit()) return;
     this.#afterFlush();
@@ -409,6 +456,18 @@ export class Session implements ModesHost, DispatchHost {
     }
   }
 
+  /** CLIENT LIST's tracking letters: t (tracking), R (its redirect client is gone), B (BCAST). */
+  get trackingFlags(): string | undefined {
+    const tracking = this.tracking;
+    if (tracking === null) return undefined;
+    return `t${tracking.brokenRedirect ? 'R' : ''}${tracking.bcast ? 'B' : ''}`;
+  }
+
+  /** CLIENT LIST's redir: the redirect client's id, 0 without one, -1 when not tracking. */
+  get trackingRedirect(): number {
+    return this.tracking === null ? -1 : this.tracking.redirectId;
+  }
+
   /** A push that must not overtake the replies owed now (a key's invalidation after the read of it). */
   pushAfterReplies(frame: Buffer): void {
     if (this.#closed) return;
@@ -423,9 +482,8 @@ export class Session implements ModesHost, DispatchHost {
 
   /** A client of this Slotway by its id (CLIENT TRACKING REDIRECT). */
   findClient(id: number): Session | undefined {
-    for (const session of this.#context.stats.sessions)
-      if (session instanceof Session && session.id === id) return session;
-    return undefined;
+    const client = this.#context.clients.get(id);
+    return client instanceof Session ? client : undefined;
   }
 
   uncorkPushes(): void {
@@ -450,7 +508,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Runs the input through; a bug met by one client's input must cost that client only. */
   #guarded(chunk: Buffer | null): void {
-    sampleArrivalClock(); // the start of the latency of every command framed now
+    this.lastInputAt = sampleArrivalClock(); // the start of the latency of every command framed now
     try {
       if (chunk === null) {
         // Resuming a stalled command: it is still the framer's current frame.
@@ -553,6 +611,18 @@ export class Session implements ModesHost, DispatchHost {
     return true;
   }
 
+  /** CLIENT PAUSE covers the command at hand: stalled at it, reading stopped, until the pause ends. */
+  holdForPause(): void {
+    this.#stalled = true;
+    this.#pauseReading();
+    this.#context.clients.hold(this);
+  }
+
+  /** The pause ended: the held command runs (or waits again for what it waited for before). */
+  resumeFromPause(): void {
+    if (this.#stalled && !this.#closed) this.#unstall();
+  }
+
   #unstall(): void {
     this.#stalled = false;
     this.#guarded(null);
@@ -564,13 +634,19 @@ export class Session implements ModesHost, DispatchHost {
   }
 
   enqueue(request: Request): void {
-    this.#queue.push(request);
+    this.#admit(request);
     if (request.done) this.onRequestDone(request);
     else this.#context.router.dispatch(request);
   }
 
   queue(request: Request): void {
+    this.#admit(request);
+  }
+
+  /** Joins the reply queue; CLIENT REPLY OFF or SKIP marks it silent on the way (reply-mode.ts). */
+  #admit(request: Request): void {
     this.#queue.push(request);
+    if (this.replyMode !== ReplyMode.On) this.replyMode = applyReplyMode(this.replyMode, request);
   }
 
   setBarrier(): void {
@@ -581,6 +657,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#context.facts.tracking.disable(this);
     this.#modes.leave();
     this.name = '';
+    this.replyMode = ReplyMode.On;
     this.#setUser(this.#context.users.anonymous);
   }
 
@@ -624,6 +701,7 @@ export class Session implements ModesHost, DispatchHost {
     }
     this.#release();
     this.#modes.leave();
+    this.#context.clients.delete(this);
     this.#context.stats.onClientClosed(this);
   };
 }

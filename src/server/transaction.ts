@@ -20,6 +20,7 @@
 // keyed command) is refused and EXEC aborts.
 import { CROSS_SLOT } from '../commands/command-args.js';
 import type { CommandSpec } from '../commands/command-spec.js';
+import { heldByWritePause } from '../commands/pause-policy.js';
 import { ModeCommand } from '../commands/policy.js';
 import { Route } from '../commands/command-spec.js';
 import type { PendingCommand } from '../backend/node-connection.js';
@@ -53,12 +54,21 @@ export class Transaction {
   #held: Buffer[] = [];
   /** A script was queued before the lease: lease as the client's script user. */
   #needsScriptUser = false;
+  /** Commands queued since MULTI (CLIENT LIST's multi field). */
+  queued = 0;
+  /** A command CLIENT PAUSE WRITE holds was queued: so is EXEC (commands/pause-policy.ts). */
+  writes = false;
   /** Set once the transaction is over (EXEC, DISCARD, UNWATCH): the session drops it. */
   finished = false;
 
   constructor(owner: RequestOwner, router: Router) {
     this.#owner = owner;
     this.#router = router;
+  }
+
+  /** MULTI was said (WATCH alone opens a transaction too, but not MULTI). */
+  get inMulti(): boolean {
+    return this.#inMulti;
   }
 
   /** True when the session should route this command the usual way instead (WATCH held, not in MULTI, other slot). */
@@ -166,12 +176,17 @@ export class Transaction {
         return this.#flag(command, errors.CROSSSLOT);
       }
     }
-    if (this.#lease !== null) return this.#forward(command, false);
+    this.writes ||= heldByWritePause(spec);
+    if (this.#lease !== null) {
+      this.queued++; // the node may still refuse it (arity): its error then reaches the client
+      return this.#forward(command, false);
+    }
     // Keyless, node not known yet: check what Redis would check at queue time, then hold it.
     if ((spec.arity > 0 && command.argc !== spec.arity) || command.argc < -spec.arity) {
       return this.#flag(command, errors.wrongArity(spec.name));
     }
     this.#held.push(command.payload);
+    this.queued++;
     return this.#answer(command, QUEUED);
   }
 
