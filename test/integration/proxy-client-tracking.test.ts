@@ -192,6 +192,8 @@ test('RESP2 REDIRECT, BCAST PREFIX, NOLOOP, OPTIN and the replies Redis gives', 
     await linksReady(env.cluster);
     tracker.send('CLIENT', 'GETREDIR');
     assert.equal(text(await tracker.next()), `:${targetId}\r\n`);
+    tracker.send('CLIENT', 'INFO');
+    assert.match(text(await tracker.next()), new RegExp(` flags=t .* redir=${targetId} `));
     tracker.send('GET', 'r:1');
     await tracker.next();
     await writer.set('r:1', 'x');
