@@ -479,10 +479,18 @@ test(
   { timeout: 30_000 },
   async () => {
     const connection = { host: '127.0.0.1', port: env.port, maxRetriesPerRequest: null };
-    const queue = new Queue('client-list-queue', { connection });
-    const worker = new Worker('client-list-queue', () => Promise.resolve('done'), { connection, name: 'w1' });
+    // BullMQ's scripts take several keys of a queue: a hash tag keeps them in one slot, as its docs ask for a cluster.
+    const prefix = '{bullmq}';
+    const queue = new Queue('client-list-queue', { connection, prefix });
+    const worker = new Worker('client-list-queue', () => Promise.resolve('done'), { connection, prefix, name: 'w1' });
     try {
       await worker.waitUntilReady();
+      // The worker really works through Slotway: a job goes round.
+      const completed = new Promise<string>((resolve) =>
+        worker.once('completed', (_job, result: string) => resolve(result)),
+      );
+      await queue.add('job', { n: 1 });
+      assert.equal(await completed, 'done');
       let workers: { name: string; rawname?: string }[] = [];
       await waitFor('the worker to be listed', async () => {
         workers = (await queue.getWorkers()) as { name: string; rawname?: string }[];
