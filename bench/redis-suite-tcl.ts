@@ -5,6 +5,7 @@
 // spawned in a process group of its own and the whole group is killed when the
 // unit runs past its time bound: nothing else is touched.
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 
 export type TestStatus = 'ok' | 'err' | 'exception' | 'skip' | 'ignore';
 
@@ -21,8 +22,6 @@ export interface UnitRun {
   readonly seconds: number;
   readonly exitCode: number | null;
   readonly tests: TestResult[];
-  /** Everything tclsh wrote, for the log files. */
-  readonly output: string;
 }
 
 export interface TclRunOptions {
@@ -32,6 +31,7 @@ export interface TclRunOptions {
   readonly unit: string; // e.g. unit/type/list
   readonly extraArgs: readonly string[]; // --cluster-mode, --tags ..., as the caller decides
   readonly timeoutMs: number;
+  readonly logFile: string; // what tclsh writes, as it writes it (a hung unit can be watched)
 }
 
 // eslint-disable-next-line no-control-regex -- the escape of a terminal colour is what it removes
@@ -64,8 +64,13 @@ export function runUnit(options: TclRunOptions): Promise<UnitRun> {
       env: { ...process.env, TERM: 'dumb' },
     });
     const chunks: string[] = [];
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => chunks.push(chunk));
+    const logFile = createWriteStream(options.logFile);
+    const keep = (chunk: string): void => {
+      chunks.push(chunk);
+      logFile.write(chunk);
+    };
+    child.stdout.setEncoding('utf8').on('data', keep);
+    child.stderr.setEncoding('utf8').on('data', keep);
     let timedOut = false;
     const killGroup = (): void => {
       if (child.pid === undefined) return;
@@ -82,22 +87,25 @@ export function runUnit(options: TclRunOptions): Promise<UnitRun> {
     // If this process dies meanwhile, the runner must not outlive it.
     process.on('exit', killGroup);
     child.once('error', (error) => {
+      logFile.end();
       clearTimeout(timer);
       process.off('exit', killGroup);
       reject(error);
     });
     child.once('close', (code) => {
+      logFile.end(timedOut ? `\n[slotway-suite] killed after ${options.timeoutMs} ms\n` : '');
       clearTimeout(timer);
       killGroup(); // the test client, if the server tclsh left it behind
       process.off('exit', killGroup);
       const output = chunks.join('').replace(ANSI, '');
       const finished = /\[\d+\/\d+ done\]/.test(output);
+      // [TIMEOUT]: the runner's own bound on a test that made no progress (it then exits).
+      const stuck = timedOut || output.includes('[TIMEOUT]');
       resolve({
-        outcome: timedOut ? 'timeout' : finished ? 'done' : 'crashed',
+        outcome: stuck ? 'timeout' : finished ? 'done' : 'crashed',
         seconds: (Date.now() - began) / 1000,
         exitCode: code,
         tests: parseResults(output),
-        output,
       });
     });
   });

@@ -245,9 +245,9 @@ async function main(options: Options, cleanups: Cleanups): Promise<void> {
           unit,
           extraArgs,
           timeoutMs: options.unitTimeoutMs,
+          logFile: join(logDir, `${unit.replace(/\//g, '_')}.${name}.log`),
         });
         report.results[name] = tally(run);
-        await writeFile(join(logDir, `${unit.replace(/\//g, '_')}.${name}.log`), run.output);
         log(`${unit} ${name}: ${cell(report.results[name])} in ${Math.round(run.seconds)} s`);
       } finally {
         running = null;
