@@ -1,0 +1,43 @@
+// Answers that Redis's own test suite (bench/redis-suite.ts) found to differ
+// through Slotway from a direct client, kept true on a real cluster.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+
+let env: ProxyCluster;
+let client: Redis;
+
+before(async () => {
+  env = await startProxyCluster({}, { replicasPerMaster: 0 });
+  client = env.client();
+});
+
+after(async () => {
+  await env?.close();
+});
+
+/** The error text of a command that must fail, or 'no error'. */
+async function errorOf(run: Promise<unknown>): Promise<string> {
+  try {
+    await run;
+    return 'no error';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+test('SORT_RO with STORE is the node syntax error, not CROSSSLOT (unit/sort "SORT_RO - Cannot run with STORE arg")', async () => {
+  // foolist and bar hash to different slots (1026 and 5061): the word after STORE is no key of SORT_RO.
+  const direct = env.direct();
+  const expected = await errorOf(direct.call('SORT_RO', 'foolist', 'STORE', 'bar'));
+  assert.equal(expected, 'ERR syntax error');
+  assert.equal(await errorOf(client.call('SORT_RO', 'foolist', 'STORE', 'bar')), expected);
+});
+
+test('SORT stores into its last STORE key only, as Redis does, so an earlier one in another slot is no CROSSSLOT', async () => {
+  await client.rpush('{s}list', '3', '1', '2');
+  assert.equal(await client.call('SORT', '{s}list', 'STORE', 'elsewhere', 'STORE', '{s}dest'), 3);
+  assert.deepEqual(await client.lrange('{s}dest', 0, -1), ['1', '2', '3']);
+  assert.equal(await client.exists('elsewhere'), 0);
+});
