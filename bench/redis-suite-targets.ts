@@ -6,7 +6,8 @@
 //   slotway:  a throwaway local cluster (src/demo/local-cluster.ts) with Slotway
 //             in this process in front of it, configured as an operator who
 //             lets the suite in would: no --deny-commands (the default denies
-//             FLUSHALL, CONFIG, KEYS ..., which every unit uses) and a default
+//             FLUSHALL, CONFIG, KEYS ..., which every unit uses), MONITOR allowed
+//             (introspection tests it), and a default
 //             user that is an admin of a users file, so CONFIG SET reaches the masters.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -110,7 +111,16 @@ async function startSlotway(masters: number): Promise<Target> {
     const usersFile = join(dir, 'users.acl');
     await writeFile(usersFile, 'user default on nopass ~* &* +@all\n');
     proxy = createProxy(
-      { seeds: cluster.seeds, port: 0, bind: HOST, metricsPort: 0, metricsBind: HOST, usersFile, denyCommands: [] },
+      {
+        seeds: cluster.seeds,
+        port: 0,
+        bind: HOST,
+        metricsPort: 0,
+        metricsBind: HOST,
+        usersFile,
+        denyCommands: [],
+        allowMonitor: true,
+      },
       { logger: pino({ level: process.env.SLOTWAY_SUITE_LOG ?? 'silent' }) },
     );
     const { port } = await proxy.listen();
