@@ -1,9 +1,10 @@
 // Answers that Redis's own test suite (bench/redis-suite.ts) found to differ
 // through Slotway from a direct client, kept true on a real cluster.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
+import { sleep, startProxyCluster, type ProxyCluster } from '../helpers/proxy-cluster.js';
 
 let env: ProxyCluster;
 let client: Redis;
@@ -40,4 +41,25 @@ test('SORT stores into its last STORE key only, as Redis does, so an earlier one
   assert.equal(await client.call('SORT', '{s}list', 'STORE', 'elsewhere', 'STORE', '{s}dest'), 3);
   assert.deepEqual(await client.lrange('{s}dest', 0, -1), ['1', '2', '3']);
   assert.equal(await client.exists('elsewhere'), 0);
+});
+
+test('a client that writes on after a protocol error is closed, as Redis closes it (unit/protocol "Protocol desync")', async () => {
+  // allowHalfOpen: like the suite's Tcl socket, this client does not end its side when Slotway ends
+  // its own; it only learns of the close when a write fails.
+  const socket = connect({ port: env.port, host: '127.0.0.1', allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise<string>((resolve) => {
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? ''}`));
+    socket.on('close', () => resolve('closed'));
+  });
+  socket.write('\x00'); // an inline command that never ends: too big after 64 KB
+  const writer = setInterval(() => {
+    if (socket.writable) socket.write('payload'.repeat(1000));
+  }, 5);
+  const outcome = await Promise.race([closed, sleep(8000).then(() => 'still open after 8 s')]);
+  clearInterval(writer);
+  socket.destroy();
+  assert.notEqual(outcome, 'still open after 8 s');
+  assert.equal(Buffer.concat(chunks).toString('latin1'), '-ERR Protocol error: too big inline request\r\n');
 });
