@@ -10,7 +10,7 @@ let env: ProxyCluster;
 let client: Redis;
 
 before(async () => {
-  env = await startProxyCluster({}, { replicasPerMaster: 0 });
+  env = await startProxyCluster({ allowMonitor: true }, { replicasPerMaster: 0 });
   client = env.client();
 });
 
@@ -62,4 +62,16 @@ test('a client that writes on after a protocol error is closed, as Redis closes 
   socket.destroy();
   assert.notEqual(outcome, 'still open after 8 s');
   assert.equal(Buffer.concat(chunks).toString('latin1'), '-ERR Protocol error: too big inline request\r\n');
+});
+
+test('MONITOR shows a transaction\'s MULTI as the client sent it (unit/introspection "MONITOR correctly handles multi-exec cases")', async () => {
+  const monitor = await env.client().monitor();
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+  // ioredis sends command names in lower case, as the suite's client does.
+  await client.multi().set('{m}foo', 'bar').exec();
+  await sleep(200); // MONITOR lines come on their own connection
+  monitor.disconnect();
+  const names = seen.map((args) => args[0]);
+  assert.deepEqual(names.slice(names.indexOf('multi')), ['multi', 'set', 'exec']);
 });
