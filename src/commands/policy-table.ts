@@ -60,18 +60,31 @@ export type Policy =
   | { readonly kind: 'mode'; readonly mode: ModeCommand }
   | { readonly kind: 'refuse'; readonly message: string };
 
-/** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the STORE key has no key spec. */
+/**
+ * SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the STORE key has no key spec.
+ * As Redis's sortGetKeys: only the last STORE counts (SORT stores there), and the word after STORE is
+ * still read as an option.
+ */
 function sortKeys(args: CommandArgs, keys: KeyIndices): number {
   if (args.argc < 2) return -1;
   keys.push(1);
   const buffer = args.frameBuffer;
+  let store = -1;
   for (let i = 2; i < args.argc; i++) {
     const start = args.argStart[i] as number;
     const end = args.argEnd[i] as number;
     if (bytesEqualIgnoreCase(buffer, start, end, 'limit')) i += 2;
     else if (bytesEqualIgnoreCase(buffer, start, end, 'by') || bytesEqualIgnoreCase(buffer, start, end, 'get')) i += 1;
-    else if (bytesEqualIgnoreCase(buffer, start, end, 'store') && i + 1 < args.argc) keys.push(++i);
+    else if (bytesEqualIgnoreCase(buffer, start, end, 'store') && i + 1 < args.argc) store = i + 1;
   }
+  if (store >= 0) keys.push(store);
+  return keys.count;
+}
+
+/** SORT_RO key ...: one key (Redis's sortROGetKeys); a STORE in it is a syntax error for the node to give. */
+function sortReadOnlyKeys(args: CommandArgs, keys: KeyIndices): number {
+  if (args.argc < 2) return -1;
+  keys.push(1);
   return keys.count;
 }
 
@@ -353,7 +366,7 @@ const policyRows: Row[] = [
   ['evalsha', { kind: 'key', scripts: ScriptEffect.ReloadOnNoScript }],
   ['evalsha_ro', { kind: 'key', scripts: ScriptEffect.ReloadOnNoScript }],
   ['sort', { kind: 'key', find: sortKeys }],
-  ['sort_ro', { kind: 'key', find: sortKeys }],
+  ['sort_ro', { kind: 'key', find: sortReadOnlyKeys }],
   // XREAD blocks only with BLOCK: then it gets a connection of its own.
   ['xread', { kind: 'key', blocksWith: 'block' }],
   ['xreadgroup', { kind: 'key', blocksWith: 'block' }],

@@ -60,6 +60,7 @@ export interface ProxyOptions {
   readonly usersFile: string;
   readonly denyCommands: readonly string[];
   readonly maxAuthFailures: number;
+  readonly closeLingerMs: number;
   readonly maxClients: number;
   readonly idleTimeoutSeconds: number;
   readonly clientOutputLimit: number;
@@ -445,6 +446,15 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     min: 0,
     description:
       'failed AUTH (or HELLO AUTH) attempts after which a connection is closed, once the last -WRONGPASS is written (0: never)',
+  },
+  {
+    key: 'closeLingerMs',
+    flag: 'close-linger-ms',
+    kind: 'integer',
+    defaultValue: 1000,
+    min: 0,
+    description:
+      'ms Slotway still reads (and drops) what a client sends after a reply that ends its connection (QUIT, a protocol error, --max-auth-failures) before closing it anyway; Redis closes at once',
   },
   {
     key: 'denyCommands',

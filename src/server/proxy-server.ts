@@ -30,6 +30,7 @@ export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, Tl
   readonly pubsubOutputLimit: number;
   readonly allowMonitor: boolean;
   readonly maxAuthFailures: number;
+  readonly closeLingerMs: number;
 }
 
 export class ProxyServer {
@@ -76,6 +77,7 @@ export class ProxyServer {
       batch: [],
       users: access.users,
       maxAuthFailures: options.maxAuthFailures,
+      closeLingerMs: options.closeLingerMs,
       clientOutputLimit: options.clientOutputLimit,
       clientBufferLimit: options.clientBufferLimit,
       clock: { now: 0 },

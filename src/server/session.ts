@@ -61,6 +61,8 @@ export interface SessionContext {
   readonly users: UserDirectory;
   /** Failed AUTHs that close a connection (--max-auth-failures; 0: never). */
   readonly maxAuthFailures: number;
+  /** How long a connection ending after its replies still reads before it is closed anyway (--close-linger-ms). */
+  readonly closeLingerMs: number;
   /** Unread reply bytes that disconnect a client. */
   readonly clientOutputLimit: number;
   /** Bytes held for one client (reply-queue.ts, unwritten replies) past which it is not read from. */
@@ -320,11 +322,17 @@ export class Session implements ModesHost, DispatchHost {
    * Half-closes after the last reply, and reads (and drops) whatever the
    * client still sends until it closes too: closing a socket with unread
    * input makes the kernel send RST, which can discard replies the client
-   * has not read yet.
+   * has not read yet. Not forever, though: a client that keeps the
+   * connection open, or keeps sending (Redis's suite writes on after a
+   * protocol error until a write fails), is closed --close-linger-ms after
+   * the last reply was handed to the kernel, as Redis would have closed it.
    */
   #endGracefully(): void {
-    this.#socket.end();
-    this.#socket.resume();
+    const socket = this.#socket;
+    socket.end();
+    socket.resume();
+    const lingerMs = this.#context.closeLingerMs;
+    socket.once('finish', () => setTimeout(() => socket.destroy(), lingerMs).unref());
   }
 
   /** Replies OK-style answers already queued, then closes (QUIT). */

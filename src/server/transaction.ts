@@ -30,7 +30,6 @@ import { Request, type RequestOwner } from '../router/request.js';
 import type { Lease, Router } from '../router/router.js';
 
 const QUEUED = Buffer.from('+QUEUED\r\n');
-const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
 const DISCARD = Buffer.from('*1\r\n$7\r\nDISCARD\r\n');
 
 /** One command as the transaction sees it: its spec, bytes and slot (commandSlot(): NO_KEYS, CROSS_SLOT or a slot). */
@@ -112,7 +111,8 @@ export class Transaction {
     if (this.#inMulti) return this.#answer(command, errorReply(errors.MULTI_NESTED));
     this.#inMulti = true;
     if (this.#lease !== null) return this.#forward(command, false);
-    this.#held.push(MULTI);
+    // The client's own bytes, not a MULTI of ours: MONITOR shows the node what the client sent.
+    this.#held.push(command.payload);
     return this.#answer(command, OK);
   }
 

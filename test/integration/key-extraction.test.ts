@@ -28,6 +28,9 @@ const CORPUS: string[][] = [
   ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's1', '>'],
   ['SORT', 'k', 'BY', 'w*', 'LIMIT', '0', '1', 'GET', '#', 'STORE', 'd'],
   ['SORT_RO', 'k', 'ALPHA'],
+  ['SORT_RO', 'k', 'STORE', 'd'], // no key but k: Redis answers a syntax error (redis suite, unit/sort)
+  ['SORT', 'k', 'STORE', 'a', 'STORE', 'b'], // the last STORE only
+  ['SORT', 'k', 'STORE', 'store', 'd'],
   ['GEORADIUS', 'k', '0', '0', '1', 'km', 'STORE', 'd'],
   ['GEORADIUSBYMEMBER', 'k', 'm', '1', 'km', 'STOREDIST', 'd'],
   ['GEOSEARCHSTORE', 'd', 's', 'FROMMEMBER', 'm', 'BYRADIUS', '1', 'km'],
