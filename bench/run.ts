@@ -6,18 +6,19 @@
 // cluster: see bench/README.md). The servers' CPU per operation is read too, to
 // show whether a proxy coalesces requests to a node as well as direct access.
 //
-//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2]
+//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2] [-- --record]
 //                 [-- --cluster 127.0.0.1:7000 --peer predixy=127.0.0.1:7617] [-- --only P16]
 //
 // See bench/README.md for how to read the table.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
+import { writeResults } from './results-file.js';
 import { stopProcess } from './slotway-process.js';
 
 const exec = promisify(execFile);
@@ -780,8 +781,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/latest.json', `${JSON.stringify({ machine, options, wallSeconds, rows }, null, 2)}\n`);
+  const path = await writeResults('latest.json', { machine, options, wallSeconds, rows }, process.argv.slice(2));
+  process.stderr.write(`bench: results written to ${path}\n`);
 }
 
 try {
