@@ -18,6 +18,8 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
+import { DEFAULT_OPTIONS } from '../src/config/options.js';
+import { openFileLimit, openFileShortfalls, type Budget } from './open-files.js';
 import { writeResults } from './results-file.js';
 import { stopProcess } from './slotway-process.js';
 
@@ -78,9 +80,23 @@ function parseOptions(argv: string[]): Options {
 
 interface Workload {
   readonly name: string;
+  /** redis-benchmark arguments; every workload gives `-c`. */
   readonly args: readonly string[];
   readonly requests: number;
   readonly tests: readonly Test[];
+  /** redis-benchmark's -r: random keys from key:000000000000 up to this many (default KEY_SPACE). */
+  readonly keySpace?: number;
+}
+
+/** redis-benchmark's -r unless a workload says otherwise. */
+const KEY_SPACE = 100_000;
+
+/** A workload's -c. */
+function clientsOf(workload: Workload): number {
+  const index = workload.args.lastIndexOf('-c');
+  const clients = Number(workload.args[index + 1]);
+  if (index < 0 || !Number.isInteger(clients)) throw new Error(`workload ${workload.name} has no -c`);
+  return clients;
 }
 
 /** A redis-benchmark test: a built-in one (-t) or a command line of our own. */
@@ -92,11 +108,24 @@ interface Test {
   readonly direct: readonly string[] | null;
   /** The row name redis-benchmark prints in --csv (null: the first row). */
   readonly csvName: string | null;
+  /**
+   * Another test run at the same time on the same side by a second
+   * redis-benchmark, with `share` of the workload's clients and requests (this
+   * test gets the rest). redis-benchmark runs its -t tests one after another,
+   * so a mix of commands needs two processes.
+   */
+  readonly mixedWith?: { readonly test: Test; readonly share: number };
 }
 
 const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
 const GET: Test = { name: 'GET', proxied: ['-t', 'get'], direct: null, csvName: 'GET' };
 /** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
+/**
+ * 90% GET and 10% SET at once: a read-heavy mix. The clients split 45/5 at -c
+ * 50, so the requests split about 90/10 too (every client waits for each
+ * reply); the figure is all requests over the time both took.
+ */
+const GET_90_SET_10: Test = { ...GET, name: 'GET 90% + SET 10%', mixedWith: { test: SET, share: 0.1 } };
 const MSET: Test = { name: 'MSET 10', proxied: ['-t', 'mset'], direct: null, csvName: 'MSET (10 keys)' };
 const MGET_KEYS = Array.from({ length: 10 }, () => 'key:__rand_int__');
 /**
@@ -110,6 +139,12 @@ const MGET: Test = {
   direct: ['MGET', ...MGET_KEYS.map((k) => `{mget}${k}`)],
   csvName: null,
 };
+
+/** Whether --only picks this workload: its text in the name, spaces ignored ("P16" picks "-c 50 -P 16"). */
+function chosen(name: string, only: string): boolean {
+  const squeeze = (text: string) => text.replace(/\s+/g, '');
+  return squeeze(name).includes(squeeze(only));
+}
 
 function workloads(options: Options): Workload[] {
   const n = options.requests;
@@ -135,13 +170,28 @@ function workloads(options: Options): Workload[] {
       tests: [SET, GET],
     },
     {
+      // A fleet of application connections, each with one request in flight.
+      name: '-c 1000 -P 1',
+      args: ['-c', '1000', '-P', '1', '-d', '16'],
+      requests: Math.max(1, Math.round(n / 2)),
+      tests: [SET, GET],
+    },
+    {
+      // Keys spread over a million names (every slot, few repeats) instead of 100,000.
+      name: 'read-heavy -r 1M -c 50',
+      args: ['-c', '50', '-P', '1', '-d', '16'],
+      requests: n,
+      keySpace: 1_000_000,
+      tests: [GET_90_SET_10],
+    },
+    {
       name: 'multi-key -c 50',
       args: ['-c', '50', '-P', '1', '-d', '16'],
       requests: Math.max(1, Math.round(n / 4)),
       tests: [MSET, MGET],
     },
   ];
-  return all.filter((workload) => workload.name.includes(options.only));
+  return all.filter((workload) => chosen(workload.name, options.only));
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -350,19 +400,26 @@ async function redisBenchmark(
   workload: Workload,
   test: Test,
   command: readonly string[],
+  part: { readonly requests: number; readonly clients: number } = {
+    requests: workload.requests,
+    clients: clientsOf(workload),
+  },
 ): Promise<Sample> {
   const args = [
     ...target,
     '-n',
-    String(workload.requests),
+    String(part.requests),
     '-r',
-    '100000',
+    String(workload.keySpace ?? KEY_SPACE),
     '--csv',
     ...CLIENT_THREADS,
     ...workload.args,
+    // The last -c wins: a mixed test's part overrides the workload's.
+    '-c',
+    String(part.clients),
     ...command,
   ];
-  const timeout = 60_000 + workload.requests; // a generous 1000 requests per second, plus a minute
+  const timeout = 60_000 + part.requests; // a generous 1000 requests per second, plus a minute
   let stdout: string;
   try {
     ({ stdout } = await exec('redis-benchmark', args, { timeout, maxBuffer: 16 * 1024 * 1024 }));
@@ -528,7 +585,31 @@ async function measure(
   return { sample, operations, proxyCpu, serversCpu, rssMb: pids.length === 0 ? NaN : await rssMb(pids) };
 }
 
+/**
+ * A test and its mixedWith test at once, each with its share of clients and
+ * requests. ops/s is all requests over the time until both finished; the
+ * latencies are the main test's.
+ */
+async function mixedRun(target: readonly string[], workload: Workload, test: Test): Promise<Sample> {
+  const mix = test.mixedWith;
+  if (mix === undefined) return redisBenchmark(target, workload, test, test.proxied);
+  const clients = clientsOf(workload);
+  const otherClients = Math.max(1, Math.round(clients * mix.share));
+  const otherRequests = Math.max(1, Math.round(workload.requests * mix.share));
+  const started = performance.now();
+  const [main] = await Promise.all([
+    redisBenchmark(target, workload, test, test.proxied, {
+      requests: workload.requests - otherRequests,
+      clients: clients - otherClients,
+    }),
+    redisBenchmark(target, workload, mix.test, mix.test.proxied, { requests: otherRequests, clients: otherClients }),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  return { rps: workload.requests / seconds, p50: main.p50, p99: main.p99 };
+}
+
 function redisBenchmarkRun(context: Context, side: Side, workload: Workload, test: Test): () => Promise<Sample> {
+  if (test.mixedWith !== undefined) return () => mixedRun(side.target, workload, test);
   if (!side.direct) return () => redisBenchmark(side.target, workload, test, test.proxied);
   if (test.direct === null) return () => redisBenchmark(side.target, workload, test, test.proxied);
   // MGET's direct side: the hash-tagged keys' own master, no --cluster.
@@ -639,6 +720,52 @@ async function useCluster(seed: string): Promise<{ seeds: string[]; masters: { h
   return { seeds: [seed], masters };
 }
 
+/**
+ * Workloads whose client connections would not fit the open-file limits, each
+ * with the reason (also written to stderr at once). Slotway runs with its
+ * default --maxclients; the masters' maxclients are asked with CONFIG GET.
+ */
+async function workloadsOverOpenFileLimits(
+  plan: readonly Workload[],
+  masters: readonly { host: string; port: number }[],
+  masterPids: readonly number[],
+): Promise<Map<Workload, string>> {
+  const servers: Budget['servers'][number][] = [];
+  const limits = await Promise.all(masterPids.map((pid) => openFileLimit(pid)));
+  for (const master of masters) {
+    const client = new Redis({ host: master.host, port: master.port, lazyConnect: true });
+    try {
+      await client.connect();
+      const [, maxclients] = (await client.call('CONFIG', 'GET', 'maxclients')) as [string, string];
+      // The masters' processes are known by pid, not by port: check each one's limit against every master's share.
+      const known = limits.filter((limit): limit is number => limit !== null);
+      servers.push({
+        name: `${master.host}:${master.port}`,
+        limit: known.length === 0 ? null : Math.min(...known),
+        maxclients: Number(maxclients),
+      });
+    } finally {
+      client.disconnect();
+    }
+  }
+  const ownLimit = await openFileLimit('self');
+  const skipped = new Map<Workload, string>();
+  for (const workload of plan) {
+    const problems = openFileShortfalls({
+      clients: clientsOf(workload),
+      masters: masters.length,
+      ownLimit,
+      servers,
+      slotwayMaxClients: DEFAULT_OPTIONS.maxClients,
+    });
+    if (problems.length === 0) continue;
+    const why = `${problems.join('; ')} (raise the limit, e.g. \`ulimit -n 8192\` in the shell that runs the bench)`;
+    skipped.set(workload, why);
+    process.stderr.write(`bench: SKIPPING ${workload.name}: ${why}\n`);
+  }
+  return skipped;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const options = parseOptions(process.argv.slice(2));
@@ -700,6 +827,7 @@ async function main(): Promise<void> {
     })),
   ];
 
+  const skipped = await workloadsOverOpenFileLimits(plan, masters, context.masterPids);
   const rows: Row[] = [];
   /** Peers that failed (an error reply, a crash): skipped from then on, named under the table. */
   const failures = new Map<Side, string>();
@@ -723,6 +851,7 @@ async function main(): Promise<void> {
     }
   };
   for (const workload of plan) {
+    if (skipped.has(workload)) continue;
     for (const test of workload.tests) {
       const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
       for (let r = 1; r <= options.repeat; r++) {
@@ -741,7 +870,7 @@ async function main(): Promise<void> {
       for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
     }
   }
-  if ('ioredis pipeline'.includes(options.only) || options.only === '') {
+  if (chosen('ioredis pipeline', options.only)) {
     const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
     for (let r = 1; r <= options.repeat; r++) {
       process.stderr.write(
@@ -773,6 +902,7 @@ async function main(): Promise<void> {
       `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
+      ...[...skipped].map(([workload, why]) => `${workload.name} was skipped: ${why}`),
       ...[...failures].map(
         ([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`,
       ),
