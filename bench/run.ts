@@ -8,6 +8,7 @@
 //
 //   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2] [-- --record]
 //                 [-- --cluster 127.0.0.1:7000 --peer predixy=127.0.0.1:7617] [-- --only P16]
+//                 [-- --node /path/to/node] [-- --node-args '--max-semi-space-size=32']
 //
 // See bench/README.md for how to read the table.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +44,10 @@ interface Options {
   readonly pipelineSeconds: number;
   /** A running cluster to use (host:port of a node) instead of a throwaway one: peers can be set up in front of it first. */
   readonly cluster: string;
+  /** The node binary Slotway runs under (--node; default: the one running the bench). */
+  readonly node: string;
+  /** Options for Slotway's node before its script (--node-args, split on spaces), e.g. --max-semi-space-size=32. */
+  readonly nodeArgs: readonly string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -75,6 +80,8 @@ function parseOptions(argv: string[]): Options {
     only: value('only') ?? '',
     pipelineSeconds: quick ? 2 : 5,
     cluster: value('cluster') ?? '',
+    node: value('node') ?? process.execPath,
+    nodeArgs: (value('node-args') ?? '').split(' ').filter((word) => word !== ''),
   };
 }
 
@@ -318,6 +325,17 @@ async function pidsListeningOn(ports: readonly number[]): Promise<number[]> {
 
 // ---------------------------------------------------------------- Slotway
 
+/** `node --version` of the binary Slotway will run under; fails early on a wrong --node. */
+async function nodeVersion(node: string): Promise<string> {
+  try {
+    return (await exec(node, ['--version'])).stdout.trim();
+  } catch (error) {
+    throw new Error(`--node ${node}: cannot run it (${error instanceof Error ? error.message : String(error)})`, {
+      cause: error,
+    });
+  }
+}
+
 /** Pipes a child's output to our stderr, prefixed, so it never mixes into the table on stdout. */
 function forward(child: ChildProcess, prefix: string): void {
   for (const stream of [child.stdout, child.stderr]) {
@@ -328,8 +346,9 @@ function forward(child: ChildProcess, prefix: string): void {
   }
 }
 
-async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
+async function startSlotway(seeds: string[], port: number, options: Options): Promise<ChildProcess> {
   const args = [
+    ...options.nodeArgs,
     'dist/src/cli.js',
     '--cluster',
     seeds.join(','),
@@ -342,9 +361,9 @@ async function startSlotway(seeds: string[], port: number, threads: number): Pro
     '--log-level',
     'warn',
     '--threads',
-    String(threads),
+    String(options.threads),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child, 5000));
   // If this process dies without running the cleanups, do not leave Slotway behind.
   process.on('exit', () => child.kill('SIGKILL'));
@@ -781,7 +800,8 @@ async function main(): Promise<void> {
   );
   for (const peer of options.peers)
     process.stderr.write(`bench: peer ${peer.name} at ${peer.host}:${peer.port} (it must front the same cluster)\n`);
-  const slotway = await startSlotway(seeds, port, options.threads);
+  const slotwayNode = await nodeVersion(options.node);
+  const slotway = await startSlotway(seeds, port, options);
   const slotwayPid = slotway.pid;
   if (slotwayPid === undefined) throw new Error('Slotway has no pid');
   process.stderr.write(`bench: Slotway ready, pid ${slotwayPid}\n`);
@@ -899,6 +919,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       ...machineLines(machine),
+      `Slotway under Node ${slotwayNode}${options.node === process.execPath ? '' : ` (${options.node})`}${options.nodeArgs.length > 0 ? ` ${options.nodeArgs.join(' ')}` : ''}`,
       `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
@@ -911,7 +932,11 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const path = await writeResults('latest.json', { machine, options, wallSeconds, rows }, process.argv.slice(2));
+  const path = await writeResults(
+    'latest.json',
+    { machine, slotwayNode, options, wallSeconds, rows },
+    process.argv.slice(2),
+  );
   process.stderr.write(`bench: results written to ${path}\n`);
 }
 
