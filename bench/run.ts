@@ -126,13 +126,13 @@ interface Test {
 
 const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
 const GET: Test = { name: 'GET', proxied: ['-t', 'get'], direct: null, csvName: 'GET' };
-/** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
 /**
  * 90% GET and 10% SET at once: a read-heavy mix. The clients split 45/5 at -c
  * 50, so the requests split about 90/10 too (every client waits for each
  * reply); the figure is all requests over the time both took.
  */
 const GET_90_SET_10: Test = { ...GET, name: 'GET 90% + SET 10%', mixedWith: { test: SET, share: 0.1 } };
+/** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
 const MSET: Test = { name: 'MSET 10', proxied: ['-t', 'mset'], direct: null, csvName: 'MSET (10 keys)' };
 const MGET_KEYS = Array.from({ length: 10 }, () => 'key:__rand_int__');
 /**
