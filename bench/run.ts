@@ -127,9 +127,11 @@ interface Test {
 const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
 const GET: Test = { name: 'GET', proxied: ['-t', 'get'], direct: null, csvName: 'GET' };
 /**
- * 90% GET and 10% SET at once: a read-heavy mix. The clients split 45/5 at -c
- * 50, so the requests split about 90/10 too (every client waits for each
- * reply); the figure is all requests over the time both took.
+ * 90% GET and 10% SET at once: a read-heavy mix. Each part gets its share of
+ * the requests, and the clients split the same way (45/5 at -c 50) so that,
+ * every client waiting for its reply, both parts end at about the same time
+ * and the mix holds throughout; the figure is all requests over the time both
+ * took.
  */
 const GET_90_SET_10: Test = { ...GET, name: 'GET 90% + SET 10%', mixedWith: { test: SET, share: 0.1 } };
 /** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
