@@ -8,8 +8,9 @@
 //   npm run bench:hostile [-- --only 5a,7]
 //
 // Needs redis-server and redis-cli on PATH and Linux (/proc). Prints a table
-// and writes bench/results/hostile-latest.json.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// and writes bench/results/local/hostile-latest.json (with --record:
+// bench/results/hostile-latest.json, the tracked file).
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +39,7 @@ import {
 } from './hostile-scenarios.js';
 import { startSlotway, stopProcess, type SlotwayProcess } from './slotway-process.js';
 import { runWithCleanups } from './run-with-cleanups.js';
+import { writeResults } from './results-file.js';
 
 const SCENARIOS: readonly Scenario[] = [
   scriptDebug,
@@ -232,8 +234,8 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
     `load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${result.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')}; ${seconds.toFixed(0)} s\n\n`,
   );
   process.stdout.write(`${table(rows)}\n`);
-  await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/hostile-latest.json', `${JSON.stringify(result, null, 2)}\n`);
+  const path = await writeResults('hostile-latest.json', result, process.argv.slice(2));
+  log(`results written to ${path}`);
 }
 
 await runWithCleanups(main, log);

@@ -6,18 +6,22 @@
 // cluster: see bench/README.md). The servers' CPU per operation is read too, to
 // show whether a proxy coalesces requests to a node as well as direct access.
 //
-//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2]
+//   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2] [-- --record]
 //                 [-- --cluster 127.0.0.1:7000 --peer predixy=127.0.0.1:7617] [-- --only P16]
+//                 [-- --node /path/to/node] [-- --node-args '--max-semi-space-size=32']
 //
 // See bench/README.md for how to read the table.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
+import { DEFAULT_OPTIONS } from '../src/config/options.js';
+import { openFileLimit, openFileShortfalls, type Budget } from './open-files.js';
+import { writeResults } from './results-file.js';
 import { stopProcess } from './slotway-process.js';
 
 const exec = promisify(execFile);
@@ -40,6 +44,10 @@ interface Options {
   readonly pipelineSeconds: number;
   /** A running cluster to use (host:port of a node) instead of a throwaway one: peers can be set up in front of it first. */
   readonly cluster: string;
+  /** The node binary Slotway runs under (--node; default: the one running the bench). */
+  readonly node: string;
+  /** Options for Slotway's node before its script (--node-args, split on spaces), e.g. --max-semi-space-size=32. */
+  readonly nodeArgs: readonly string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -72,14 +80,30 @@ function parseOptions(argv: string[]): Options {
     only: value('only') ?? '',
     pipelineSeconds: quick ? 2 : 5,
     cluster: value('cluster') ?? '',
+    node: value('node') ?? process.execPath,
+    nodeArgs: (value('node-args') ?? '').split(' ').filter((word) => word !== ''),
   };
 }
 
 interface Workload {
   readonly name: string;
+  /** redis-benchmark arguments; every workload gives `-c`. */
   readonly args: readonly string[];
   readonly requests: number;
   readonly tests: readonly Test[];
+  /** redis-benchmark's -r: random keys from key:000000000000 up to this many (default KEY_SPACE). */
+  readonly keySpace?: number;
+}
+
+/** redis-benchmark's -r unless a workload says otherwise. */
+const KEY_SPACE = 100_000;
+
+/** A workload's -c. */
+function clientsOf(workload: Workload): number {
+  const index = workload.args.lastIndexOf('-c');
+  const clients = Number(workload.args[index + 1]);
+  if (index < 0 || !Number.isInteger(clients)) throw new Error(`workload ${workload.name} has no -c`);
+  return clients;
 }
 
 /** A redis-benchmark test: a built-in one (-t) or a command line of our own. */
@@ -91,10 +115,19 @@ interface Test {
   readonly direct: readonly string[] | null;
   /** The row name redis-benchmark prints in --csv (null: the first row). */
   readonly csvName: string | null;
+  /**
+   * Another test run at the same time on the same side by a second
+   * redis-benchmark, with `share` of the workload's clients and requests (this
+   * test gets the rest). redis-benchmark runs its -t tests one after another,
+   * so a mix of commands needs two processes.
+   */
+  readonly mixedWith?: { readonly test: Test; readonly share: number };
 }
 
 const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
 const GET: Test = { name: 'GET', proxied: ['-t', 'get'], direct: null, csvName: 'GET' };
+/** 90% GET and 10% SET at once, a read-heavy mix: ten redis-benchmarks of 5 clients at -c 50, one of them SET (mixedRun). */
+const GET_90_SET_10: Test = { ...GET, name: 'GET 90% + SET 10%', mixedWith: { test: SET, share: 0.1 } };
 /** redis-benchmark's MSET of 10 keys: across slots through a proxy; --cluster gives the direct side hash-tagged keys. */
 const MSET: Test = { name: 'MSET 10', proxied: ['-t', 'mset'], direct: null, csvName: 'MSET (10 keys)' };
 const MGET_KEYS = Array.from({ length: 10 }, () => 'key:__rand_int__');
@@ -109,6 +142,12 @@ const MGET: Test = {
   direct: ['MGET', ...MGET_KEYS.map((k) => `{mget}${k}`)],
   csvName: null,
 };
+
+/** Whether --only picks this workload: its text in the name, spaces ignored ("P16" picks "-c 50 -P 16"). */
+function chosen(name: string, only: string): boolean {
+  const squeeze = (text: string) => text.replace(/\s+/g, '');
+  return squeeze(name).includes(squeeze(only));
+}
 
 function workloads(options: Options): Workload[] {
   const n = options.requests;
@@ -134,13 +173,28 @@ function workloads(options: Options): Workload[] {
       tests: [SET, GET],
     },
     {
+      // A fleet of application connections, each with one request in flight.
+      name: '-c 1000 -P 1',
+      args: ['-c', '1000', '-P', '1', '-d', '16'],
+      requests: Math.max(1, Math.round(n / 2)),
+      tests: [SET, GET],
+    },
+    {
+      // Keys spread over a million names (every slot, few repeats) instead of 100,000.
+      name: 'read-heavy -r 1M -c 50',
+      args: ['-c', '50', '-P', '1', '-d', '16'],
+      requests: n,
+      keySpace: 1_000_000,
+      tests: [GET_90_SET_10],
+    },
+    {
       name: 'multi-key -c 50',
       args: ['-c', '50', '-P', '1', '-d', '16'],
       requests: Math.max(1, Math.round(n / 4)),
       tests: [MSET, MGET],
     },
   ];
-  return all.filter((workload) => workload.name.includes(options.only));
+  return all.filter((workload) => chosen(workload.name, options.only));
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -267,6 +321,17 @@ async function pidsListeningOn(ports: readonly number[]): Promise<number[]> {
 
 // ---------------------------------------------------------------- Slotway
 
+/** `node --version` of the binary Slotway will run under; fails early on a wrong --node. */
+async function nodeVersion(node: string): Promise<string> {
+  try {
+    return (await exec(node, ['--version'])).stdout.trim();
+  } catch (error) {
+    throw new Error(`--node ${node}: cannot run it (${error instanceof Error ? error.message : String(error)})`, {
+      cause: error,
+    });
+  }
+}
+
 /** Pipes a child's output to our stderr, prefixed, so it never mixes into the table on stdout. */
 function forward(child: ChildProcess, prefix: string): void {
   for (const stream of [child.stdout, child.stderr]) {
@@ -277,8 +342,9 @@ function forward(child: ChildProcess, prefix: string): void {
   }
 }
 
-async function startSlotway(seeds: string[], port: number, threads: number): Promise<ChildProcess> {
+async function startSlotway(seeds: string[], port: number, options: Options): Promise<ChildProcess> {
   const args = [
+    ...options.nodeArgs,
     'dist/src/cli.js',
     '--cluster',
     seeds.join(','),
@@ -291,9 +357,9 @@ async function startSlotway(seeds: string[], port: number, threads: number): Pro
     '--log-level',
     'warn',
     '--threads',
-    String(threads),
+    String(options.threads),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child, 5000));
   // If this process dies without running the cleanups, do not leave Slotway behind.
   process.on('exit', () => child.kill('SIGKILL'));
@@ -349,19 +415,26 @@ async function redisBenchmark(
   workload: Workload,
   test: Test,
   command: readonly string[],
+  part: { readonly requests: number; readonly clients: number } = {
+    requests: workload.requests,
+    clients: clientsOf(workload),
+  },
 ): Promise<Sample> {
   const args = [
     ...target,
     '-n',
-    String(workload.requests),
+    String(part.requests),
     '-r',
-    '100000',
+    String(workload.keySpace ?? KEY_SPACE),
     '--csv',
     ...CLIENT_THREADS,
     ...workload.args,
+    // The last -c wins: a mixed test's part overrides the workload's.
+    '-c',
+    String(part.clients),
     ...command,
   ];
-  const timeout = 60_000 + workload.requests; // a generous 1000 requests per second, plus a minute
+  const timeout = 60_000 + part.requests; // a generous 1000 requests per second, plus a minute
   let stdout: string;
   try {
     ({ stdout } = await exec('redis-benchmark', args, { timeout, maxBuffer: 16 * 1024 * 1024 }));
@@ -527,7 +600,49 @@ async function measure(
   return { sample, operations, proxyCpu, serversCpu, rssMb: pids.length === 0 ? NaN : await rssMb(pids) };
 }
 
+/**
+ * A test and its mixedWith test at once, as equal redis-benchmark processes:
+ * 1/share of them (10 for a 10% share), each with as many of the workload's
+ * clients and requests, one of them running the mixedWith test. Each process
+ * is one thread, and its clients' pace depends on how many it serves: equal
+ * processes keep an equal pace, so the parts end together and the mix holds
+ * throughout (one process of 45 GET clients beside one of 5 SET clients let
+ * the SETs finish in a third of the time directly). ops/s is all requests over
+ * the time until every part finished; latencies are the medians of the main
+ * test's parts.
+ */
+async function mixedRun(target: readonly string[], workload: Workload, test: Test): Promise<Sample> {
+  const mix = test.mixedWith;
+  if (mix === undefined) return redisBenchmark(target, workload, test, test.proxied);
+  const parts = Math.max(2, Math.round(1 / mix.share));
+  const clients = Math.max(1, Math.round(clientsOf(workload) / parts));
+  const requests = Math.max(1, Math.round(workload.requests / parts));
+  const started = performance.now();
+  const lengths: number[] = [];
+  const samples = await Promise.all(
+    Array.from({ length: parts }, async (_, i) => {
+      const part = i === 0 ? mix.test : test;
+      const sample = await redisBenchmark(target, workload, part, part.proxied, { requests, clients });
+      lengths[i] = (performance.now() - started) / 1000;
+      return sample;
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const mains = samples.slice(1);
+  // When each part ended: far apart, the mix did not hold to the end.
+  process.stderr.write(
+    `bench:   ${parts} parts of ${clients} clients: ${mix.test.proxied.join(' ')} ended at ${(lengths[0] ?? NaN).toFixed(2)} s, ` +
+      `${test.proxied.join(' ')} at ${Math.min(...lengths.slice(1)).toFixed(2)}-${Math.max(...lengths.slice(1)).toFixed(2)} s\n`,
+  );
+  return {
+    rps: (requests * parts) / seconds,
+    p50: median(mains.map((m) => m.p50)),
+    p99: median(mains.map((m) => m.p99)),
+  };
+}
+
 function redisBenchmarkRun(context: Context, side: Side, workload: Workload, test: Test): () => Promise<Sample> {
+  if (test.mixedWith !== undefined) return () => mixedRun(side.target, workload, test);
   if (!side.direct) return () => redisBenchmark(side.target, workload, test, test.proxied);
   if (test.direct === null) return () => redisBenchmark(side.target, workload, test, test.proxied);
   // MGET's direct side: the hash-tagged keys' own master, no --cluster.
@@ -638,6 +753,52 @@ async function useCluster(seed: string): Promise<{ seeds: string[]; masters: { h
   return { seeds: [seed], masters };
 }
 
+/**
+ * Workloads whose client connections would not fit the open-file limits, each
+ * with the reason (also written to stderr at once). Slotway runs with its
+ * default --maxclients; the masters' maxclients are asked with CONFIG GET.
+ */
+async function workloadsOverOpenFileLimits(
+  plan: readonly Workload[],
+  masters: readonly { host: string; port: number }[],
+  masterPids: readonly number[],
+): Promise<Map<Workload, string>> {
+  const servers: Budget['servers'][number][] = [];
+  const limits = await Promise.all(masterPids.map((pid) => openFileLimit(pid)));
+  for (const master of masters) {
+    const client = new Redis({ host: master.host, port: master.port, lazyConnect: true });
+    try {
+      await client.connect();
+      const [, maxclients] = (await client.call('CONFIG', 'GET', 'maxclients')) as [string, string];
+      // The masters' processes are known by pid, not by port: check each one's limit against every master's share.
+      const known = limits.filter((limit): limit is number => limit !== null);
+      servers.push({
+        name: `${master.host}:${master.port}`,
+        limit: known.length === 0 ? null : Math.min(...known),
+        maxclients: Number(maxclients),
+      });
+    } finally {
+      client.disconnect();
+    }
+  }
+  const ownLimit = await openFileLimit('self');
+  const skipped = new Map<Workload, string>();
+  for (const workload of plan) {
+    const problems = openFileShortfalls({
+      clients: clientsOf(workload),
+      masters: masters.length,
+      ownLimit,
+      servers,
+      slotwayMaxClients: DEFAULT_OPTIONS.maxClients,
+    });
+    if (problems.length === 0) continue;
+    const why = `${problems.join('; ')} (raise the limit, e.g. \`ulimit -n 8192\` in the shell that runs the bench)`;
+    skipped.set(workload, why);
+    process.stderr.write(`bench: SKIPPING ${workload.name}: ${why}\n`);
+  }
+  return skipped;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const options = parseOptions(process.argv.slice(2));
@@ -653,7 +814,8 @@ async function main(): Promise<void> {
   );
   for (const peer of options.peers)
     process.stderr.write(`bench: peer ${peer.name} at ${peer.host}:${peer.port} (it must front the same cluster)\n`);
-  const slotway = await startSlotway(seeds, port, options.threads);
+  const slotwayNode = await nodeVersion(options.node);
+  const slotway = await startSlotway(seeds, port, options);
   const slotwayPid = slotway.pid;
   if (slotwayPid === undefined) throw new Error('Slotway has no pid');
   process.stderr.write(`bench: Slotway ready, pid ${slotwayPid}\n`);
@@ -699,6 +861,7 @@ async function main(): Promise<void> {
     })),
   ];
 
+  const skipped = await workloadsOverOpenFileLimits(plan, masters, context.masterPids);
   const rows: Row[] = [];
   /** Peers that failed (an error reply, a crash): skipped from then on, named under the table. */
   const failures = new Map<Side, string>();
@@ -722,6 +885,7 @@ async function main(): Promise<void> {
     }
   };
   for (const workload of plan) {
+    if (skipped.has(workload)) continue;
     for (const test of workload.tests) {
       const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
       for (let r = 1; r <= options.repeat; r++) {
@@ -740,7 +904,7 @@ async function main(): Promise<void> {
       for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
     }
   }
-  if ('ioredis pipeline'.includes(options.only) || options.only === '') {
+  if (chosen('ioredis pipeline', options.only)) {
     const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
     for (let r = 1; r <= options.repeat; r++) {
       process.stderr.write(
@@ -769,9 +933,11 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       ...machineLines(machine),
+      `Slotway under Node ${slotwayNode}${options.node === process.execPath ? '' : ` (${options.node})`}${options.nodeArgs.length > 0 ? ` ${options.nodeArgs.join(' ')}` : ''}`,
       `Slotway --threads ${options.threads}; medians of ${options.repeat} run(s)${options.quick ? ' (--quick)' : ''}; proxy and server CPU read from /proc (CLK_TCK ${ticks}); servers = the 3 masters`,
       '',
       formatTable(rows),
+      ...[...skipped].map(([workload, why]) => `${workload.name} was skipped: ${why}`),
       ...[...failures].map(
         ([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`,
       ),
@@ -780,8 +946,12 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/latest.json', `${JSON.stringify({ machine, options, wallSeconds, rows }, null, 2)}\n`);
+  const path = await writeResults(
+    'latest.json',
+    { machine, slotwayNode, options, wallSeconds, rows },
+    process.argv.slice(2),
+  );
+  process.stderr.write(`bench: results written to ${path}\n`);
 }
 
 try {

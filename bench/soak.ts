@@ -11,9 +11,9 @@
 //   npm run bench:soak [-- --minutes 10]
 //
 // Needs redis-server and redis-cli on PATH and Linux (/proc). Prints the
-// figures at the end and writes them to bench/results/soak-latest.json.
+// figures at the end and writes them to bench/results/local/soak-latest.json
+// (with --record: bench/results/soak-latest.json).
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -33,6 +33,7 @@ import {
   type Workload,
 } from './soak-workloads.js';
 import { runWithCleanups } from './run-with-cleanups.js';
+import { writeResults } from './results-file.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -299,8 +300,7 @@ async function main(cleanups: (() => Promise<void>)[]): Promise<void> {
     `Slotway's warn/error log lines: ${JSON.stringify(result.slotwayLog)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/soak-latest.json', `${JSON.stringify(result, null, 2)}\n`);
+  log(`results written to ${await writeResults('soak-latest.json', result, process.argv.slice(2))}`);
 }
 
 await runWithCleanups(main, log);

@@ -132,7 +132,36 @@ interface NetworkPolicy extends Manifest {
   };
 }
 interface PodDisruptionBudget extends Manifest {
-  readonly spec: { readonly minAvailable?: number | string; readonly selector: LabelSelector };
+  readonly spec: {
+    readonly minAvailable?: number | string;
+    readonly maxUnavailable?: number | string;
+    readonly selector: LabelSelector;
+  };
+}
+interface ScalingPolicy {
+  readonly type: string;
+  readonly value: number;
+  readonly periodSeconds: number;
+}
+interface ScalingRules {
+  readonly stabilizationWindowSeconds?: number;
+  readonly selectPolicy?: string;
+  readonly policies?: readonly ScalingPolicy[];
+}
+interface HorizontalPodAutoscaler extends Manifest {
+  readonly spec: {
+    readonly scaleTargetRef: { readonly apiVersion?: string; readonly kind: string; readonly name: string };
+    readonly minReplicas?: number;
+    readonly maxReplicas: number;
+    readonly metrics?: readonly {
+      readonly type: string;
+      readonly resource?: {
+        readonly name: string;
+        readonly target: { readonly type: string; readonly averageUtilization?: number };
+      };
+    }[];
+    readonly behavior?: { readonly scaleUp?: ScalingRules; readonly scaleDown?: ScalingRules };
+  };
 }
 interface ServiceMonitor extends Manifest {
   readonly spec: {
@@ -214,7 +243,7 @@ function podEnv(name: string): string | undefined {
 
 test('every manifest parses, and names its apiVersion, kind and name', () => {
   assert.deepEqual(parseErrors, []);
-  assert.ok(documents.length >= 8, `only ${documents.length} documents`);
+  assert.ok(documents.length >= 9, `only ${documents.length} documents`);
   for (const { file, manifest } of documents) {
     assert.ok(manifest.apiVersion, `${file}: apiVersion`);
     assert.ok(manifest.kind, `${file}: kind`);
@@ -240,8 +269,11 @@ test('the kustomization sets the Deployment image to the package version', () =>
   assert.equal(image.newTag, pkg.version);
 });
 
-test('Deployment: 2 replicas spread over nodes, selector matching its pod labels', () => {
-  assert.equal(deployment.spec.replicas, 2);
+const hpa = only('HorizontalPodAutoscaler') as HorizontalPodAutoscaler;
+
+test('Deployment: replicas left to the HorizontalPodAutoscaler, spread over nodes, selector matching its pod labels', () => {
+  // A count in the manifest would be reset by every `kubectl apply`, fighting the autoscaler.
+  assert.equal(deployment.spec.replicas, undefined, 'spec.replicas is set, but hpa.yaml owns the count');
   assertSelects(deployment.spec.selector.matchLabels, podLabels, 'Deployment selector');
   assert.equal(podLabels['app.kubernetes.io/name'], 'slotway');
   const terms = pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
@@ -428,10 +460,31 @@ test('NetworkPolicy: applies to the pods; in from labelled clients and monitorin
   }
 });
 
-test('PodDisruptionBudget: minAvailable 1 of the 2 pods it selects', () => {
+test('HorizontalPodAutoscaler: autoscaling/v2 on the Deployment, 2 to 10 pods at 70% CPU, slow scale-down', () => {
+  assert.equal(hpa.apiVersion, 'autoscaling/v2');
+  assert.deepEqual(hpa.spec.scaleTargetRef, {
+    apiVersion: deployment.apiVersion,
+    kind: 'Deployment',
+    name: deployment.metadata?.name,
+  });
+  assert.equal(hpa.spec.minReplicas, 2, 'two pods at least, so that one serves through a drain');
+  assert.ok(hpa.spec.maxReplicas > (hpa.spec.minReplicas ?? 1), 'maxReplicas above minReplicas');
+  const cpu = hpa.spec.metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target;
+  assert.equal(cpu?.type, 'Utilization');
+  assert.equal(cpu?.averageUtilization, 70);
+  // Utilization is a share of requests.cpu: without a request the HPA cannot compute it.
+  assert.ok(container.resources?.requests?.cpu, 'requests.cpu, the base of CPU utilization');
+  const down = hpa.spec.behavior?.scaleDown;
+  assert.ok((down?.stabilizationWindowSeconds ?? 0) >= 60, 'a scale-down stabilization window of a minute or more');
+  for (const policy of down?.policies ?? []) assert.ok(policy.value > 0 && policy.periodSeconds > 0);
+});
+
+test('PodDisruptionBudget: one pod unavailable at a time, which leaves one of the minimum two serving', () => {
   const pdb = (only('PodDisruptionBudget') as PodDisruptionBudget).spec;
-  assert.equal(pdb.minAvailable, 1);
-  assert.ok((deployment.spec.replicas ?? 1) > 1, 'a budget of 1 with 1 replica blocks every drain');
+  // maxUnavailable, not minAvailable: the count of pods changes with the autoscaler.
+  assert.equal(pdb.minAvailable, undefined);
+  assert.equal(pdb.maxUnavailable, 1);
+  assert.ok((hpa.spec.minReplicas ?? 1) - 1 >= 1, 'with the fewest pods, a drain still leaves one serving');
   assertSelects(pdb.selector.matchLabels, podLabels, 'PodDisruptionBudget selector');
 });
 
