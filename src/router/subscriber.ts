@@ -67,12 +67,35 @@ const WORDS = [
   'pong',
 ] as const;
 const MESSAGE_KINDS = 3; // WORDS[0..2]
+const PMESSAGE = 1;
 const SSUBSCRIBE = 5;
 const SUNSUBSCRIBE = 8;
 
+const KEYSPACE_PREFIXES = ['__keyspace@', '__keyevent@'] as const;
+
 /** Channels and patterns of keyspace notifications, which each node sends only for its own keys. */
 export function isKeyspaceName(name: string): boolean {
-  return name.startsWith('__keyspace@') || name.startsWith('__keyevent@');
+  return name.startsWith(KEYSPACE_PREFIXES[0]) || name.startsWith(KEYSPACE_PREFIXES[1]);
+}
+
+/**
+ * A pattern that may match keyspace notification channels (`*`, `__key*`,
+ * `__keyspace@0__:user:*` ...): its literal start, up to the first glob
+ * character, fits one of the two prefixes. Such a pattern is subscribed on
+ * every master too; those links forward only its keyspace messages.
+ */
+export function mayMatchKeyspace(pattern: string): boolean {
+  let literal = 0;
+  while (literal < pattern.length && !GLOB_CHARACTERS.includes(pattern[literal] as string)) literal++;
+  const head = pattern.slice(0, literal);
+  return KEYSPACE_PREFIXES.some((prefix) => prefix.startsWith(head) || head.startsWith(prefix));
+}
+
+const GLOB_CHARACTERS = '*?[\\';
+
+/** Names of `kind` that go to every master: keyspace channels, patterns that may match one. */
+function reachesEveryMaster(kind: 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe', name: string): boolean {
+  return kind === 'psubscribe' || kind === 'punsubscribe' ? mayMatchKeyspace(name) : isKeyspaceName(name);
 }
 
 export class Subscriber implements FrameSink {
@@ -132,7 +155,7 @@ export class Subscriber implements FrameSink {
     for (const name of names) {
       const text = name.toString('latin1');
       set.add(text);
-      if (isKeyspaceName(text)) keyspace.push(name);
+      if (reachesEveryMaster(kind, text)) keyspace.push(name);
     }
     const main = this.#mainLink();
     if (main === null) return this.#answerUnreachable(kind, names);
@@ -148,7 +171,7 @@ export class Subscriber implements FrameSink {
     for (const name of names) {
       const text = name.toString('latin1');
       set.delete(text);
-      if (isKeyspaceName(text)) keyspace = true;
+      if (reachesEveryMaster(kind, text)) keyspace = true;
     }
     if (names.length === 0) set.clear();
     const payload = encodeCommand([kind, ...names]);
@@ -224,6 +247,8 @@ export class Subscriber implements FrameSink {
     if (link === undefined) return;
     const word = firstWordOf(buffer, start, end, WORDS);
     if (word >= 0 && word < MESSAGE_KINDS) {
+      // A keyspace link forwards keyspace notifications only: the bus brings every other message to the main link too.
+      if (link.role === Role.Keyspace && !isKeyspaceMessage(buffer.subarray(start, end), word)) return;
       this.#client.deliver(buffer.subarray(start, end));
       return;
     }
@@ -371,7 +396,7 @@ export class Subscriber implements FrameSink {
 
   #keyspaceNames(kind: 'subscribe' | 'psubscribe'): Buffer[] {
     const set = kind === 'subscribe' ? this.channels : this.patterns;
-    return [...set].filter(isKeyspaceName).map((name) => Buffer.from(name, 'latin1'));
+    return [...set].filter((name) => reachesEveryMaster(kind, name)).map((name) => Buffer.from(name, 'latin1'));
   }
 
   #resubscribe(link: Link, channels: readonly Buffer[], patterns: readonly Buffer[]): void {
@@ -453,6 +478,13 @@ export class Subscriber implements FrameSink {
     yield* this.#keyspace.values();
     yield* this.#shards.values();
   }
+}
+
+/** A `message` (channel second) or `pmessage` (channel third) on a keyspace notification channel. */
+function isKeyspaceMessage(frame: Buffer, word: number): boolean {
+  const channel = arrayElements(frame)[word === PMESSAGE ? 2 : 1];
+  const name = channel === undefined ? null : bulkValue(channel);
+  return name !== null && isKeyspaceName(name.toString('latin1'));
 }
 
 const RESYNC_MIN_MS = 100;

@@ -78,6 +78,24 @@ test('PSUBSCRIBE __keyevent@0__:set receives SETs made on all three masters', { 
     for (const key of keys) await writer.del(key);
     await eventually(() => keyspace.length >= keys.length, 'keyspace channel events');
     assert.deepEqual(keyspace.sort(), keys.map((key) => `__keyspace@0__:${key} del`).sort());
+
+    // A broad pattern (`*`) matches keyspace channels too: every master's events, each once,
+    // and an ordinary message once (not once per master).
+    const broad = env.client();
+    const seen: string[] = [];
+    broad.on('pmessage', (_pattern: string, channel: string, message: string) => seen.push(`${channel} ${message}`));
+    await broad.psubscribe('*');
+    await sleep(100);
+    for (const key of keys) await writer.set(key, 'y');
+    await writer.publish('plain-channel', 'hello');
+    await eventually(() => seen.length >= keys.length * 2 + 1, 'keyspace and keyevent events from every master');
+    await sleep(200); // duplicates would come now
+    const expected = [
+      ...keys.map((key) => `__keyspace@0__:${key} set`),
+      ...keys.map((key) => `__keyevent@0__:set ${key}`),
+      'plain-channel hello',
+    ];
+    assert.deepEqual(seen.sort(), expected.sort());
   } finally {
     await eachMaster((node) => node.config('SET', 'notify-keyspace-events', ''));
   }
