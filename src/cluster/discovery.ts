@@ -140,6 +140,19 @@ function parseInfo(text: string): Map<string, string> {
 /** CLIENT SETNAME of a topology probe's connection. */
 export const TOPOLOGY_PROBE_NAME = 'slotway-topology';
 
+/**
+ * Client addresses (as a node writes them: `127.0.0.1:54321`) of the topology
+ * probes open now, so that MONITOR through Slotway can leave Slotway's own
+ * periodic questions out of a client's view (router/monitor.ts).
+ */
+export const probeAddresses = new Set<string>();
+
+/** A socket's local end as Redis names a client's address: IPv4 bare (also when mapped into IPv6), IPv6 in brackets. */
+function nodeSideAddress(host: string | undefined, port: number | undefined): string {
+  const bare = (host ?? '').startsWith('::ffff:') ? (host ?? '').slice(7) : (host ?? '');
+  return bare.includes(':') ? `[${bare}]:${port ?? 0}` : `${bare}:${port ?? 0}`;
+}
+
 function ignoreError(): void {}
 
 /** Asks one node for the whole topology; throws when it cannot answer. */
@@ -162,10 +175,13 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
   // 'error' before it says why.
   let failure: Error | null = null;
   client.on('error', (error: Error) => (failure ??= error));
+  let probe = '';
   try {
     await client.connect().catch((error: unknown) => {
       throw failure ?? error;
     });
+    probe = nodeSideAddress(client.stream.localAddress, client.stream.localPort);
+    probeAddresses.add(probe);
     const auth = options.nodeSecurity?.authArguments() ?? null;
     if (auth !== null) {
       await client.call('AUTH', ...auth).catch((error: unknown) => {
@@ -196,6 +212,7 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
       serverInfo,
     };
   } finally {
+    if (probe !== '') probeAddresses.delete(probe);
     client.disconnect();
   }
 }

@@ -4,10 +4,21 @@
 // it comes. Masters that join the topology are added as they appear.
 import type { Logger } from 'pino';
 import type { FrameSink, NodeConnection } from '../backend/node-connection.js';
+import { probeAddresses } from '../cluster/discovery.js';
 import type { Lease, Router } from './router.js';
 import type { SubscriberClient } from './subscriber.js';
 
 const MONITOR = Buffer.from('*1\r\n$7\r\nMONITOR\r\n');
+
+/** The client address of a MONITOR line (`+1700000000.123456 [0 127.0.0.1:54321] "GET" "k"`), or ''. */
+export function lineAddress(buffer: Buffer, start: number, end: number): string {
+  const open = buffer.indexOf(' [', start, 'latin1');
+  if (open < 0 || open >= end) return '';
+  const space = buffer.indexOf(' ', open + 2, 'latin1');
+  const close = buffer.indexOf('] ', space, 'latin1');
+  if (space < 0 || close < 0 || close >= end) return '';
+  return buffer.toString('latin1', space + 1, close);
+}
 
 export class Monitor implements FrameSink {
   readonly #client: SubscriberClient;
@@ -40,6 +51,8 @@ export class Monitor implements FrameSink {
       if (this.#okSent) return;
       this.#okSent = true;
     }
+    // Slotway's own topology questions (CLUSTER SHARDS, INFO server ...) are not the clients' commands.
+    if (probeAddresses.size > 0 && probeAddresses.has(lineAddress(buffer, start, end))) return;
     this.#client.deliver(buffer.subarray(start, end));
   }
 

@@ -173,6 +173,16 @@ test('MONITOR (with --allow-monitor) streams the commands of every master', { ti
       for (const key of keys) if (line.includes(`"set" "${key}" "watched"`)) seen.add(key);
     }
     assert.equal(seen.size, keys.length, 'a SET on each master was seen');
+    // Slotway's own topology probe is not the clients' traffic: a refresh shows nothing.
+    await env.proxy.refreshTopology();
+    await writer.set('mon:after-refresh', 'x');
+    const lines: string[] = [];
+    while (!lines.some((line) => line.includes('"mon:after-refresh"')))
+      lines.push((await socket.next(5000)).toString());
+    assert.deepEqual(
+      lines.filter((line) => /"CLUSTER" "SHARDS"|"INFO" "server"|slotway-topology/i.test(line)),
+      [],
+    );
     // Only QUIT and RESET are taken from a monitor; RESET ends the stream.
     socket.send('GET', 'x');
     socket.send('RESET');
