@@ -172,7 +172,8 @@ export class NodeConnection {
       this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true, onread });
       this.#socket.on('connect', this.#onConnect);
     } else {
-      // Not measured nor tested with onread: TLS reads stay on the stream path.
+      // tls.connect passes onread on to its cleartext stream in Node 20, but that
+      // was neither measured nor tested here: TLS reads stay on the stream path.
       this.#socket = connectTls({ ...tls, host, port });
       this.#socket.setNoDelay(true);
       this.#socket.setKeepAlive(true);
