@@ -37,7 +37,7 @@
 // sound because each read is handed over synchronously and nothing points
 // into the buffer once the callback returns: the framer copies an incomplete
 // frame into a spill buffer of its own, and the complete frames of the read
-// are copied out in one piece (one allocation per read, of what they take)
+// are copied out (in one piece of what they take, or a few for a large read)
 // before any is handed to its command. Replies keep PendingCommand's promise
 // that their bytes are never overwritten. A TLS socket keeps the 'data' path.
 //
@@ -113,6 +113,13 @@ const CLIENT_ID = Buffer.from('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
  */
 const READ_BUFFER_BYTES = 256 * 1024;
 let sharedReadBuffer: Buffer | null = null;
+/**
+ * The replies of a read are copied out in pieces of at most this much (Node's
+ * own read size): a kept reply is a view of its piece when it is at least a
+ * sixteenth of it (protocol/owned-slice.ts), so a 4 KiB reply is not copied a
+ * second time, as it would be out of a 256 KiB piece.
+ */
+const COPY_OUT_BYTES = 64 * 1024;
 /** Ends of the complete frames of the read being handed out (offsets into the shared read buffer). */
 let frameEnds = new Int32Array(256);
 
@@ -416,15 +423,23 @@ export class NodeConnection {
       frameEnds[count++] = framer.frameEnd;
       status = framer.next();
     }
+    // Copied out in pieces of at most COPY_OUT_BYTES (a frame larger than that alone).
     const ends = frameEnds;
-    const owned = Buffer.allocUnsafe(ends[count - 1] as number);
-    buffer.copy(owned, 0, 0, owned.length);
-    let start = 0;
-    for (let i = 0; i < count; i++) {
-      const end = ends[i] as number;
-      this.#deliver(owned, start, end);
-      if (this.state === 'closed') return;
-      start = end;
+    let pieceStart = 0;
+    for (let i = 0; i < count;) {
+      let last = i;
+      while (last + 1 < count && (ends[last + 1] as number) - pieceStart <= COPY_OUT_BYTES) last++;
+      const pieceEnd = ends[last] as number;
+      const owned = Buffer.allocUnsafe(pieceEnd - pieceStart);
+      buffer.copy(owned, 0, pieceStart, pieceEnd);
+      let start = 0;
+      for (; i <= last; i++) {
+        const end = (ends[i] as number) - pieceStart;
+        this.#deliver(owned, start, end);
+        if (this.state === 'closed') return;
+        start = end;
+      }
+      pieceStart = pieceEnd;
     }
     if (status === Frame.Error) this.#closeWith(`unreadable reply: ${framer.error}`);
   }
