@@ -30,6 +30,20 @@
 // with every right --deny-commands meant to withhold. They wait in the
 // outbox until the whole handshake has answered +OK (one round trip, once
 // per connection).
+//
+// Reads (plain TCP): the socket reads straight into one buffer shared by every
+// node connection (net's `onread`), not through the Readable stream, which
+// costs a 64 KiB allocation, a stream push and an event per read. Sharing is
+// sound because each read is handed over synchronously and nothing points
+// into the buffer once the callback returns: the framer copies an incomplete
+// frame into a spill buffer of its own, and the complete frames of the read
+// are copied out (in one piece of what they take, or a few for a large read)
+// before any is handed to its command. Replies keep PendingCommand's promise
+// that their bytes are never overwritten. A TLS socket keeps the 'data' path.
+//
+//   read buffer (shared): [ r1 | r2 | r3 | r4 hea ]
+//   copied out:           [ r1 | r2 | r3 ]          r1..r3 handed out as views of it
+//   framer's spill:       [ r4 hea ... ]            completed by the next reads
 import { Socket, createConnection } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { NodeSecurity } from '../cluster/node-security.js';
@@ -90,6 +104,24 @@ const MINUS = 45; // '-': an error reply
 const COLON = 58; // ':': an integer reply
 /** Asked on a lease, behind its handshake: the node's id for it, which CLIENT UNBLOCK names. */
 const CLIENT_ID = Buffer.from('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
+/**
+ * The most one read() of a node socket takes. Shared, so its size costs once
+ * per process. 256 KiB rather than Node's 64: with 100 KB values a read took
+ * about 2 replies instead of 0.6 (bench/node-reads.ts, strace: 5.4k against
+ * 19k reads for 12k GETs). A reply larger than what is left of a read goes to
+ * the framer's spill buffer, sized by its bulk header: copied once, not per read.
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+let sharedReadBuffer: Buffer | null = null;
+/**
+ * The replies of a read are copied out in pieces of at most this much (Node's
+ * own read size): a kept reply is a view of its piece when it is at least a
+ * sixteenth of it (protocol/owned-slice.ts), so a 4 KiB reply is not copied a
+ * second time, as it would be out of a 256 KiB piece.
+ */
+const COPY_OUT_BYTES = 64 * 1024;
+/** Ends of the complete frames of the read being handed out (offsets into the shared read buffer). */
+let frameEnds = new Int32Array(256);
 
 export class NodeConnection {
   readonly host: string;
@@ -142,18 +174,22 @@ export class NodeConnection {
     const security = options.nodeSecurity;
     const tls = security?.tls ?? null;
     if (tls === null) {
-      this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true });
+      sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      const onread = { buffer: sharedReadBuffer, callback: this.#onRead };
+      this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true, onread });
       this.#socket.on('connect', this.#onConnect);
     } else {
+      // tls.connect passes onread on to its cleartext stream in Node 20, but that
+      // was neither measured nor tested here: TLS reads stay on the stream path.
       this.#socket = connectTls({ ...tls, host, port });
       this.#socket.setNoDelay(true);
       this.#socket.setKeepAlive(true);
       this.#socket.on('secureConnect', this.#onConnect);
+      this.#socket.on('data', this.#onData);
     }
     // Until the handshake's reply: a node that accepts but never answers is a failed connect.
     this.#socket.setTimeout(options.connectTimeoutMs);
     this.#socket.on('timeout', this.#onTimeout);
-    this.#socket.on('data', this.#onData);
     this.#socket.on('error', this.#onError);
     this.#socket.on('close', this.#onClose);
     const handshake = security === undefined ? (resp3 ? HELLO_3 : null) : security.handshake(resp3);
@@ -357,31 +393,79 @@ export class NodeConnection {
     this.#closeWith('connect timeout');
   };
 
+  /** A chunk of its own from the stream (TLS): frames are handed out as views of it. */
   readonly #onData = (chunk: Buffer): void => {
-    const framer = this.#framer;
-    framer.push(chunk);
-    for (;;) {
-      const status = framer.next();
-      if (status === Frame.Incomplete) return;
-      if (status === Frame.Error) {
-        this.#closeWith(`unreadable reply: ${framer.error}`);
-        return;
-      }
-      const command = this.#inflight.shift();
-      if (command === undefined) {
-        if (this.#sink !== null) {
-          this.#toSink(this.#sink, framer.frameBuffer, framer.frameStart, framer.frameEnd);
-          if (this.state === 'closed') return;
-          continue;
-        }
-        this.#closeWith('reply without a pending command');
-        return;
-      }
-      this.#sent--;
-      this.#replies++;
-      command.onNodeReply(framer.frameBuffer, framer.frameStart, framer.frameEnd);
-    }
+    this.#framer.push(chunk);
+    this.#deliverFramed(this.#framer.next());
   };
+
+  /** `nread` bytes in the shared read buffer, which the next read of any node connection overwrites. */
+  readonly #onRead = (nread: number, buffer: Buffer): boolean => {
+    this.#frameRead(nread, buffer);
+    return true; // keep reading: replies are never held back
+  };
+
+  #frameRead(nread: number, buffer: Buffer): void {
+    const framer = this.#framer;
+    framer.push(buffer, nread);
+    let status = framer.next();
+    // The read completed a frame spilled from earlier reads: it and every frame
+    // after it in this read are in the framer's spill buffer, never rewritten.
+    if (status !== Frame.Ready || framer.frameBuffer !== buffer) return this.#deliverFramed(status);
+    // Framed in place: frames are adjacent, from offset 0 on.
+    let count = 0;
+    while (status === Frame.Ready) {
+      if (count === frameEnds.length) {
+        const grown = new Int32Array(count * 2);
+        grown.set(frameEnds);
+        frameEnds = grown;
+      }
+      frameEnds[count++] = framer.frameEnd;
+      status = framer.next();
+    }
+    // Copied out in pieces of at most COPY_OUT_BYTES (a frame larger than that alone).
+    const ends = frameEnds;
+    let pieceStart = 0;
+    for (let i = 0; i < count;) {
+      let last = i;
+      while (last + 1 < count && (ends[last + 1] as number) - pieceStart <= COPY_OUT_BYTES) last++;
+      const pieceEnd = ends[last] as number;
+      const owned = Buffer.allocUnsafe(pieceEnd - pieceStart);
+      buffer.copy(owned, 0, pieceStart, pieceEnd);
+      let start = 0;
+      for (; i <= last; i++) {
+        const end = (ends[i] as number) - pieceStart;
+        this.#deliver(owned, start, end);
+        if (this.state === 'closed') return;
+        start = end;
+      }
+      pieceStart = pieceEnd;
+    }
+    if (status === Frame.Error) this.#closeWith(`unreadable reply: ${framer.error}`);
+  }
+
+  /** Hands out `status` and the framer's next frames until it runs out of bytes. */
+  #deliverFramed(status: Frame): void {
+    const framer = this.#framer;
+    for (; status === Frame.Ready; status = framer.next()) {
+      this.#deliver(framer.frameBuffer, framer.frameStart, framer.frameEnd);
+      if (this.state === 'closed') return;
+    }
+    if (status === Frame.Error) this.#closeWith(`unreadable reply: ${framer.error}`);
+  }
+
+  /** One reply frame: to the command it answers, or to the sink. */
+  #deliver(buffer: Buffer, start: number, end: number): void {
+    const command = this.#inflight.shift();
+    if (command === undefined) {
+      if (this.#sink !== null) this.#toSink(this.#sink, buffer, start, end);
+      else this.#closeWith('reply without a pending command');
+      return;
+    }
+    this.#sent--;
+    this.#replies++;
+    command.onNodeReply(buffer, start, end);
+  }
 
   // Called from this socket's events: an exception here would escape to the
   // event loop and end the process.

@@ -47,8 +47,14 @@ export abstract class StreamFramer {
   protected hintEndsFrame = false;
   #spilling = false;
 
-  /** Adds received bytes. Call `next()` until it stops answering `Ready`. */
-  push(chunk: Buffer): void {
+  /**
+   * Adds received bytes: chunk[0, length). Call `next()` until it stops
+   * answering `Ready`. A chunk that is reused for the next read (a socket's
+   * `onread` buffer) may be pushed: a frame left incomplete is always copied
+   * into a spill buffer, so after `Incomplete` nothing points into the chunk;
+   * complete frames handed out of it are the caller's to copy.
+   */
+  push(chunk: Buffer, length = chunk.length): void {
     // Nothing of a partial frame is held: later chunks can be framed in place
     // again. (A frame may have consumed every byte and still be partial, e.g.
     // `*2\r\n` alone, hence partialStart rather than pos.)
@@ -56,11 +62,11 @@ export abstract class StreamFramer {
     if (!this.#spilling) {
       this.input = chunk;
       this.pos = 0;
-      this.limit = chunk.length;
+      this.limit = length;
       this.partialStart = 0;
       return;
     }
-    this.#append(chunk);
+    this.#append(chunk, length);
   }
 
   /** Bytes held for a frame that has not completed yet. */
@@ -109,10 +115,10 @@ export abstract class StreamFramer {
     return Math.min(this.needHint, have * 4 + MAX_AHEAD);
   }
 
-  #append(chunk: Buffer): void {
-    this.#reserve(this.limit + chunk.length);
-    chunk.copy(this.input, this.limit);
-    this.limit += chunk.length;
+  #append(chunk: Buffer, length: number): void {
+    this.#reserve(this.limit + length);
+    chunk.copy(this.input, this.limit, 0, length);
+    this.limit += length;
   }
 
   #reserve(size: number): void {

@@ -19,3 +19,19 @@ test('a reply tiny next to the read it came in (under 1/16) is copied out; a lar
   assert.equal(large.buffer, chunk.buffer, 'a sixteenth of the read or more: a view');
   assert.ok(large.equals(chunk.subarray(100, 4196)));
 });
+
+test('from a buffer no larger than the shared pool a reply stays a view; spanning the whole buffer, it is the buffer', () => {
+  const pooled = Buffer.allocUnsafe(100);
+  assert.ok(pooled.buffer.byteLength <= Buffer.poolSize, 'allocUnsafe(100) comes from the pool');
+  pooled.fill(1);
+  const small = ownedSlice(pooled, 10, 15);
+  assert.equal(small.buffer, pooled.buffer, 'a copy would come from the same pool: a view');
+  assert.ok(small.equals(pooled.subarray(10, 15)));
+  const own = Buffer.allocUnsafeSlow(5000);
+  own.fill(2);
+  assert.equal(ownedSlice(own, 0, own.length), own);
+  // Above the pool's size the ratio rules: 5 bytes of a 9 KiB read are copied.
+  const read = Buffer.allocUnsafeSlow(Buffer.poolSize + 1024);
+  read.fill(3);
+  assert.notEqual(ownedSlice(read, 0, 5).buffer, read.buffer);
+});

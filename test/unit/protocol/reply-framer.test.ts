@@ -112,3 +112,35 @@ test('an unknown type byte is an error, not a hang', () => {
   framer.push(Buffer.from('?what\r\n'));
   assert.equal(framer.next(), Frame.Error);
 });
+
+test('a reused read buffer: frames from it are the caller to copy, a partial frame is the framer to keep', () => {
+  // What a socket's `onread` does: every read lands in the same buffer. Frames
+  // handed out of it are copied at once (as node-connection.ts does); frames of
+  // the framer's spill are kept as views and checked only at the end. The
+  // buffer is scribbled over after each read, so a partial frame left pointing
+  // into it, or a spilled frame sharing it, would come out wrong.
+  const random = seededRandom(9);
+  const replies = Array.from({ length: 300 }, () => Buffer.from(randomReply(random, 3), 'latin1'));
+  const stream = Buffer.concat(replies);
+  for (const size of [1, 7, 64, 1000, 5003]) {
+    const reused = Buffer.alloc(size);
+    const framer = new ReplyFramer();
+    const out: Buffer[] = [];
+    for (let at = 0; at < stream.length;) {
+      const length = Math.min(size, stream.length - at, 1 + Math.floor(random() * size));
+      stream.copy(reused, 0, at, at + length);
+      at += length;
+      framer.push(reused, length);
+      for (let status = framer.next(); status !== Frame.Incomplete; status = framer.next()) {
+        assert.equal(status, Frame.Ready, framer.error);
+        const frame = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
+        out.push(framer.frameBuffer === reused ? Buffer.from(frame) : frame);
+      }
+      reused.fill(0x3f);
+    }
+    assert.equal(out.length, replies.length, `${size}-byte buffer`);
+    out.forEach((frame, i) =>
+      assert.ok(frame.equals(replies[i] ?? Buffer.alloc(0)), `${size}-byte buffer, reply ${i}`),
+    );
+  }
+});
