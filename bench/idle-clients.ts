@@ -171,6 +171,9 @@ async function run(
     '0',
     '--log-level',
     'warn',
+    // The default (10,000, as Redis) would refuse the INFO connection that counts the last step's clients.
+    '--maxclients',
+    String(Math.max(...STEPS) + 100),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
   slotway.current = child;
