@@ -120,8 +120,8 @@ export class Session implements ModesHost, DispatchHost {
   #pending = 0;
   #closeAfterReplies = false;
   #closed = false;
-  /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. */
-  readonly #modes: SessionModes;
+  /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. Made on first use (idle clients' memory). */
+  #modes: SessionModes | null = null;
   /**
    * Stalled: the framed command at hand needs every earlier reply settled
    * first (it changes connections: BLPOP after LPUSH, MULTI after SET, GET
@@ -144,7 +144,6 @@ export class Session implements ModesHost, DispatchHost {
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
     this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
-    this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.lastInputAt = performance.now();
     this.#user = context.users.anonymous;
@@ -221,7 +220,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** WATCH or MULTI open, or CLIENT TRACKING on: reads stay on masters (--read-from). */
   get readsFromMasters(): boolean {
-    return this.tracking !== null || this.#modes.inTransaction;
+    return this.tracking !== null || (this.#modes !== null && this.#modes.inTransaction);
   }
 
   get pendingReplies(): number {
@@ -235,11 +234,11 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
   get holdsConnection(): boolean {
-    return this.#modes.holdsConnection;
+    return this.#modes !== null && this.#modes.holdsConnection;
   }
 
   get blocked(): boolean {
-    return this.#modes.blockedOnNode;
+    return this.#modes !== null && this.#modes.blockedOnNode;
   }
 
   get user(): User | null {
@@ -252,7 +251,13 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Transaction, subscription, MONITOR or a blocking command in flight. */
   get modes(): SessionModes {
+    this.#modes ??= new SessionModes(this, this.#context);
     return this.#modes;
+  }
+
+  /** A command in the mode the client is in; false when it goes the usual way (no mode entered yet: false). */
+  intercept(spec: CommandSpec, framer: CommandFramer): boolean {
+    return this.#modes !== null && this.#modes.intercept(spec, framer);
   }
 
   /** Every user Slotway knows (ACL GETUSER, LIST, DRYRUN). */
@@ -346,7 +351,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#closed = true;
     this.#context.clients.delete(this);
     this.#release();
-    this.#modes.leave();
+    this.#modes?.leave();
     this.#socket.destroy();
   }
 
@@ -485,7 +490,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** In RESP2 pub/sub mode: a CLIENT TRACKING REDIRECT target that receives `message __redis__:invalidate`. */
   get subscribed(): boolean {
-    return this.#modes.subscribed;
+    return this.#modes !== null && this.#modes.subscribed;
   }
 
   /** A client of this Slotway by its id (CLIENT TRACKING REDIRECT). */
@@ -624,7 +629,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
   #idle(): boolean {
-    return this.#queue.length === 0 && this.#modes.subscriptionsSettled;
+    return this.#queue.length === 0 && (this.#modes === null || this.#modes.subscriptionsSettled);
   }
 
   /** Holds the current command until the session is idle; false when it may run now. */
@@ -679,7 +684,8 @@ export class Session implements ModesHost, DispatchHost {
 
   resetConnection(): void {
     this.#context.facts.tracking.disable(this);
-    this.#modes.leave();
+    this.#modes?.leave();
+    this.resp3 = false; // as leave() does: RESET brings RESP2 back, in a mode or not
     this.name = '';
     this.replyMode = ReplyMode.On;
     this.#setUser(this.#context.users.anonymous);
@@ -724,7 +730,7 @@ export class Session implements ModesHost, DispatchHost {
       this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'client closed after failed AUTH attempts');
     }
     this.#release();
-    this.#modes.leave();
+    this.#modes?.leave();
     this.#context.clients.delete(this);
     this.#context.stats.onClientClosed(this);
   }
