@@ -32,8 +32,13 @@
 import type { Request } from '../router/request.js';
 import type { BufferBudget } from './buffer-budget.js';
 
-/** The ring of a queue that never held a request: shared, never written (push grows it first). */
-const NO_REQUESTS: (Request | undefined)[] = [];
+/**
+ * The ring of a queue that never held a request: shared, never written (push
+ * grows it first). Made as the grown rings are, then emptied, so that every
+ * ring has the same elements kind and the ring's element accesses stay monomorphic.
+ */
+const NO_REQUESTS = newRing(1);
+NO_REQUESTS.length = 0;
 const FIRST_CAPACITY = 4;
 
 export class ReplyQueue {
@@ -144,9 +149,13 @@ export class ReplyQueue {
 
   #grow(): void {
     const old = this.#ring;
-    const grown = new Array<Request | undefined>(Math.max(FIRST_CAPACITY, old.length * 2)).fill(undefined);
+    const grown = newRing(Math.max(FIRST_CAPACITY, old.length * 2));
     for (let i = 0; i < this.#length; i++) grown[i] = old[(this.#head + i) & (old.length - 1)];
     this.#ring = grown;
     this.#head = 0;
   }
+}
+
+function newRing(capacity: number): (Request | undefined)[] {
+  return new Array<Request | undefined>(capacity).fill(undefined);
 }
