@@ -4,14 +4,17 @@
 // which is what a fleet of pooled application connections mostly is.
 //
 //   npm run bench:idle
+//   npm run bench:idle -- --heap     # also the JS heap after a full GC (bench/heap-probe.ts)
 //
 // Needs redis-server on PATH and Linux (/proc). Everything is on 127.0.0.1.
 // Slotway runs as its own process so its RSS is not mixed with this one's; it
 // is stopped (SIGTERM, then SIGKILL) and the cluster with it, whatever happens.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../src/demo/local-cluster.js';
 import { findFreePorts } from '../src/demo/loopback-ports.js';
 import { stopProcess } from './slotway-process.js';
@@ -25,6 +28,9 @@ const SETTLE_MS = 2000;
 const RUN_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 5000;
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+/** --heap: Slotway runs with --expose-gc and bench/heap-probe.ts; each step also reads heapUsed after a full GC. */
+const HEAP = process.argv.includes('--heap');
+const HEAP_PROBE_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => process.stderr.write(`idle: ${line}\n`);
@@ -35,6 +41,18 @@ async function rssKb(pid: number): Promise<number> {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(kb);
+}
+
+/** heapUsed (bytes) after a full GC: signals the probe for its `index`-th reading and waits for its file. */
+async function heapUsed(pid: number, directory: string, index: number): Promise<number> {
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + HEAP_PROBE_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const text = await readFile(join(directory, `heap-${index}.json`), 'utf8').catch(() => '');
+    if (text !== '') return (JSON.parse(text) as NodeJS.MemoryUsage).heapUsed;
+  }
+  throw new Error(`no heap reading from Slotway within ${HEAP_PROBE_TIMEOUT_MS} ms`);
 }
 
 /**
@@ -131,16 +149,22 @@ function machineLine(): string {
 interface Row {
   readonly clients: number;
   readonly rssKb: number;
+  /** heapUsed after a full GC (--heap), else null. */
+  readonly heap: number | null;
 }
 
 function table(rows: readonly Row[]): string {
   const base = rows[0]?.rssKb ?? 0;
-  const header = ['clients', 'RSS MB', 'growth MB', 'KB/client'];
+  const baseHeap = rows[0]?.heap ?? 0;
+  const header = ['clients', 'RSS MB', 'growth MB', 'KB/client', ...(HEAP ? ['heap MB', 'heap B/client'] : [])];
   const body = rows.map((row) => [
     String(row.clients),
     (row.rssKb / 1024).toFixed(1),
     ((row.rssKb - base) / 1024).toFixed(1),
     row.clients === 0 ? '-' : ((row.rssKb - base) / row.clients).toFixed(1),
+    ...(row.heap === null
+      ? []
+      : [(row.heap / 1048576).toFixed(2), row.clients === 0 ? '-' : ((row.heap - baseHeap) / row.clients).toFixed(0)]),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
@@ -153,6 +177,7 @@ async function run(
   cluster: { current: LocalCluster | null },
   slotway: { current: ChildProcess | null },
   sockets: Socket[],
+  probeDirectory: string,
 ): Promise<void> {
   process.stdout.write(`machine: ${machineLine()}\n`);
   log('starting a 3-master + 3-replica cluster');
@@ -171,8 +196,15 @@ async function run(
     '0',
     '--log-level',
     'warn',
+    // The default (10,000, as Redis) would refuse the INFO connection that counts the last step's clients.
+    '--maxclients',
+    String(Math.max(...STEPS) + 100),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 2, 2] });
+  const probe = fileURLToPath(new URL('./heap-probe.js', import.meta.url));
+  const child = spawn(process.execPath, HEAP ? ['--expose-gc', '--import', probe, ...args] : args, {
+    stdio: ['ignore', 2, 2],
+    env: { ...process.env, SLOTWAY_HEAP_PROBE_DIR: probeDirectory },
+  });
   slotway.current = child;
   // Its log lines go to stderr with ours, so stdout holds only the report.
   // If this process dies without reaching the finally below, do not leave Slotway behind.
@@ -182,13 +214,17 @@ async function run(
   if (pid === undefined) throw new Error('Slotway has no pid');
   log(`Slotway ready on ${HOST}:${port}, pid ${pid}`);
 
+  let readings = 0;
+  const heap = async () => (HEAP ? await heapUsed(pid, probeDirectory, readings++) : null);
   await sleep(SETTLE_MS);
-  const rows: Row[] = [{ clients: 0, rssKb: await rssKb(pid) }];
+  const rows: Row[] = [{ clients: 0, rssKb: await rssKb(pid), heap: await heap() }];
   for (const total of STEPS) {
     log(`opening clients up to ${total}`);
     await openClients(port, total - sockets.length, sockets);
     await sleep(SETTLE_MS);
-    rows.push({ clients: total, rssKb: await rssKb(pid) });
+    // RSS first: the probe's GC would change it.
+    const rss = await rssKb(pid);
+    rows.push({ clients: total, rssKb: rss, heap: await heap() });
     // Slotway's own count: the clients plus this INFO connection.
     const connected = /connected_clients:(\d+)/.exec(await info(port, 'clients'))?.[1];
     if (Number(connected) !== total + 1) throw new Error(`Slotway reports ${connected} clients, expected ${total + 1}`);
@@ -206,6 +242,7 @@ async function main(): Promise<void> {
   const cluster: { current: LocalCluster | null } = { current: null };
   const slotway: { current: ChildProcess | null } = { current: null };
   const sockets: Socket[] = [];
+  const probeDirectory = await mkdtemp(join(tmpdir(), 'slotway-heap-'));
   const deadline = setTimeout(() => {
     log(`no result within ${RUN_TIMEOUT_MS / 1000} s; stopping`);
     setTimeout(() => process.exit(1), 15_000).unref(); // should cleaning up hang too
@@ -217,11 +254,12 @@ async function main(): Promise<void> {
       for (const socket of sockets) socket.destroy();
       if (slotway.current !== null) await stopProcess(slotway.current, 5000);
       await cluster.current?.stop();
+      await rm(probeDirectory, { recursive: true, force: true });
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => void cleanUp().then(() => process.exit(1)));
   try {
-    await run(cluster, slotway, sockets);
+    await run(cluster, slotway, sockets, probeDirectory);
   } finally {
     await cleanUp();
     clearTimeout(deadline);

@@ -10,7 +10,13 @@
 // Each proxy has a Registry of its own (several proxies in one test process
 // do not clash). Node's process metrics are process-wide, so they live in one
 // shared registry, made once per process and exposed beside every proxy's.
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+//
+// prom-client is loaded on the first scrape (or when --threads workers hand
+// their registries to the primary), not at start: a Slotway nobody scrapes
+// never pays its heap (~0.8 MB) nor runs its event-loop monitor and GC observer.
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 import type { TopologyRefresher } from '../cluster/topology-refresher.js';
 import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, LATENCY_BOUNDS_MS, type ServerStats } from '../server/server-stats.js';
@@ -26,14 +32,33 @@ export interface MetricSources {
   readonly tracking: TrackingTable;
 }
 
+const requireCommonJs = createRequire(import.meta.url);
+let promClientModule: typeof PromClient | null = null;
+
+/** prom-client, loaded on first use (a CommonJS package: require() loads it synchronously). */
+export function promClient(): typeof PromClient {
+  promClientModule ??= requireCommonJs('prom-client') as typeof PromClient;
+  return promClientModule;
+}
+
 /** Connection states a node's series report (slotway_node_connection_state). */
 const NODE_STATES = ['ready', 'connecting', 'down', 'retired'] as const;
 
 export class ProxyMetrics {
-  readonly registry = new Registry();
+  readonly #sources: MetricSources;
+  #registry: Registry | null = null;
 
   constructor(sources: MetricSources) {
-    declareMetrics(this.registry, sources);
+    this.#sources = sources;
+  }
+
+  /** This proxy's metrics, declared on first use (the metrics read their sources at each scrape). */
+  get registry(): Registry {
+    if (this.#registry === null) {
+      this.#registry = new (promClient().Registry)();
+      declareMetrics(this.#registry, this.#sources);
+    }
+    return this.#registry;
   }
 
   /** This proxy's registry and the process's: what `--threads` workers hand the primary. */
@@ -61,6 +86,7 @@ let sharedProcessRegistry: Registry | null = null;
  */
 export function processRegistry(): Registry {
   if (sharedProcessRegistry === null) {
+    const { Registry, collectDefaultMetrics } = promClient();
     sharedProcessRegistry = new Registry();
     collectDefaultMetrics({ register: sharedProcessRegistry });
   }
@@ -68,6 +94,7 @@ export function processRegistry(): Registry {
 }
 
 function declareMetrics(registry: Registry, sources: MetricSources): void {
+  const { Counter, Gauge } = promClient();
   const { stats, router } = sources;
   const registers = [registry];
 
@@ -299,7 +326,7 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
 
 /** A counter whose value is read from `value` at each scrape. */
 function counter(registry: Registry, name: string, help: string, value: () => number): void {
-  new Counter({
+  new (promClient().Counter)({
     name,
     help,
     registers: [registry],
@@ -318,7 +345,7 @@ function gauge(
   value: () => number,
   aggregator: 'sum' | 'min' | 'max' = 'sum',
 ): void {
-  new Gauge({
+  new (promClient().Gauge)({
     name,
     help,
     registers: [registry],

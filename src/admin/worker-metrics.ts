@@ -9,8 +9,7 @@
 // ready; a worker that died (and is being replaced) or has not reported yet
 // counts as not ready.
 import nodeCluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
-import type { ProxyMetrics } from './metrics.js';
+import { promClient, type ProxyMetrics } from './metrics.js';
 import { READY, type Readiness } from './readiness.js';
 
 const READINESS_MESSAGE = 'slotway:readiness';
@@ -33,6 +32,7 @@ function isReadinessMessage(message: unknown): message is ReadinessMessage {
  * the reports.
  */
 export function reportToPrimary(metrics: ProxyMetrics, readiness: () => Readiness): () => void {
+  const { AggregatorRegistry } = promClient();
   AggregatorRegistry.setRegistries(metrics.registries);
   new AggregatorRegistry(); // its constructor installs the worker's answer to the primary's requests
   let last = '';
@@ -53,7 +53,7 @@ export function reportToPrimary(metrics: ProxyMetrics, readiness: () => Readines
 /** In the primary: the sources of the HTTP server, aggregated over the workers. */
 export class WorkerHealth {
   readonly #expected: number;
-  readonly #registry = new AggregatorRegistry();
+  readonly #registry = new (promClient().AggregatorRegistry)();
   /** Last report of each live worker, by worker id. */
   readonly #reports = new Map<number, { readonly pid: number; readonly readiness: Readiness }>();
 

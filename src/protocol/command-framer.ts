@@ -21,9 +21,11 @@ import { encodeCommand } from './resp-writer.js';
 const ASTERISK = 42;
 const DOLLAR = 36;
 const INT_MAX = 2147483647;
+/** Between commands a framer points here, not at the last chunk it read: an idle client keeps no read alive. */
+const NO_INPUT = Buffer.alloc(0);
 
 export class CommandFramer extends StreamFramer {
-  frameBuffer: Buffer = Buffer.alloc(0);
+  frameBuffer: Buffer = NO_INPUT;
   frameStart = 0;
   frameEnd = 0;
   argc = 0;
@@ -65,7 +67,11 @@ export class CommandFramer extends StreamFramer {
       if (this.#expected < 0) {
         this.partialStart = pos;
         this.argc = 0;
-        if (pos >= limit) return Frame.Incomplete;
+        if (pos >= limit) {
+          // Every byte read is framed: let go of the chunk (offsets stay valid only until this call anyway).
+          if (limit !== 0) this.#dropInput();
+          return Frame.Incomplete;
+        }
         if (input[pos] !== ASTERISK) {
           const inline = this.#inline();
           if (inline === Frame.Ready && this.argc === 0) continue; // empty line
@@ -121,6 +127,11 @@ export class CommandFramer extends StreamFramer {
     super.reset();
     this.#expected = -1;
     this.argc = 0;
+  }
+
+  #dropInput(): void {
+    this.input = this.frameBuffer = NO_INPUT;
+    this.pos = this.limit = this.partialStart = 0;
   }
 
   #pushArgument(start: number, end: number): void {

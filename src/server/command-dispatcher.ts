@@ -36,6 +36,8 @@ import type { SessionModes } from './session-modes.js';
 /** What the dispatcher needs of a client session. */
 export interface DispatchHost extends LocalHost {
   readonly modes: SessionModes;
+  /** modes.intercept without making the modes of a client that never entered one. */
+  intercept(spec: CommandSpec, framer: CommandFramer): boolean;
   /** AUTH is owed, or the user's rules may refuse a command: check each one. */
   readonly checksAccess: boolean;
   /** The previous command ran on a connection of its own: the next waits for it. */
@@ -130,7 +132,7 @@ export class CommandDispatcher {
       if (host.waitForIdle()) return;
       host.barrier = false;
     }
-    if (host.modes.intercept(spec, framer)) return;
+    if (host.intercept(spec, framer)) return;
     if (!chooseLane(host, spec)) return;
     switch (spec.route) {
       case Route.Session:

@@ -25,9 +25,21 @@
 // large ones can have more in flight than its bound holds. What arrives then
 // is counted, and the session closes a client whose settled and unwritten
 // replies pass --client-output-limit, as Redis's client-output-buffer-limit.
+//
+// The requests sit in a ring of their own (as util/ring-queue.ts, inlined):
+// every client has a queue, and a separate RingQueue object cost each idle
+// one 56 B more; the ring's array is made at the first push.
 import type { Request } from '../router/request.js';
-import { RingQueue } from '../util/ring-queue.js';
 import type { BufferBudget } from './buffer-budget.js';
+
+/**
+ * The ring of a queue that never held a request: shared, never written (push
+ * grows it first). Made as the grown rings are, then emptied, so that every
+ * ring has the same elements kind and the ring's element accesses stay monomorphic.
+ */
+const NO_REQUESTS = newRing(1);
+NO_REQUESTS.length = 0;
+const FIRST_CAPACITY = 4;
 
 export class ReplyQueue {
   /** Bytes this queue holds now (see the header). */
@@ -38,7 +50,10 @@ export class ReplyQueue {
   #counted = 0;
   #estimate: number;
   #open = true;
-  readonly #ring = new RingQueue<Request>(4);
+  /** A power-of-two ring: [head, head + length) modulo its size. */
+  #ring = NO_REQUESTS;
+  #head = 0;
+  #length = 0;
   readonly #budget: BufferBudget;
 
   /** `clientLimit`: the client's bound (--client-buffer-limit), whose quarter is the first estimate. */
@@ -48,11 +63,11 @@ export class ReplyQueue {
   }
 
   get length(): number {
-    return this.#ring.length;
+    return this.#length;
   }
 
   peek(): Request | undefined {
-    return this.#ring.peek();
+    return this.#length === 0 ? undefined : this.#ring[this.#head];
   }
 
   push(request: Request): void {
@@ -71,7 +86,10 @@ export class ReplyQueue {
     const real = reply !== null ? reply.length : request.payload.length;
     this.#counted += real;
     this.#budget.used += real;
-    this.#ring.push(request);
+    if (this.#length === this.#ring.length) this.#grow();
+    const ring = this.#ring;
+    ring[(this.#head + this.#length) & (ring.length - 1)] = request;
+    this.#length++;
   }
 
   /** `request` (queued here) has its reply: it counts that from now on. */
@@ -93,7 +111,7 @@ export class ReplyQueue {
 
   /** Takes the head off (it is being written). */
   shift(): Request | undefined {
-    const request = this.#ring.shift();
+    const request = this.#take();
     if (request !== undefined) {
       // Settled before it is shifted (flush takes done requests only); abs() keeps a slip from corrupting the count.
       const held = Math.abs(request.held);
@@ -115,6 +133,29 @@ export class ReplyQueue {
     this.#counted = 0;
     this.bytes = 0;
     this.reserved = 0;
-    while (this.#ring.shift() !== undefined);
+    while (this.#take() !== undefined);
   }
+
+  /** The head off the ring, uncounted. */
+  #take(): Request | undefined {
+    if (this.#length === 0) return undefined;
+    const ring = this.#ring;
+    const request = ring[this.#head];
+    ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (ring.length - 1);
+    this.#length--;
+    return request;
+  }
+
+  #grow(): void {
+    const old = this.#ring;
+    const grown = newRing(Math.max(FIRST_CAPACITY, old.length * 2));
+    for (let i = 0; i < this.#length; i++) grown[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#ring = grown;
+    this.#head = 0;
+  }
+}
+
+function newRing(capacity: number): (Request | undefined)[] {
+  return new Array<Request | undefined>(capacity).fill(undefined);
 }

@@ -75,6 +75,12 @@ export interface SessionContext {
   readonly clients: ClientRegistry;
 }
 
+/** Where a client socket's shared listeners find its session. */
+const SESSION = Symbol('session');
+interface ClientSocket extends Socket {
+  [SESSION]: Session;
+}
+
 export class Session implements ModesHost, DispatchHost {
   readonly id: number;
   /** Said HELLO 3: replies and pushes in RESP3. */
@@ -116,8 +122,8 @@ export class Session implements ModesHost, DispatchHost {
   #pending = 0;
   #closeAfterReplies = false;
   #closed = false;
-  /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. */
-  readonly #modes: SessionModes;
+  /** Transaction, subscription, MONITOR or a blocking command: each owns its lease. Made on first use (idle clients' memory). */
+  #modes: SessionModes | null = null;
   /**
    * Stalled: the framed command at hand needs every earlier reply settled
    * first (it changes connections: BLPOP after LPUSH, MULTI after SET, GET
@@ -140,7 +146,6 @@ export class Session implements ModesHost, DispatchHost {
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
     this.#queue = new ReplyQueue(context.stats.buffers, context.clientBufferLimit);
-    this.#modes = new SessionModes(this, context);
     this.lastActiveAt = context.clock.now;
     this.lastInputAt = performance.now();
     this.#user = context.users.anonymous;
@@ -148,10 +153,12 @@ export class Session implements ModesHost, DispatchHost {
     this.#scriptUser = context.scriptIdentities.of(this.#user);
     this.#framer.preAuth = this.#user === null;
     socket.setNoDelay(true);
-    socket.on('data', this.#onData);
-    socket.on('drain', this.#onDrain);
-    socket.on('error', this.#onError);
-    socket.on('close', this.#onClose);
+    // Shared listeners that find the session on the socket: four closures per client would cost ~260 B each idle one.
+    (socket as ClientSocket)[SESSION] = this;
+    socket.on('data', Session.#onSocketData);
+    socket.on('drain', Session.#onSocketDrain);
+    socket.on('error', Session.#onSocketError);
+    socket.on('close', Session.#onSocketClose);
     context.clients.add(this);
   }
 
@@ -215,7 +222,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** WATCH or MULTI open, or CLIENT TRACKING on: reads stay on masters (--read-from). */
   get readsFromMasters(): boolean {
-    return this.tracking !== null || this.#modes.inTransaction;
+    return this.tracking !== null || (this.#modes !== null && this.#modes.inTransaction);
   }
 
   get pendingReplies(): number {
@@ -229,11 +236,11 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Blocked, subscribed or monitoring: it waits on a node, not on its own commands. */
   get holdsConnection(): boolean {
-    return this.#modes.holdsConnection;
+    return this.#modes !== null && this.#modes.holdsConnection;
   }
 
   get blocked(): boolean {
-    return this.#modes.blockedOnNode;
+    return this.#modes !== null && this.#modes.blockedOnNode;
   }
 
   get user(): User | null {
@@ -246,7 +253,13 @@ export class Session implements ModesHost, DispatchHost {
 
   /** Transaction, subscription, MONITOR or a blocking command in flight. */
   get modes(): SessionModes {
+    this.#modes ??= new SessionModes(this, this.#context);
     return this.#modes;
+  }
+
+  /** A command in the mode the client is in; false when it goes the usual way (no mode entered yet: false). */
+  intercept(spec: CommandSpec, framer: CommandFramer): boolean {
+    return this.#modes !== null && this.#modes.intercept(spec, framer);
   }
 
   /** Every user Slotway knows (ACL GETUSER, LIST, DRYRUN). */
@@ -346,7 +359,7 @@ export class Session implements ModesHost, DispatchHost {
     this.#closed = true;
     this.#context.clients.delete(this);
     this.#release();
-    this.#modes.leave();
+    this.#modes?.leave();
     this.#socket.destroy();
   }
 
@@ -485,7 +498,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** In RESP2 pub/sub mode: a CLIENT TRACKING REDIRECT target that receives `message __redis__:invalidate`. */
   get subscribed(): boolean {
-    return this.#modes.subscribed;
+    return this.#modes !== null && this.#modes.subscribed;
   }
 
   /** A client of this Slotway by its id (CLIENT TRACKING REDIRECT). */
@@ -503,7 +516,23 @@ export class Session implements ModesHost, DispatchHost {
     if (this.#stalled && this.#idle()) this.#unstall();
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  static #onSocketData(this: ClientSocket, chunk: Buffer): void {
+    this[SESSION].#onData(chunk);
+  }
+
+  static #onSocketDrain(this: ClientSocket): void {
+    this[SESSION].#onDrain();
+  }
+
+  static #onSocketError(this: ClientSocket, error: Error): void {
+    this[SESSION].#onError(error);
+  }
+
+  static #onSocketClose(this: ClientSocket): void {
+    this[SESSION].#onClose();
+  }
+
+  #onData(chunk: Buffer): void {
     this.#context.stats.bytesIn += chunk.length;
     if (this.#closeAfterReplies) return;
     this.lastActiveAt = this.#context.clock.now;
@@ -512,7 +541,7 @@ export class Session implements ModesHost, DispatchHost {
       return;
     }
     this.#guarded(chunk);
-  };
+  }
 
   /** Runs the input through; a bug met by one client's input must cost that client only. */
   #guarded(chunk: Buffer | null): void {
@@ -608,7 +637,7 @@ export class Session implements ModesHost, DispatchHost {
 
   /** No reply owed: nothing queued, no pub/sub confirmation on its way. */
   #idle(): boolean {
-    return this.#queue.length === 0 && this.#modes.subscriptionsSettled;
+    return this.#queue.length === 0 && (this.#modes === null || this.#modes.subscriptionsSettled);
   }
 
   /** Holds the current command until the session is idle; false when it may run now. */
@@ -663,7 +692,8 @@ export class Session implements ModesHost, DispatchHost {
 
   resetConnection(): void {
     this.#context.facts.tracking.disable(this);
-    this.#modes.leave();
+    this.#modes?.leave();
+    this.resp3 = false; // as leave() does: RESET brings RESP2 back, in a mode or not
     this.name = '';
     this.replyMode = ReplyMode.On;
     this.#setUser(this.#context.users.anonymous);
@@ -692,26 +722,26 @@ export class Session implements ModesHost, DispatchHost {
     this.#socket.resume();
   }
 
-  readonly #onDrain = (): void => {
+  #onDrain(): void {
     this.#syncUnwritten();
     if (this.#caughtUp()) this.#resumeReading();
-  };
+  }
 
-  readonly #onError = (error: Error): void => {
+  #onError(error: Error): void {
     this.log.debug({ error: error.message }, 'client socket error');
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #onClose(): void {
     this.#closed = true;
     const failures = this.#authFailures;
     if (failures > 1 && !(this.#context.maxAuthFailures > 0 && failures >= this.#context.maxAuthFailures)) {
       this.log.warn({ failures, remote: this.#socket.remoteAddress }, 'client closed after failed AUTH attempts');
     }
     this.#release();
-    this.#modes.leave();
+    this.#modes?.leave();
     this.#context.clients.delete(this);
     this.#context.stats.onClientClosed(this);
-  };
+  }
 }
 
 /** A user name as logged: at most 64 characters, whatever a client sent. */

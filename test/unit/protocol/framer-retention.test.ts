@@ -48,3 +48,33 @@ test('an array of large bulks (each hint covers one element, not the reply) is f
   assert.equal(frames.length, 1);
   assert.ok((frames[0] as Buffer).equals(reply));
 });
+
+test('a command framer that framed every byte lets go of the read: an idle client keeps no chunk alive', () => {
+  const framer = new CommandFramer();
+  const ping = encodeCommand(['PING']);
+  framer.push(Buffer.concat([ping, ping]));
+  assert.equal(framer.next(), Frame.Ready);
+  assert.equal(framer.next(), Frame.Ready);
+  assert.equal(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd).toString(), ping.toString());
+  assert.equal(framer.next(), Frame.Incomplete);
+  assert.equal(framer.frameBuffer.length, 0, 'the last read is still referenced');
+  assert.equal(framer.pendingBytes, 0);
+  // A command spanning reads (spilled), then the next read completes it and starts another.
+  const set = encodeCommand(['SET', 'key', 'value']);
+  framer.push(set.subarray(0, 10));
+  assert.equal(framer.next(), Frame.Incomplete);
+  assert.equal(framer.pendingBytes, 10, 'a partial command is kept');
+  framer.push(Buffer.concat([set.subarray(10), ping.subarray(0, 3)]));
+  assert.equal(framer.next(), Frame.Ready);
+  assert.equal(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd).toString(), set.toString());
+  assert.equal(framer.next(), Frame.Incomplete);
+  assert.equal(framer.pendingBytes, 3);
+  framer.push(ping.subarray(3));
+  assert.equal(framer.next(), Frame.Ready);
+  assert.equal(framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd).toString(), ping.toString());
+  assert.equal(framer.next(), Frame.Incomplete);
+  assert.equal(framer.frameBuffer.length, 0);
+  framer.push(ping);
+  assert.equal(framer.next(), Frame.Ready);
+  assert.equal(framer.argc, 1);
+});

@@ -67,3 +67,32 @@ test('answered requests count their reply; close() gives everything back and cou
   two.close();
   assert.equal(budget.used, 0);
 });
+
+test('requests leave in arrival order across the ring growing and wrapping; the budget ends at zero', () => {
+  const budget = new BufferBudget(1 << 30);
+  const queue = new ReplyQueue(budget, LIMIT);
+  assert.equal(queue.peek(), undefined, 'a new queue is empty');
+  assert.equal(queue.shift(), undefined);
+  const order: Request[] = [];
+  let next = 0;
+  // Push 3, take 2, repeatedly: the head walks round the ring while it grows from 4 slots to 64.
+  for (let round = 0; round < 40; round++) {
+    for (let i = 0; i < 3; i++) {
+      const request = Request.answered(owner, get, Buffer.alloc(1 + ((round + i) % 5)));
+      order.push(request);
+      queue.push(request);
+    }
+    for (let i = 0; i < 2; i++) assert.equal(queue.shift(), order[next++]);
+    assert.equal(queue.peek(), order[next]);
+    assert.equal(queue.length, order.length - next);
+  }
+  while (queue.length > 0) assert.equal(queue.shift(), order[next++]);
+  assert.equal(next, order.length);
+  assert.equal(queue.bytes, 0);
+  assert.equal(budget.used, 0);
+  for (let i = 0; i < 10; i++) queue.push(inFlight());
+  queue.close();
+  assert.equal(queue.length, 0);
+  assert.equal(queue.peek(), undefined);
+  assert.equal(budget.used, 0);
+});
