@@ -120,6 +120,8 @@ async function startSlotway(masters: number): Promise<Target> {
         usersFile,
         denyCommands: [],
         allowMonitor: true,
+        // The suite reads INFO (dirty counts, errorstats, memory) right after what it checks.
+        infoCacheMs: 0,
       },
       { logger: pino({ level: process.env.SLOTWAY_SUITE_LOG ?? 'silent' }) },
     );

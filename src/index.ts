@@ -80,7 +80,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   let boundPort = options.port;
   let metricsPort = 0;
   const readiness = (): Readiness => proxyReadiness(router, stats, refresher.guard.refusal);
-  const tracking = new TrackingTable(options.trackingTableMaxKeys, log);
+  const tracking = new TrackingTable(options.trackingTableMaxKeys, log, options.connectTimeoutMs);
   tracking.setSource(new InvalidationLinks(router, log, tracking));
   const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking });
   const adminFacts: AdminFacts = {

@@ -132,6 +132,8 @@ export class NodeConnection {
   state: ConnectionState = 'connecting';
   /** The node's CLIENT ID of this connection, once learnt (learnClientId); -1 until then or if refused. */
   nodeClientId = -1;
+  /** CLIENT ID was asked once (a refusal is not asked again). */
+  #askedClientId = false;
   /** Connected: queued commands may be written (behind the handshake, before its reply). */
   #writable = false;
   /** Why the node refused the handshake ('' = it did not). */
@@ -245,12 +247,15 @@ export class NodeConnection {
   }
 
   /**
-   * Asks the node for this connection's id (CLIENT ID), queued now: on a new
-   * lease that is right behind the handshake, in the same first write as its
-   * first command, so it costs no round trip. A refusal only leaves the id
+   * Asks the node for this connection's id (CLIENT ID), once, queued now:
+   * before the first blocking command of a lease, in the same write, so it
+   * costs no round trip (and leases of transactions, subscriptions or
+   * MONITOR never show it in a MONITOR stream). A refusal only leaves the id
    * unknown (CLIENT UNBLOCK then cannot reach this connection's client).
    */
   learnClientId(): void {
+    if (this.#askedClientId) return;
+    this.#askedClientId = true;
     this.send({ payload: CLIENT_ID, onNodeReply: this.#onClientIdReply, onNodeFailure() {} });
   }
 

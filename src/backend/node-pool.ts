@@ -236,12 +236,7 @@ export class NodePool implements ConnectionEvents {
     const idle = resp3 ? this.#idle3 : this.#idle;
     let connection = idle.pop();
     while (connection !== undefined && connection.state === 'closed') connection = idle.pop();
-    if (connection === undefined) {
-      connection = new NodeConnection(this.host, this.port, this.#options, this, resp3, this.readOnly);
-      // CLIENT UNBLOCK of a client blocked on this lease names the node's id for it. A script
-      // user's leases carry transactions only, never a blocking command, and its rules may not allow CLIENT ID.
-      if (this.scriptUser === null) connection.learnClientId();
-    }
+    connection ??= new NodeConnection(this.host, this.port, this.#options, this, resp3, this.readOnly);
     this.#leased.add(connection);
     return connection;
   }

@@ -101,7 +101,11 @@ export const INFO_SECTIONS: readonly InfoSection[] = [
         'own',
         'bytes held now for the client holding most (replies queued and unwritten)',
       ),
-      f('blocked_clients', 'own', 'clients whose blocking command (BLPOP, BZPOPMIN, XREAD BLOCK ...) is on a node now'),
+      f(
+        'blocked_clients',
+        'own',
+        'clients whose blocking command (BLPOP, BZPOPMIN, XREAD BLOCK ...) is on a node now, and clients held by CLIENT PAUSE (as Redis counts them)',
+      ),
       f(
         'tracking_clients',
         'own',

@@ -57,6 +57,8 @@ export class InvalidationLinks implements FrameSink {
   /** Each slot's master address when the links last looked: a change means a slot moved. */
   #owners: (string | undefined)[] = [];
   #running = false;
+  /** Told once every master's link is subscribed (CLIENT TRACKING ON waits for it). */
+  #readyWaiters: (() => void)[] = [];
   #reopenTimer: NodeJS.Timeout | null = null;
   #reopenDelayMs = REOPEN_MIN_MS;
   /** Invalidation messages and flushes received, for INFO and tests. */
@@ -77,6 +79,29 @@ export class InvalidationLinks implements FrameSink {
     let ready = 0;
     for (const link of this.#links.values()) if (link.state === LinkState.Ready) ready++;
     return ready;
+  }
+
+  /**
+   * Null when every master's link is subscribed; else a promise kept when
+   * they are, or after `timeoutMs` (a master that cannot be reached must not
+   * hold CLIENT TRACKING ON forever: the flush when its link comes covers it).
+   */
+  whenReady(timeoutMs: number): Promise<void> | null {
+    if (this.#allReady()) return null;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      this.#readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #allReady(): boolean {
+    if (!this.#running) return false;
+    const masters = this.#router.masterAddresses();
+    return masters.length > 0 && masters.every((address) => this.#links.get(address)?.state === LinkState.Ready);
   }
 
   /** Opens a link to every master (the first client turned tracking on). */
@@ -116,7 +141,13 @@ export class InvalidationLinks implements FrameSink {
         this.#reopenDelayMs = REOPEN_MIN_MS;
         this.#log.debug({ node: link.lease.pool.address }, 'invalidation link ready');
         // Writes before this moment were not reported to Slotway: caches of any key may be stale.
-        return this.#flush();
+        this.#flush();
+        if (this.#readyWaiters.length > 0 && this.#allReady()) {
+          const waiters = this.#readyWaiters;
+          this.#readyWaiters = [];
+          for (const wake of waiters) wake();
+        }
+        return;
       case LinkState.Ready:
         if (firstWordOf(buffer, start, end, WORDS) === MESSAGE) this.#message(frame);
     }

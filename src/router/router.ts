@@ -411,6 +411,9 @@ export class Router implements RequestHandler, PoolEvents {
     }
     request.lease = connection;
     request.leasePool = pool;
+    // CLIENT UNBLOCK of a client blocked here names the node's id for this connection. A script
+    // user's leases never carry a blocking command, and its rules may not allow CLIENT ID.
+    if (pool.scriptUser === null) connection.learnClientId();
     if (asking !== null) connection.send(asking);
     connection.send(request);
   }

@@ -171,7 +171,7 @@ function matches(host: ClientCommandHost, client: RegisteredClient, filter: Kill
 /**
  * CLIENT UNBLOCK id [TIMEOUT|ERROR]. A Slotway client blocked (BLPOP, XREAD
  * BLOCK ...) waits on a lease; the node's CLIENT UNBLOCK of that lease's id
- * (learnt when the lease was opened: NodeConnection.learnClientId) makes the
+ * (learnt before its first blocking command: NodeConnection.learnClientId) makes the
  * node answer the blocked command itself, nil or -UNBLOCKED, so an element it
  * has just served still reaches the client. The node's :1 or :0 is the reply.
  */

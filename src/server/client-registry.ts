@@ -71,6 +71,11 @@ export class ClientRegistry {
     );
   }
 
+  /** Held by CLIENT PAUSE now (INFO counts it in blocked_clients, as Redis counts a postponed client). */
+  isHeld(client: RegisteredClient): boolean {
+    return this.#held.has(client);
+  }
+
   /** `client` stalled at a command the pause covers: resumed when it ends. */
   hold(client: RegisteredClient): void {
     this.#held.add(client);

@@ -163,7 +163,22 @@ export class CommandDispatcher {
     if (spec.local === LocalAnswer.Info) return this.#info(host, spec, framer);
     if (spec.local === LocalAnswer.Proxy) return this.#answerLater(host, spec, context.facts.admin(framer, host.resp3));
     if (spec.local === LocalAnswer.ClientUnblock) return this.#answerLater(host, spec, clientUnblock(host, framer));
+    if (spec.local === LocalAnswer.ClientTracking) return this.#clientTracking(host, spec, framer);
     host.answer(spec, answerLocally(host, spec, framer, context.facts));
+  }
+
+  /** CLIENT TRACKING ON answers once every master reports written keys: every write after its +OK is told. */
+  #clientTracking(host: DispatchHost, spec: CommandSpec, framer: CommandFramer): void {
+    const facts = this.#context.facts;
+    const reply = answerLocally(host, spec, framer, facts);
+    const ready = host.tracking === null ? null : facts.tracking.whenReady();
+    if (ready === null) return host.answer(spec, reply);
+    host.barrier = true; // the client's next commands wait too: a write pipelined behind it is told
+    this.#answerLater(
+      host,
+      spec,
+      ready.then(() => reply),
+    );
   }
 
   /** INFO: Slotway's own fields and the masters' merged (info-text.ts), the masters' replies shared (master-info.ts). */

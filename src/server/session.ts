@@ -239,8 +239,9 @@ export class Session implements ModesHost, DispatchHost {
     return this.#modes !== null && this.#modes.holdsConnection;
   }
 
+  /** Blocked on a node (BLPOP ...) or held by CLIENT PAUSE: INFO's blocked_clients. */
   get blocked(): boolean {
-    return this.#modes !== null && this.#modes.blockedOnNode;
+    return (this.#modes !== null && this.#modes.blockedOnNode) || this.#context.clients.isHeld(this);
   }
 
   get user(): User | null {

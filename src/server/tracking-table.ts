@@ -38,7 +38,16 @@ export interface TrackingClient {
 export interface InvalidationSource {
   start(): void;
   stop(): void;
+  /** Null when every master reports already; else kept when they do (or after `timeoutMs`). */
+  whenReady(timeoutMs: number): Promise<void> | null;
 }
+
+/**
+ * How long the masters' reports go on after the last tracking client turned
+ * tracking off: a client that turns it off and on again (or the next one)
+ * finds them running instead of waiting for new links.
+ */
+const LINGER_MS = 30_000;
 
 /** One client's CLIENT TRACKING settings. */
 export class ClientTracking {
@@ -88,12 +97,25 @@ export class TrackingTable {
   readonly #maxKeys: number;
   readonly #log: Logger;
   #source: InvalidationSource | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
+  readonly #readyWaitMs: number;
   /** For INFO and metrics. */
   readonly stats = { invalidations: 0, flushes: 0, evictions: 0 };
 
-  constructor(maxKeys: number, log: Logger) {
+  /** `readyWaitMs`: how long CLIENT TRACKING ON may wait for the masters' reports to start (--connect-timeout). */
+  constructor(maxKeys: number, log: Logger, readyWaitMs = 2000) {
     this.#maxKeys = maxKeys;
     this.#log = log;
+    this.#readyWaitMs = readyWaitMs;
+  }
+
+  /**
+   * Null when every master reports written keys; else a promise kept once
+   * they do: CLIENT TRACKING ON answers then, so every write after its +OK
+   * is reported, as on a single Redis.
+   */
+  whenReady(): Promise<void> | null {
+    return this.#source?.whenReady(this.#readyWaitMs) ?? null;
   }
 
   /** Where written keys are heard of; set once at start (the links need the router, made after this). */
@@ -103,6 +125,8 @@ export class TrackingTable {
 
   /** The proxy closes: the masters' reports stop. */
   close(): void {
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = null;
     this.#clients.clear();
     this.#bcast.clear();
     this.#keys.clear();
@@ -138,6 +162,8 @@ export class TrackingTable {
     client.tracking = tracking;
     this.#clients.set(client.id, client);
     if (tracking.bcast) this.#bcast.add(client);
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = null;
     if (this.#clients.size === 1) this.#source?.start();
   }
 
@@ -148,9 +174,13 @@ export class TrackingTable {
     this.#clients.delete(client.id);
     this.#bcast.delete(client);
     if (this.#clients.size > 0) return;
-    // No one tracks: the masters' reports stop and nothing tracked is worth keeping.
+    // No one tracks: nothing tracked is worth keeping, and the masters' reports stop after a while.
     this.#keys.clear();
-    this.#source?.stop();
+    this.#lingerTimer ??= setTimeout(() => {
+      this.#lingerTimer = null;
+      if (this.#clients.size === 0) this.#source?.stop();
+    }, LINGER_MS);
+    this.#lingerTimer.unref();
   }
 
   /**

@@ -389,6 +389,8 @@ test('CLIENT PAUSE WRITE holds a SET but not a GET, until its timeout; admins of
     const writerLine = lineOf(text(await admin.call('CLIENT', 'LIST')), writerId);
     assert.equal(writerLine?.get('events'), '');
     assert.equal(writerLine?.get('cmd'), 'set');
+    // Redis counts a client held by a pause in blocked_clients (Redis's own tests wait on it).
+    assert.match(text(await admin.call('INFO', 'clients')), /\r\nblocked_clients:1\r\n/);
     assert.equal((await writer.next(3000)).toString(), '+OK\r\n');
     const heldMs = Date.now() - pausedAt;
     assert.ok(heldMs >= 950, `the SET was held until the timeout (${heldMs} ms)`);

@@ -180,6 +180,18 @@ test('RESP2 REDIRECT, BCAST PREFIX, NOLOOP, OPTIN and the replies Redis gives', 
   const env = await startProxyCluster();
   try {
     const writer = env.client();
+    // The first tracking client of this Slotway: its +OK comes once every master reports
+    // written keys, so a write right after it is told (Redis's own tests do exactly this).
+    // Its own write pipelined right behind CLIENT TRACKING ON is told too.
+    const first = await resp3Client(env.port);
+    first.send('CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'first:');
+    first.send('SET', 'first:own', '1');
+    assert.equal(text(await first.next()), '+OK\r\n');
+    assert.equal(text(await first.next()), '+OK\r\n');
+    assert.equal(text(await first.next(INVALIDATION_BOUND_MS)), invalidatePush('first:own'));
+    await writer.mset('first:a{t}', '1', 'first:b{t}', '2');
+    assert.equal(text(await first.next(INVALIDATION_BOUND_MS)), invalidatePush('first:a{t}', 'first:b{t}'));
+    first.close();
     // The redirect target: a RESP2 client subscribed to __redis__:invalidate.
     const target = await RespSocket.connect(env.port);
     target.send('CLIENT', 'ID');
