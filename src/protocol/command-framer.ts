@@ -40,6 +40,7 @@ export class CommandFramer extends StreamFramer {
 
   constructor(limits: ProtocolLimits = DEFAULT_LIMITS) {
     super();
+    this.splitsAtFrameEnd = true; // a spilled command's buffer is exactly the command (stream-framer.ts)
     this.#limits = limits;
     this.#maxArguments = limits.maxArguments;
     this.#maxBulkLength = limits.maxBulkLength;
@@ -65,7 +66,10 @@ export class CommandFramer extends StreamFramer {
       if (this.#expected < 0) {
         this.partialStart = pos;
         this.argc = 0;
-        if (pos >= limit) return Frame.Incomplete;
+        if (pos >= limit) {
+          if (this.takeRest()) continue; // the bytes after a spilled command, in the chunk that completed it
+          return Frame.Incomplete;
+        }
         if (input[pos] !== ASTERISK) {
           const inline = this.#inline();
           if (inline === Frame.Ready && this.argc === 0) continue; // empty line
