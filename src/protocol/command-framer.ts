@@ -42,6 +42,7 @@ export class CommandFramer extends StreamFramer {
 
   constructor(limits: ProtocolLimits = DEFAULT_LIMITS) {
     super();
+    this.splitsAtFrameEnd = true; // a spilled command's buffer is exactly the command (stream-framer.ts)
     this.#limits = limits;
     this.#maxArguments = limits.maxArguments;
     this.#maxBulkLength = limits.maxBulkLength;
@@ -68,6 +69,7 @@ export class CommandFramer extends StreamFramer {
         this.partialStart = pos;
         this.argc = 0;
         if (pos >= limit) {
+          if (this.takeRest()) continue; // the bytes after a spilled command, in the chunk that completed it
           // Every byte read is framed: let go of the chunk (offsets stay valid only until this call anyway).
           if (limit !== 0) this.#dropInput();
           return Frame.Incomplete;

@@ -15,6 +15,13 @@
 // command's last argument), capacity never grows past that end and the chunk
 // that completes it: a frame kept as a view of its spill buffer keeps little
 // more than itself alive (a 1 MiB reply, not a 2 MiB doubled buffer).
+//
+// A framer that opts in (`splitsAtFrameEnd`; the command framer) goes further:
+// its spill buffer is made exactly as long as the announced frame, and of the
+// chunk that completes it only the frame's own bytes are copied; the bytes
+// after it are framed in place from that chunk (`takeRest()`). A 100 KB SET
+// then costs one 100 KB allocation, not 128 KiB (twice the first 64 KiB read),
+// and a pipelined one no regrowth when its last chunk carries the next command.
 
 export const enum Frame {
   /** No complete frame left in the input; push more bytes. */
@@ -46,6 +53,12 @@ export abstract class StreamFramer {
   /** `needHint` runs to the end of the whole frame, not of an element inside it: room past it is never needed. */
   protected hintEndsFrame = false;
   #spilling = false;
+  /** Opt-in: spill exactly to an announced frame end and frame the completing chunk's remainder in place. */
+  protected splitsAtFrameEnd = false;
+  /** The completing chunk's bytes after the spilled frame: framed after it (`takeRest()`). */
+  #rest: Buffer = EMPTY;
+  #restStart = 0;
+  #restEnd = 0;
 
   /**
    * Adds received bytes: chunk[0, length). Call `next()` until it stops
@@ -60,18 +73,50 @@ export abstract class StreamFramer {
     // `*2\r\n` alone, hence partialStart rather than pos.)
     if (this.#spilling && this.partialStart >= this.limit) this.#spilling = false;
     if (!this.#spilling) {
+      this.#rest = EMPTY;
       this.input = chunk;
       this.pos = 0;
       this.limit = length;
       this.partialStart = 0;
       return;
     }
+    const need = this.#exactNeed();
+    if (need > 0 && need < length) {
+      // This chunk completes the frame and carries more: copy only the frame's tail.
+      this.#append(chunk, need);
+      this.#rest = chunk;
+      this.#restStart = need;
+      this.#restEnd = length;
+      return;
+    }
     this.#append(chunk, length);
   }
 
-  /** Bytes held for a frame that has not completed yet. */
+  /** Bytes held for a frame that has not completed yet (and received bytes not framed yet). */
   get pendingBytes(): number {
-    return this.limit - this.partialStart;
+    return this.limit - this.partialStart + this.#restEnd - this.#restStart;
+  }
+
+  /**
+   * Called by an opted-in subclass when `input` is used up between frames:
+   * moves on to the rest of the chunk that completed a spilled frame. False
+   * when there is none.
+   */
+  protected takeRest(): boolean {
+    if (this.#restEnd === this.#restStart) return false;
+    this.input = this.#rest;
+    this.pos = this.partialStart = this.#restStart;
+    this.limit = this.#restEnd;
+    this.#rest = EMPTY;
+    this.#restStart = this.#restEnd = 0;
+    this.#spilling = false;
+    return true;
+  }
+
+  /** Bytes still missing from a spilled frame whose exact end was announced; 0 if unknown or not opted in. */
+  #exactNeed(): number {
+    if (!this.splitsAtFrameEnd || !this.hintEndsFrame || this.partialStart !== 0) return 0;
+    return this.needHint > this.limit ? this.needHint - this.limit : 0;
   }
 
   /** Drops all state; used when a connection is reset. */
@@ -79,6 +124,8 @@ export abstract class StreamFramer {
     this.input = EMPTY;
     this.pos = this.limit = this.partialStart = this.needHint = 0;
     this.hintEndsFrame = false;
+    this.#rest = EMPTY;
+    this.#restStart = this.#restEnd = 0;
     this.#spilling = false;
     this.error = '';
   }
@@ -95,7 +142,10 @@ export abstract class StreamFramer {
       return 0;
     }
     const length = this.limit - start;
-    const capacity = Math.max(MIN_SPILL, length * 2, this.#trustedHint(length));
+    let capacity = Math.max(MIN_SPILL, length * 2, this.#trustedHint(length));
+    // Exactly the frame: the chunk that completes it is split (push()), so no room past its end is needed.
+    if (this.splitsAtFrameEnd && this.hintEndsFrame && this.needHint > 0 && this.needHint <= this.#trustedHint(length))
+      capacity = Math.max(length, this.needHint);
     const spill = Buffer.allocUnsafe(capacity);
     this.input.copy(spill, 0, start, this.limit);
     this.input = spill;
