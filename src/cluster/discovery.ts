@@ -147,6 +147,13 @@ export const TOPOLOGY_PROBE_NAME = 'slotway-topology';
  */
 export const probeAddresses = new Set<string>();
 
+/** How long a closed probe's address stays known to MONITOR filtering. */
+const PROBE_LINGER_MS = 2000;
+
+function forgetProbe(address: string): void {
+  probeAddresses.delete(address);
+}
+
 /** A socket's local end as Redis names a client's address: IPv4 bare (also when mapped into IPv6), IPv6 in brackets. */
 function nodeSideAddress(host: string | undefined, port: number | undefined): string {
   const bare = (host ?? '').startsWith('::ffff:') ? (host ?? '').slice(7) : (host ?? '');
@@ -212,7 +219,8 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
       serverInfo,
     };
   } finally {
-    if (probe !== '') probeAddresses.delete(probe);
+    // Kept a moment longer: a master's MONITOR line of the probe's last command may come after its reply.
+    if (probe !== '') setTimeout(forgetProbe, PROBE_LINGER_MS, probe).unref();
     client.disconnect();
   }
 }

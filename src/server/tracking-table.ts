@@ -209,6 +209,7 @@ export class TrackingTable {
     if (keys === null) return this.#flushAll();
     this.stats.invalidations += keys.length;
     const batches = new Map<TrackingClient, Buffer[]>();
+    let prefixBatches: Map<TrackingClient, Map<string, Buffer[]>> | null = null;
     for (const key of keys) {
       const text = key.toString('latin1');
       const ids = this.#keys.get(text);
@@ -221,12 +222,16 @@ export class TrackingTable {
       }
       for (const client of this.#bcast) {
         const tracking = client.tracking as ClientTracking;
-        if (!matchesPrefix(tracking.prefixes, text)) continue;
+        const prefix = matchingPrefix(tracking.prefixes, text);
+        if (prefix === null) continue;
         if (tracking.ownWrites?.delete(text) === true) continue; // NOLOOP: its own write
-        add(batches, client, key);
+        addUnderPrefix((prefixBatches ??= new Map<TrackingClient, Map<string, Buffer[]>>()), client, prefix, key);
       }
     }
     for (const [client, batch] of batches) this.#send(client, batch);
+    // As Redis: a BCAST client gets one message per prefix its keys fell under.
+    if (prefixBatches !== null)
+      for (const [client, byPrefix] of prefixBatches) for (const batch of byPrefix.values()) this.#send(client, batch);
   }
 
   /** Everything tracked may be stale (FLUSHALL, a lost or new invalidation link, a slot move): every client flushes. */
@@ -308,9 +313,27 @@ function keyText(args: CommandArgs, index: number): string {
 }
 
 function matchesPrefix(prefixes: readonly string[], key: string): boolean {
-  if (prefixes.length === 0) return true; // BCAST without PREFIX: every key
-  for (const prefix of prefixes) if (key.startsWith(prefix)) return true;
-  return false;
+  return matchingPrefix(prefixes, key) !== null;
+}
+
+/** The prefix `key` falls under ('' for BCAST without PREFIX: every key), or null. A client's prefixes never overlap. */
+function matchingPrefix(prefixes: readonly string[], key: string): string | null {
+  if (prefixes.length === 0) return '';
+  for (const prefix of prefixes) if (key.startsWith(prefix)) return prefix;
+  return null;
+}
+
+function addUnderPrefix(
+  batches: Map<TrackingClient, Map<string, Buffer[]>>,
+  client: TrackingClient,
+  prefix: string,
+  key: Buffer,
+): void {
+  let byPrefix = batches.get(client);
+  if (byPrefix === undefined) batches.set(client, (byPrefix = new Map<string, Buffer[]>()));
+  const batch = byPrefix.get(prefix);
+  if (batch === undefined) byPrefix.set(prefix, [key]);
+  else batch.push(key);
 }
 
 /** `invalidate` with the keys (or null: flush everything): a RESP3 push, or a RESP2 message on `__redis__:invalidate`. */

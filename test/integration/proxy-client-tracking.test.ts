@@ -244,6 +244,18 @@ test('RESP2 REDIRECT, BCAST PREFIX, NOLOOP, OPTIN and the replies Redis gives', 
     );
     bcast.close();
 
+    // Keys under two prefixes come as one message per prefix, as Redis sends them.
+    const twoPrefixes = await resp3Client(env.port);
+    twoPrefixes.send('CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'pa:', 'PREFIX', 'pb:');
+    assert.equal(text(await twoPrefixes.next()), '+OK\r\n');
+    await writer.multi().incr('pa:1{t}').incr('pa:2{t}').incr('pb:1{t}').incr('pc:1{t}').exec();
+    const perPrefix = [
+      text(await twoPrefixes.next(INVALIDATION_BOUND_MS)),
+      text(await twoPrefixes.next(INVALIDATION_BOUND_MS)),
+    ];
+    assert.deepEqual(perPrefix.sort(), [invalidatePush('pa:1{t}', 'pa:2{t}'), invalidatePush('pb:1{t}')].sort());
+    twoPrefixes.close();
+
     // OPTIN: only the read after CLIENT CACHING YES is tracked.
     const optin = await resp3Client(env.port);
     optin.send('CLIENT', 'TRACKING', 'ON', 'OPTIN');
