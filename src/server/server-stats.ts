@@ -12,7 +12,7 @@ export interface ClientRecord {
   /** The coarse clock's time of its last input. */
   readonly lastActiveAt: number;
   readonly holdsConnection: boolean;
-  /** Its blocking command (BLPOP, XREAD BLOCK ...) is on a node now: INFO's blocked_clients. */
+  /** Blocked on a node (BLPOP, XREAD BLOCK ...) or held by CLIENT PAUSE: INFO's blocked_clients. */
   readonly blocked?: boolean;
   readonly pendingReplies: number;
   /** Bytes held for it now (queued replies, unwritten output, what is in flight): the per-client bound's measure. */
