@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
 import {
   call,
+  eventuallyAsync,
   keysPerMaster,
   ownerOfSlot,
   sleep,
@@ -34,6 +35,18 @@ before(async () => {
   // A node timeout longer than the test: a stopped replica stays a healthy replica in the topology.
   env = await startProxyCluster({ maxWaitMs: MAX_WAIT_MS, waitSliceMs: WAIT_SLICE_MS }, { nodeTimeoutMs: 30000 });
   [[key = ''] = []] = await keysPerMaster(env.direct(), 1, 'wait');
+  // The cluster is "ok" before every replica has finished its first sync; these tests count replicas' acks.
+  await eventuallyAsync(
+    async () => {
+      for (const master of await env.cluster.masters()) {
+        const info = String(await call(master, 'INFO', 'replication'));
+        if (!/slave0:[^\r\n]*state=online/.test(info)) return false;
+      }
+      return true;
+    },
+    'every master has its replica online',
+    20000,
+  );
 });
 
 after(async () => {
