@@ -2,6 +2,7 @@
 // falling back to `CLUSTER SLOTS` on older servers. Runs off the hot path, so
 // it uses ioredis and async/await.
 import { Redis } from 'ioredis';
+import { formatPeer } from '../util/peer-address.js';
 import { SLOT_COUNT, NO_OWNER, makeNode, type ClusterNode } from './slot-map.js';
 import type { NodeAddress } from './node-address.js';
 import type { NodeSecurity } from './node-security.js';
@@ -154,12 +155,6 @@ function forgetProbe(address: string): void {
   probeAddresses.delete(address);
 }
 
-/** A socket's local end as Redis names a client's address: IPv4 bare (also when mapped into IPv6), IPv6 in brackets. */
-function nodeSideAddress(host: string | undefined, port: number | undefined): string {
-  const bare = (host ?? '').startsWith('::ffff:') ? (host ?? '').slice(7) : (host ?? '');
-  return bare.includes(':') ? `[${bare}]:${port ?? 0}` : `${bare}:${port ?? 0}`;
-}
-
 function ignoreError(): void {}
 
 /** Asks one node for the whole topology; throws when it cannot answer. */
@@ -187,7 +182,7 @@ export async function discoverTopology(address: NodeAddress, options: DiscoveryO
     await client.connect().catch((error: unknown) => {
       throw failure ?? error;
     });
-    probe = nodeSideAddress(client.stream.localAddress, client.stream.localPort);
+    probe = formatPeer(client.stream.localAddress ?? '', client.stream.localPort ?? 0);
     probeAddresses.add(probe);
     const auth = options.nodeSecurity?.authArguments() ?? null;
     if (auth !== null) {

@@ -10,6 +10,7 @@
 // kept for them on the hot path but the last command's spec and the time of
 // the last read). Fields of Redis's memory allocator that Slotway has no
 // counterpart for (qbuf-free, argv-mem, multi-mem, rbs, rbp, obl) are 0.
+import { formatPeer } from '../util/peer-address.js';
 import type { CommandSpec } from '../commands/command-spec.js';
 import type { Request } from '../router/request.js';
 import type { Subscriber } from '../router/subscriber.js';
@@ -114,12 +115,6 @@ export function clientFlags(client: ClientView): string {
   if (client.trackingFlags !== undefined) flags += client.trackingFlags;
   if (client.closing) flags += 'c';
   return flags === '' ? 'N' : flags;
-}
-
-/** An address as Redis writes one: IPv4 as is (also when Node maps it into IPv6), IPv6 in brackets. */
-export function formatPeer(address: string, port: number): string {
-  const host = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The client's line, without the newline. `now` is Date.now(), `perfNow` performance.now(). */

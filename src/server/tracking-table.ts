@@ -263,7 +263,7 @@ export class TrackingTable {
       this.#keys.get(key)?.delete(client.id);
       return;
     }
-    if (!matchesPrefix(tracking.prefixes, key)) return;
+    if (matchingPrefix(tracking.prefixes, key) === null) return;
     const writes = (tracking.ownWrites ??= new Set());
     if (writes.size >= MAX_OWN_WRITES) writes.clear(); // an extra invalidation is harmless; memory is not
     writes.add(key);
@@ -310,10 +310,6 @@ function add(batches: Map<TrackingClient, Buffer[]>, client: TrackingClient, key
 
 function keyText(args: CommandArgs, index: number): string {
   return args.frameBuffer.toString('latin1', args.argStart[index], args.argEnd[index]);
-}
-
-function matchesPrefix(prefixes: readonly string[], key: string): boolean {
-  return matchingPrefix(prefixes, key) !== null;
 }
 
 /** The prefix `key` falls under ('' for BCAST without PREFIX: every key), or null. A client's prefixes never overlap. */

@@ -1,5 +1,6 @@
 // The CLIENT LIST line of a Slotway client: Redis's fields in Redis's order,
 // its flags letters in Redis's order, addresses as Redis writes them.
+import { formatPeer } from '../../../src/util/peer-address.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandTable } from '../../../src/commands/command-table.js';
@@ -9,7 +10,6 @@ import {
   clientLine,
   clientType,
   clientTypeByName,
-  formatPeer,
   type ClientModes,
   type ClientView,
 } from '../../../src/server/client-list.js';
