@@ -61,24 +61,11 @@ export class InvalidationLinks implements FrameSink {
   #readyWaiters: (() => void)[] = [];
   #reopenTimer: NodeJS.Timeout | null = null;
   #reopenDelayMs = REOPEN_MIN_MS;
-  /** Invalidation messages and flushes received, for INFO and tests. */
-  readonly stats = { messages: 0, keys: 0, flushes: 0, linksLost: 0 };
 
   constructor(router: Router, log: Logger, sink: InvalidationSink) {
     this.#router = router;
     this.#log = log;
     this.#sink = sink;
-  }
-
-  get running(): boolean {
-    return this.#running;
-  }
-
-  /** Masters whose link is subscribed: their writes reach the sink. */
-  get readyCount(): number {
-    let ready = 0;
-    for (const link of this.#links.values()) if (link.state === LinkState.Ready) ready++;
-    return ready;
   }
 
   /**
@@ -158,7 +145,6 @@ export class InvalidationLinks implements FrameSink {
     if (link === undefined) return;
     this.#links.delete(link.lease.pool.address);
     link.lease.pool.release(connection, false);
-    this.stats.linksLost++;
     if (!this.#running) return;
     this.#log.warn({ node: link.lease.pool.address, reason }, 'invalidation link lost; tracked keys flushed');
     this.#flush();
@@ -174,14 +160,12 @@ export class InvalidationLinks implements FrameSink {
   #message(frame: Buffer): void {
     const payload = arrayElements(frame)[2];
     if (payload === undefined) return;
-    this.stats.messages++;
     if (payload[0] !== 42 /* '*' */) return this.#flush(); // $-1: the master flushed its keys
     const keys: Buffer[] = [];
     for (const element of arrayElements(payload)) {
       const key = bulkValue(element);
       if (key !== null) keys.push(key);
     }
-    this.stats.keys += keys.length;
     this.#sink.onInvalidate(keys);
   }
 
@@ -198,7 +182,6 @@ export class InvalidationLinks implements FrameSink {
   }
 
   #flush(): void {
-    this.stats.flushes++;
     this.#sink.onInvalidate(null);
   }
 
