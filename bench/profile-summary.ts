@@ -3,11 +3,14 @@
 //
 //   node --cpu-prof --cpu-prof-dir /tmp/prof dist/src/cli.js ...   (stop it with SIGINT/SIGTERM: the file is
 //                                                                    written when the process exits normally)
-//   node dist/bench/profile-summary.js /tmp/prof/CPU.*.cpuprofile [--top 15]
+//   node dist/bench/profile-summary.js /tmp/prof/CPU.*.cpuprofile [--top 15] [--skip-ms 2000]
 //
-// Self time of a frame: the time of the samples whose innermost frame it is.
-// A sample's time is the gap to the next sample (timeDeltas[i + 1]), as Chrome
-// DevTools counts it; the last sample gets the median gap. Frames with the same
+// Self time of a frame: the number of samples whose innermost frame it is,
+// times the median gap between samples (the sampling interval). Chrome DevTools
+// gives each sample the gap to the next one instead; on a loaded machine a gap
+// also holds time the process waited for a core, and one sample of a rare frame
+// took 59 ms that way in a 13 s profile. --skip-ms leaves out the samples of the
+// first milliseconds (start-up: module loading, compiling). Frames with the same
 // function, file and line are one row (V8 keeps a node per call path, so one
 // function called from several places has several nodes). Percentages are of
 // the busy time: everything but "(idle)", the time the process waited in epoll.
@@ -66,7 +69,17 @@ function medianOf(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-export function summarize(profile: CpuProfile, top: number, base = process.cwd()): ProfileSummary {
+export interface SummaryOptions {
+  /** Rows to keep. */
+  readonly top: number;
+  /** Leave out the samples taken in the first skipMs of the profile. */
+  readonly skipMs?: number;
+  /** Files under it are shown relative to it. */
+  readonly base?: string;
+}
+
+export function summarize(profile: CpuProfile, options: SummaryOptions): ProfileSummary {
+  const { top, skipMs = 0, base = process.cwd() } = options;
   const keyOf = new Map<number, string>();
   const frameOf = new Map<string, { functionName: string; location: string }>();
   for (const node of profile.nodes) {
@@ -77,27 +90,28 @@ export function summarize(profile: CpuProfile, top: number, base = process.cwd()
     keyOf.set(node.id, key);
     frameOf.set(key, { functionName: name, location });
   }
-  const fallback = medianOf(profile.timeDeltas.slice(1));
+  const us = medianOf(profile.timeDeltas.slice(1));
   const selfUs = new Map<string, number>();
   let totalUs = 0;
+  let elapsedUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    elapsedUs += profile.timeDeltas[i] ?? 0;
     const key = keyOf.get(profile.samples[i] ?? -1);
-    if (key === undefined) continue;
-    const us = profile.timeDeltas[i + 1] ?? fallback;
+    if (key === undefined || elapsedUs < skipMs * 1000) continue;
     selfUs.set(key, (selfUs.get(key) ?? 0) + us);
     totalUs += us;
   }
   let idleUs = 0;
   const frames: { key: string; us: number }[] = [];
-  for (const [key, us] of selfUs) {
-    if (frameOf.get(key)?.functionName === IDLE) idleUs += us;
-    else frames.push({ key, us });
+  for (const [key, frameUs] of selfUs) {
+    if (frameOf.get(key)?.functionName === IDLE) idleUs += frameUs;
+    else frames.push({ key, us: frameUs });
   }
   const busyUs = totalUs - idleUs;
   frames.sort((a, b) => b.us - a.us);
-  const rows = frames.slice(0, top).map(({ key, us }) => {
-    const frame = frameOf.get(key) ?? { functionName: key, location: '' };
-    return { ...frame, selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 };
+  const rows = frames.slice(0, top).map((row) => {
+    const frame = frameOf.get(row.key) ?? { functionName: row.key, location: '' };
+    return { ...frame, selfMs: row.us / 1000, percent: busyUs > 0 ? (100 * row.us) / busyUs : 0 };
   });
   return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, busyMs: busyUs / 1000, rows };
 }
@@ -118,16 +132,20 @@ export function formatSummary(summary: ProfileSummary): string {
 }
 
 function main(argv: readonly string[]): void {
-  const topIndex = argv.indexOf('--top');
-  const top = topIndex < 0 ? 15 : Number(argv[topIndex + 1]);
-  const files = argv.filter((word, i) => !word.startsWith('--') && (topIndex < 0 || i !== topIndex + 1));
-  if (files.length === 0 || !Number.isInteger(top) || top < 1) {
-    process.stderr.write('usage: node dist/bench/profile-summary.js <file.cpuprofile>... [--top N]\n');
+  const valueOf = (name: string, fallback: number): number => {
+    const index = argv.indexOf(name);
+    return index < 0 ? fallback : Number(argv[index + 1]);
+  };
+  const top = valueOf('--top', 15);
+  const skipMs = valueOf('--skip-ms', 0);
+  const files = argv.filter((word, i) => !word.startsWith('--') && !(argv[i - 1] ?? '').startsWith('--'));
+  if (files.length === 0 || !Number.isInteger(top) || top < 1 || !(skipMs >= 0)) {
+    process.stderr.write('usage: node dist/bench/profile-summary.js <file.cpuprofile>... [--top N] [--skip-ms MS]\n');
     process.exit(2);
   }
   for (const file of files) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-    process.stdout.write(`${file}\n${formatSummary(summarize(profile, top))}\n\n`);
+    process.stdout.write(`${file}\n${formatSummary(summarize(profile, { top, skipMs }))}\n\n`);
   }
 }
 
