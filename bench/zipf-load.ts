@@ -81,7 +81,7 @@ function parseOptions(argv: readonly string[]): Options {
 // ---------------------------------------------------------------- commands
 
 /** A GET and a SET template for one connection, and where their key digits sit. */
-class Templates {
+export class Templates {
   readonly get: Buffer;
   readonly set: Buffer;
   readonly #getDigits: number;
