@@ -4,6 +4,7 @@
 // three value sizes. It prints the hit ratio and the nanoseconds per operation.
 //
 //   npm run bench:cache-policy [-- --ops 5000000 --warmup 2000000 --rounds 3 --seed 1]
+//                              [-- --values '16 B' --share 0.01 --policy W-TinyLFU]   (one cell, e.g. under callgrind)
 //
 // Policies (all byte-bounded; a write removes its key, as an invalidation does):
 //   LRU          evict the least recently used entry until the new one fits.
@@ -34,9 +35,17 @@ interface Options {
   readonly warmup: number;
   readonly rounds: number;
   readonly seed: number;
+  /** Only these value sizes ('16 B', '1 KB', '16 B / 1 KB mixed'), cache shares and policies (default: all). */
+  readonly values: string;
+  readonly share: number;
+  readonly policy: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
+  const text = (name: string): string => {
+    const index = argv.indexOf(`--${name}`);
+    return index < 0 ? '' : (argv[index + 1] ?? '');
+  };
   const number = (name: string, fallback: number): number => {
     const index = argv.indexOf(`--${name}`);
     if (index < 0) return fallback;
@@ -49,6 +58,9 @@ function parseOptions(argv: readonly string[]): Options {
     warmup: number('warmup', 2_000_000),
     rounds: number('rounds', 3),
     seed: number('seed', 1),
+    values: text('values'),
+    share: Number(text('share') || 0),
+    policy: text('policy'),
   };
 }
 
@@ -290,7 +302,8 @@ function main(): void {
   const header = '| values | cache (share of bytes) | entries | policy | hit ratio | ns/op (median) | ns/op (runs) |';
   lines.push(header, '|---|---|---|---|---|---|---|');
   const summary: string[] = [];
-  for (const values of VALUES) {
+  const policies = POLICIES.filter((name) => options.policy === '' || name === options.policy);
+  for (const values of VALUES.filter((v) => options.values === '' || v.name === options.values)) {
     const sizes = new Uint16Array(KEYS + 1);
     let dataset = 0;
     for (let r = 1; r <= KEYS; r++) {
@@ -298,18 +311,18 @@ function main(): void {
       sizes[r] = size;
       dataset += size;
     }
-    for (const share of CACHE_SHARES) {
+    for (const share of CACHE_SHARES.filter((s) => options.share === 0 || s === options.share)) {
       const capacity = Math.floor(dataset * share);
       const expectedEntries = Math.round(KEYS * share);
-      const results = new Map<PolicyName, Result[]>(POLICIES.map((name) => [name, []]));
+      const results = new Map<PolicyName, Result[]>(policies.map((name) => [name, []]));
       // Policies alternate within each round, so the machine's load skews them alike.
       for (let round = 0; round < options.rounds; round++) {
         if (baseline.length < options.rounds) baseline.push(replay(null, sizes, options).nsPerOp);
-        for (const name of POLICIES)
+        for (const name of policies)
           results.get(name)?.push(replay(makePolicy(name, capacity, expectedEntries, keys), sizes, options));
       }
       const ratios = new Map<PolicyName, number>();
-      for (const name of POLICIES) {
+      for (const name of policies) {
         const runs = results.get(name) ?? [];
         const first = runs[0] as Result;
         const ratio = first.hits / first.reads;
@@ -318,6 +331,7 @@ function main(): void {
           `| ${values.name} | ${(share * 100).toString()}% | ~${expectedEntries} | ${name} | ${(ratio * 100).toFixed(2)}% | ${median(runs.map((r) => r.nsPerOp)).toFixed(0)} | ${runs.map((r) => r.nsPerOp.toFixed(0)).join(', ')} |`,
         );
       }
+      if (policies.length < POLICIES.length) continue;
       const lru = ratios.get('LRU') ?? NaN;
       const filtered = ratios.get('LRU+TinyLFU') ?? NaN;
       const windowed = ratios.get('W-TinyLFU') ?? NaN;
