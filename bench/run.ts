@@ -909,7 +909,8 @@ async function main(): Promise<void> {
     try {
       const cached = await startSlotway(seeds, cachePort, options, options.cacheArgs);
       const cachedPid = cached.pid ?? 0;
-      sides.push({
+      // Beside the plain Slotway, before any peer.
+      sides.splice(2, 0, {
         name: 'slotway+cache',
         target: ['-h', '127.0.0.1', '-p', String(cachePort)],
         host: '127.0.0.1',
