@@ -9,6 +9,7 @@
 //   npm run bench [-- --quick] [-- --repeat 3 --requests 200000] [-- --threads 2] [-- --record]
 //                 [-- --cluster 127.0.0.1:7000 --peer predixy=127.0.0.1:7617] [-- --only P16]
 //                 [-- --node /path/to/node] [-- --node-args '--max-semi-space-size=32']
+//                 [-- --only zipf] [-- --cache-args '--cache --cache-max-memory 67108864'] [-- --no-cache-side]
 //
 // See bench/README.md for how to read the table.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,7 @@ import { DEFAULT_OPTIONS } from '../src/config/options.js';
 import { openFileLimit, openFileShortfalls, type Budget } from './open-files.js';
 import { writeResults } from './results-file.js';
 import { stopProcess } from './slotway-process.js';
+import { cacheSideArgs, zipfTest, type CustomTest } from './zipf-workload.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,6 +50,8 @@ interface Options {
   readonly node: string;
   /** Options for Slotway's node before its script (--node-args, split on spaces), e.g. --max-semi-space-size=32. */
   readonly nodeArgs: readonly string[];
+  /** The "slotway+cache" side's extra Slotway options (null: no such side); see zipf-workload.ts. */
+  readonly cacheArgs: readonly string[] | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -82,6 +86,10 @@ function parseOptions(argv: string[]): Options {
     cluster: value('cluster') ?? '',
     node: value('node') ?? process.execPath,
     nodeArgs: (value('node-args') ?? '').split(' ').filter((word) => word !== ''),
+    cacheArgs: cacheSideArgs(
+      argv,
+      workloadsOf(requests, value('only') ?? '').some((w) => w.cached === true),
+    ),
   };
 }
 
@@ -93,6 +101,8 @@ interface Workload {
   readonly tests: readonly Test[];
   /** redis-benchmark's -r: random keys from key:000000000000 up to this many (default KEY_SPACE). */
   readonly keySpace?: number;
+  /** Measured on the "slotway+cache" side too (issue 17's workloads). */
+  readonly cached?: boolean;
 }
 
 /** redis-benchmark's -r unless a workload says otherwise. */
@@ -122,6 +132,8 @@ interface Test {
    * so a mix of commands needs two processes.
    */
   readonly mixedWith?: { readonly test: Test; readonly share: number };
+  /** Run by a program of our own (bench/zipf-workload.ts) instead of redis-benchmark. */
+  readonly custom?: CustomTest;
 }
 
 const SET: Test = { name: 'SET', proxied: ['-t', 'set'], direct: null, csvName: 'SET' };
@@ -143,6 +155,10 @@ const MGET: Test = {
   csvName: null,
 };
 
+/** Zipf tests: no redis-benchmark arguments; bench/zipf-load.ts draws the keys. */
+const ZIPF_16: Test = { name: 'GET 95% + SET 5%', proxied: [], direct: null, csvName: null, custom: zipfTest(16) };
+const ZIPF_1K: Test = { ...ZIPF_16, custom: zipfTest(1024) };
+
 /** Whether --only picks this workload: its text in the name, spaces ignored ("P16" picks "-c 50 -P 16"). */
 function chosen(name: string, only: string): boolean {
   const squeeze = (text: string) => text.replace(/\s+/g, '');
@@ -150,7 +166,10 @@ function chosen(name: string, only: string): boolean {
 }
 
 function workloads(options: Options): Workload[] {
-  const n = options.requests;
+  return workloadsOf(options.requests, options.only);
+}
+
+function workloadsOf(n: number, only: string): Workload[] {
   const all: Workload[] = [
     { name: '-c 50 -P 1', args: ['-c', '50', '-P', '1', '-d', '16'], requests: n, tests: [SET, GET] },
     { name: '-c 50 -P 16', args: ['-c', '50', '-P', '16', '-d', '16'], requests: n, tests: [SET, GET] },
@@ -193,8 +212,19 @@ function workloads(options: Options): Workload[] {
       requests: Math.max(1, Math.round(n / 4)),
       tests: [MSET, MGET],
     },
+    // Issue 17: zipf(0.99) keys out of a million, 95% GET / 5% SET (bench/zipf-load.ts), and 100 hot keys.
+    { name: 'zipf 16B -c 50', args: ['-c', '50'], requests: n, tests: [ZIPF_16], cached: true },
+    { name: 'zipf 1KB -c 50', args: ['-c', '50'], requests: n, tests: [ZIPF_1K], cached: true },
+    {
+      name: 'hot-key -r 100 -c 50 pipeline 16',
+      args: ['-c', '50', '-P', '16', '-d', '16'],
+      requests: n,
+      keySpace: 100,
+      tests: [SET, GET],
+      cached: true,
+    },
   ];
-  return all.filter((workload) => chosen(workload.name, options.only));
+  return all.filter((workload) => chosen(workload.name, only));
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -342,7 +372,12 @@ function forward(child: ChildProcess, prefix: string): void {
   }
 }
 
-async function startSlotway(seeds: string[], port: number, options: Options): Promise<ChildProcess> {
+async function startSlotway(
+  seeds: string[],
+  port: number,
+  options: Options,
+  extraArgs: readonly string[] = [],
+): Promise<ChildProcess> {
   const args = [
     ...options.nodeArgs,
     'dist/src/cli.js',
@@ -358,6 +393,7 @@ async function startSlotway(seeds: string[], port: number, options: Options): Pr
     'warn',
     '--threads',
     String(options.threads),
+    ...extraArgs,
   ];
   const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stopProcess(child, 5000));
@@ -551,6 +587,8 @@ interface Side {
   readonly peer: boolean;
   /** The proxy's processes ([] for the direct side, or a peer we cannot read). */
   pids(): Promise<number[]>;
+  /** Measures only workloads marked `cached` (the "slotway+cache" side). */
+  readonly cachedOnly?: boolean;
 }
 
 /** One run of one test on one side. */
@@ -642,6 +680,8 @@ async function mixedRun(target: readonly string[], workload: Workload, test: Tes
 }
 
 function redisBenchmarkRun(context: Context, side: Side, workload: Workload, test: Test): () => Promise<Sample> {
+  const custom = test.custom;
+  if (custom !== undefined) return () => custom.run(side, workload.requests, clientsOf(workload));
   if (test.mixedWith !== undefined) return () => mixedRun(side.target, workload, test);
   if (!side.direct) return () => redisBenchmark(side.target, workload, test, test.proxied);
   if (test.direct === null) return () => redisBenchmark(side.target, workload, test, test.proxied);
@@ -860,6 +900,31 @@ async function main(): Promise<void> {
       pids: () => pidsListeningOn([peer.port]),
     })),
   ];
+  /** Why the "slotway+cache" side did not start (shown under the table), or ''. */
+  let cacheSideFailure = '';
+  if (options.cacheArgs !== null) {
+    const [cachePort] = await findFreePorts(1);
+    if (cachePort === undefined) throw new Error('no free port for the slotway+cache side');
+    process.stderr.write(`bench: starting slotway+cache on ${cachePort}: ${options.cacheArgs.join(' ')}\n`);
+    try {
+      const cached = await startSlotway(seeds, cachePort, options, options.cacheArgs);
+      const cachedPid = cached.pid ?? 0;
+      // Beside the plain Slotway, before any peer.
+      sides.splice(2, 0, {
+        name: 'slotway+cache',
+        target: ['-h', '127.0.0.1', '-p', String(cachePort)],
+        host: '127.0.0.1',
+        port: cachePort,
+        direct: false,
+        peer: true,
+        pids: () => processTree(cachedPid),
+        cachedOnly: true,
+      });
+    } catch (error) {
+      cacheSideFailure = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`bench: slotway+cache did not start, measured without it: ${cacheSideFailure}\n`);
+    }
+  }
 
   const skipped = await workloadsOverOpenFileLimits(plan, masters, context.masterPids);
   const rows: Row[] = [];
@@ -886,13 +951,15 @@ async function main(): Promise<void> {
   };
   for (const workload of plan) {
     if (skipped.has(workload)) continue;
+    const measured = sides.filter((side) => side.cachedOnly !== true || workload.cached === true);
     for (const test of workload.tests) {
-      const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
+      const runs = new Map<Side, Measurement[]>(measured.map((side) => [side, []]));
+      await test.custom?.prepare(master);
       for (let r = 1; r <= options.repeat; r++) {
         process.stderr.write(
           `bench: ${workload.name} ${test.name}, ${workload.requests} requests, run ${r}/${options.repeat}\n`,
         );
-        for (const side of sides)
+        for (const side of measured)
           await measureOrSkip(
             side,
             redisBenchmarkRun(context, side, workload, test),
@@ -901,16 +968,17 @@ async function main(): Promise<void> {
           );
       }
       const direct = runs.get(sides[0] as Side) ?? [];
-      for (const side of sides) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
+      for (const side of measured) rows.push(summarize(workload.name, test.name, side, runs.get(side) ?? [], direct));
     }
   }
   if (chosen('ioredis pipeline', options.only)) {
-    const runs = new Map<Side, Measurement[]>(sides.map((side) => [side, []]));
+    const sidesOfPipeline = sides.filter((side) => side.cachedOnly !== true);
+    const runs = new Map<Side, Measurement[]>(sidesOfPipeline.map((side) => [side, []]));
     for (let r = 1; r <= options.repeat; r++) {
       process.stderr.write(
         `bench: ioredis mixed pipeline (${PIPELINE_CALLERS} x ${PIPELINE_LENGTH}), ${options.pipelineSeconds} s per side, run ${r}/${options.repeat}\n`,
       );
-      for (const side of sides) {
+      for (const side of sidesOfPipeline) {
         const target = side.direct
           ? { cluster: { host: side.host, port: side.port } }
           : { proxy: { host: side.host, port: side.port } };
@@ -925,7 +993,7 @@ async function main(): Promise<void> {
       }
     }
     const direct = runs.get(sides[0] as Side) ?? [];
-    for (const side of sides)
+    for (const side of sidesOfPipeline)
       rows.push(summarize('ioredis pipeline', 'mixed x100', side, runs.get(side) ?? [], direct));
   }
 
@@ -938,6 +1006,11 @@ async function main(): Promise<void> {
       '',
       formatTable(rows),
       ...[...skipped].map(([workload, why]) => `${workload.name} was skipped: ${why}`),
+      ...(options.cacheArgs === null
+        ? []
+        : cacheSideFailure === ''
+          ? [`slotway+cache: Slotway with ${options.cacheArgs.join(' ') || 'no extra options'} (zipf and hot-key only)`]
+          : [`slotway+cache did not start (${options.cacheArgs.join(' ')}): ${cacheSideFailure}`]),
       ...[...failures].map(
         ([side, message]) => `${side.name} failed and was skipped from then on ('-' above): ${message}`,
       ),
