@@ -9,8 +9,8 @@
 //                            └─ MGET b     (slot 2)   ─┴─> merge in key order
 //
 // A child that fails fails the whole reply with its error, as the issue asks.
-import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
+import { keySlot } from '../commands/key-slot.js';
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
@@ -76,8 +76,7 @@ export class FanOut implements RequestOwner {
     const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
     for (let k = 0; k < keys.count; k++) {
       const index = keys.indices[k] as number;
-      const key = args.frameBuffer.subarray(args.argStart[index], args.argEnd[index]);
-      const slot = calculateSlot(key);
+      const slot = keySlot(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
       let group = bySlot.get(slot);
       if (group === undefined) {
         group = { args: [...name], positions: [] };
