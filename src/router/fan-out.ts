@@ -10,13 +10,13 @@
 //
 // A child that fails fails the whole reply with its error, as the issue asks.
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
-import { keySlot } from '../commands/key-slot.js';
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
 import { parseInteger } from '../protocol/stream-framer.js';
 import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
 import * as nodeWide from './node-wide-merge.js';
 import { Request, type RequestOwner } from './request.js';
+import { splitBySlot } from './split-parts.js';
 
 /** How children's replies combine; see #merged. */
 export type MergeKind = SplitPolicy['merge'] | EveryMasterMerge | 'scan';
@@ -71,29 +71,11 @@ export class FanOut implements RequestOwner {
     head = 1,
   ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
-    const name: Buffer[] = [];
-    for (let i = 0; i < head; i++) name.push(args.frameBuffer.subarray(args.argStart[i], args.argEnd[i]));
-    const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
-    for (let k = 0; k < keys.count; k++) {
-      const index = keys.indices[k] as number;
-      const slot = keySlot(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
-      let group = bySlot.get(slot);
-      if (group === undefined) {
-        group = { args: [...name], positions: [] };
-        bySlot.set(slot, group);
-      }
-      for (let j = 0; j < step; j++)
-        group.args.push(args.frameBuffer.subarray(args.argStart[index + j], args.argEnd[index + j]));
-      group.positions.push(k);
-    }
     const children: Child[] = [];
     const fanOut = new FanOut(parent, merge, children, keys.count);
-    for (const [slot, group] of bySlot) {
-      children.push({
-        request: new Request(fanOut, spec, encodeCommand(group.args), slot),
-        positions: group.positions,
-      });
-    }
+    // Each part's payload is encoded straight from the client's bytes (split-parts.ts).
+    for (const part of splitBySlot(args, keys, step, head))
+      children.push({ request: new Request(fanOut, spec, part.payload, part.slot), positions: part.positions });
     fanOut.#pending = children.length;
     return fanOut;
   }
