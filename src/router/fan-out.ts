@@ -17,6 +17,7 @@ import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js
 import * as nodeWide from './node-wide-merge.js';
 import { Request, type RequestOwner } from './request.js';
 import { splitBySlot } from './split-parts.js';
+import { mergeValues } from './values-merge.js';
 
 /** How children's replies combine; see #merged. */
 export type MergeKind = SplitPolicy['merge'] | EveryMasterMerge | 'scan';
@@ -166,7 +167,8 @@ export class FanOut implements RequestOwner {
       this.parent.failure = error.request.failure;
       return error.request.reply as Buffer;
     }
-    if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
+    // The hot one: no sorting needed; values copied from the replies' ranges (values-merge.ts).
+    if (this.#merge === 'values') return mergeValues(this.#children, this.#keyCount) ?? this.#values();
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
     const replies = byPosition.map((c) => c.request.reply as Buffer);
     switch (this.#merge) {
