@@ -169,13 +169,12 @@ export class FanOut implements RequestOwner {
     }
     // The hot one: no sorting needed; values copied from the replies' ranges (values-merge.ts).
     if (this.#merge === 'values') return mergeValues(this.#children, this.#keyCount) ?? this.#values();
+    // Order-free merges (MSET, DEL, EXISTS ...): no sorted copy of the children, no array of replies.
+    if (this.#merge === 'all-ok') return OK;
+    if (this.#merge === 'sum') return integerReply(this.#sum(0));
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
     const replies = byPosition.map((c) => c.request.reply as Buffer);
     switch (this.#merge) {
-      case 'all-ok':
-        return OK;
-      case 'sum':
-        return integerReply(this.#integers().reduce((a, b) => a + b, 0));
       case 'min':
         return integerReply(Math.min(...this.#integers()));
       case 'first':
@@ -208,7 +207,7 @@ export class FanOut implements RequestOwner {
       case 'max':
         return mergeMax(replies);
       case 'slowlog-len':
-        return integerReply(this.#integers().reduce((a, b) => a + b, this.ownEntries.length));
+        return integerReply(this.#sum(this.ownEntries.length));
       case 'slowlog-reset':
         return OK;
       case 'latency-latest':
@@ -253,6 +252,13 @@ export class FanOut implements RequestOwner {
     entries.sort((a, b) => b.time - a.time || b.id - a.id);
     const kept = this.limit < 0 ? entries : entries.slice(0, this.limit);
     return Buffer.concat([Buffer.from(`*${kept.length}\r\n`), ...kept.map((entry) => entry.element)]);
+  }
+
+  /** `start` plus every child's integer reply. */
+  #sum(start: number): number {
+    let sum = start;
+    for (const child of this.#children) sum += integerValue(child.request.reply as Buffer);
+    return sum;
   }
 
   #integers(): number[] {
