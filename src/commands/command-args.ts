@@ -1,9 +1,9 @@
 // Reading the arguments of one framed command: byte ranges into the buffer
 // the command arrived in (CommandArgs), sliced or compared in place.
-import calculateSlot from 'cluster-key-slot';
 import { bytesEqualIgnoreCase } from '../protocol/name-index.js';
 import type { CommandArgs, CommandSpec, KeyIndices } from './command-spec.js';
 import { INVALID_KEYS, extractKeys } from './key-extractor.js';
+import { keySlot } from './key-slot.js';
 
 /** commandSlot() of a command without keys (or whose keys its own syntax error will be about). */
 export const NO_KEYS = -1;
@@ -34,9 +34,11 @@ export function commandSlot(spec: CommandSpec, args: CommandArgs, keys: KeyIndic
   if (count === INVALID_KEYS || count === 0) return NO_KEYS;
   let slot = NO_KEYS;
   for (let i = 0; i < count; i++) {
-    const keySlot = calculateSlot(argument(args, keys.indices[i] as number));
-    if (slot === NO_KEYS) slot = keySlot;
-    else if (slot !== keySlot) return CROSS_SLOT;
+    const index = keys.indices[i] as number;
+    // From the key's range in place: no view of it per key (key-slot.ts).
+    const thisSlot = keySlot(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
+    if (slot === NO_KEYS) slot = thisSlot;
+    else if (slot !== thisSlot) return CROSS_SLOT;
   }
   return slot;
 }

@@ -9,7 +9,6 @@
 //                            └─ MGET b     (slot 2)   ─┴─> merge in key order
 //
 // A child that fails fails the whole reply with its error, as the issue asks.
-import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, EveryMasterMerge, KeyIndices, SplitPolicy } from '../commands/command-spec.js';
 import { arrayElements } from '../protocol/reply-elements.js';
 import { OK, encodeCommand, integerReply } from '../protocol/resp-writer.js';
@@ -17,6 +16,8 @@ import { parseInteger } from '../protocol/stream-framer.js';
 import { mergeMax, mergeNumsub, mergePairs, mergeUnion } from './pubsub-merge.js';
 import * as nodeWide from './node-wide-merge.js';
 import { Request, type RequestOwner } from './request.js';
+import { splitBySlot } from './split-parts.js';
+import { mergeValues } from './values-merge.js';
 
 /** How children's replies combine; see #merged. */
 export type MergeKind = SplitPolicy['merge'] | EveryMasterMerge | 'scan';
@@ -71,30 +72,11 @@ export class FanOut implements RequestOwner {
     head = 1,
   ): FanOut {
     const parent = new Request(owner, spec, EMPTY, -1);
-    const name: Buffer[] = [];
-    for (let i = 0; i < head; i++) name.push(args.frameBuffer.subarray(args.argStart[i], args.argEnd[i]));
-    const bySlot = new Map<number, { args: Buffer[]; positions: number[] }>();
-    for (let k = 0; k < keys.count; k++) {
-      const index = keys.indices[k] as number;
-      const key = args.frameBuffer.subarray(args.argStart[index], args.argEnd[index]);
-      const slot = calculateSlot(key);
-      let group = bySlot.get(slot);
-      if (group === undefined) {
-        group = { args: [...name], positions: [] };
-        bySlot.set(slot, group);
-      }
-      for (let j = 0; j < step; j++)
-        group.args.push(args.frameBuffer.subarray(args.argStart[index + j], args.argEnd[index + j]));
-      group.positions.push(k);
-    }
     const children: Child[] = [];
     const fanOut = new FanOut(parent, merge, children, keys.count);
-    for (const [slot, group] of bySlot) {
-      children.push({
-        request: new Request(fanOut, spec, encodeCommand(group.args), slot),
-        positions: group.positions,
-      });
-    }
+    // Each part's payload is encoded straight from the client's bytes (split-parts.ts).
+    for (const part of splitBySlot(args, keys, step, head))
+      children.push({ request: new Request(fanOut, spec, part.payload, part.slot), positions: part.positions });
     fanOut.#pending = children.length;
     return fanOut;
   }
@@ -185,14 +167,14 @@ export class FanOut implements RequestOwner {
       this.parent.failure = error.request.failure;
       return error.request.reply as Buffer;
     }
-    if (this.#merge === 'values') return this.#values(); // the hot one: no sorting needed
+    // The hot one: no sorting needed; values copied from the replies' ranges (values-merge.ts).
+    if (this.#merge === 'values') return mergeValues(this.#children, this.#keyCount) ?? this.#values();
+    // Order-free merges (MSET, DEL, EXISTS ...): no sorted copy of the children, no array of replies.
+    if (this.#merge === 'all-ok') return OK;
+    if (this.#merge === 'sum') return integerReply(this.#sum(0));
     const byPosition = [...this.#children].sort((a, b) => (a.positions[0] as number) - (b.positions[0] as number));
     const replies = byPosition.map((c) => c.request.reply as Buffer);
     switch (this.#merge) {
-      case 'all-ok':
-        return OK;
-      case 'sum':
-        return integerReply(this.#integers().reduce((a, b) => a + b, 0));
       case 'min':
         return integerReply(Math.min(...this.#integers()));
       case 'first':
@@ -225,7 +207,7 @@ export class FanOut implements RequestOwner {
       case 'max':
         return mergeMax(replies);
       case 'slowlog-len':
-        return integerReply(this.#integers().reduce((a, b) => a + b, this.ownEntries.length));
+        return integerReply(this.#sum(this.ownEntries.length));
       case 'slowlog-reset':
         return OK;
       case 'latency-latest':
@@ -270,6 +252,13 @@ export class FanOut implements RequestOwner {
     entries.sort((a, b) => b.time - a.time || b.id - a.id);
     const kept = this.limit < 0 ? entries : entries.slice(0, this.limit);
     return Buffer.concat([Buffer.from(`*${kept.length}\r\n`), ...kept.map((entry) => entry.element)]);
+  }
+
+  /** `start` plus every child's integer reply. */
+  #sum(start: number): number {
+    let sum = start;
+    for (const child of this.#children) sum += integerValue(child.request.reply as Buffer);
+    return sum;
   }
 
   #integers(): number[] {

@@ -12,7 +12,7 @@
 // the main link as Redis counts them; the keyspace links' are dropped (the
 // client asked once); shard confirmations are re-counted across shard links.
 // When a link dies its subscriptions are made again elsewhere (logged).
-import calculateSlot from 'cluster-key-slot';
+import { keySlot } from '../commands/key-slot.js';
 import type { Logger } from 'pino';
 import type { FrameSink, NodeConnection } from '../backend/node-connection.js';
 import { arrayElements, bulkValue, firstWordOf } from '../protocol/reply-elements.js';
@@ -189,7 +189,8 @@ export class Subscriber implements FrameSink {
   /** SSUBSCRIBE of channels in one slot (the session checked): on the slot's master. */
   ssubscribe(names: readonly Buffer[]): void {
     const texts = names.map((name) => name.toString('latin1'));
-    const slot = calculateSlot(names[0] as Buffer);
+    const first = names[0] as Buffer;
+    const slot = keySlot(first, 0, first.length);
     for (const text of texts) this.shardChannels.set(text, slot);
     const link = this.#shardLinkFor(slot);
     if (link === null) return this.#answerUnreachable('ssubscribe', names);

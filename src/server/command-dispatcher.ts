@@ -271,9 +271,10 @@ export class CommandDispatcher {
   }
 
   #queueFanOut(host: DispatchHost, fanOut: FanOut): void {
-    if (fanOut.children.length === 0) return host.answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
+    const children = fanOut.children; // a new array per read: read once
+    if (children.length === 0) return host.answer(fanOut.parent.spec, errorReply(errors.SLOT_NOT_SERVED)); // no master known yet
     host.queue(fanOut.parent);
-    for (const child of fanOut.children) this.#context.router.dispatch(child);
+    for (const child of children) this.#context.router.dispatch(child);
   }
 
   /** A reply Slotway may have to wait for (PROXY REFRESH): queued now, in order, settled when it comes. */

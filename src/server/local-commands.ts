@@ -3,9 +3,9 @@
 // INFO ...) and, from info-text.ts, INFO. Replies follow Redis's shapes and
 // error words.
 import { randomBytes } from 'node:crypto';
-import calculateSlot from 'cluster-key-slot';
 import { argument, argumentText, hasArgument } from '../commands/command-args.js';
 import type { CommandArgs, CommandSpec } from '../commands/command-spec.js';
+import { keySlot } from '../commands/key-slot.js';
 import { LocalAnswer } from '../commands/policy.js';
 import * as errors from '../protocol/errors.js';
 import {
@@ -118,7 +118,7 @@ export function answerLocally(session: LocalHost, spec: CommandSpec, args: Comma
     case LocalAnswer.ClientSetInfo:
       return setInfo(session, argumentText(args, 2), argumentText(args, 3));
     case LocalAnswer.ClusterKeyslot:
-      return integerReply(calculateSlot(argument(args, 2)));
+      return integerReply(keySlot(args.frameBuffer, args.argStart[2] as number, args.argEnd[2] as number));
     case LocalAnswer.ClusterInfo:
       return bulkString(clusterInfo(facts.cluster()));
     case LocalAnswer.ClusterMyId:
