@@ -33,6 +33,8 @@ export class CommandFramer extends StreamFramer {
   // every client has one (idle clients' memory).
   argStart = new Int32Array(4);
   argEnd = new Int32Array(4);
+  /** The chunk pushed with `pushBorrowed()` and not released yet (NO_INPUT: none). */
+  #borrowed: Buffer = NO_INPUT;
   /** Arguments the array header announced; -1 between commands. */
   #expected = -1;
   readonly #limits: ProtocolLimits;
@@ -117,16 +119,47 @@ export class CommandFramer extends StreamFramer {
         this.pos = pos = dataEnd + 2;
       }
       this.#expected = -1;
-      this.frameBuffer = input;
+      // Handed out of a borrowed read: the read's bytes from here on are copied once, the frames after it are views.
+      if (input === this.#borrowed) this.#disownBorrowed();
+      this.frameBuffer = this.input;
       this.frameStart = this.partialStart;
-      this.frameEnd = pos;
+      this.frameEnd = this.pos;
       return Frame.Ready;
+    }
+  }
+
+  /**
+   * Adds chunk[0, length) that is only lent for now: a socket's shared `onread`
+   * buffer, which the next read overwrites. A frame handed out of it is first
+   * copied out with the rest of the chunk (one copy per read, not per
+   * command); an incomplete one is spilled as always. Call
+   * `releaseBorrowed()` before the read's callback returns.
+   */
+  pushBorrowed(chunk: Buffer, length: number): void {
+    this.push(chunk, length);
+    this.#borrowed = chunk;
+  }
+
+  /** Nothing points into the borrowed chunk from here on: bytes not framed yet are copied out. */
+  releaseBorrowed(): void {
+    if (this.#borrowed === NO_INPUT) return;
+    this.#disownBorrowed();
+    this.#borrowed = NO_INPUT;
+  }
+
+  #disownBorrowed(): void {
+    const moved = this.disown(this.#borrowed);
+    if (moved === 0) return;
+    for (let i = 0; i < this.argc; i++) {
+      (this.argStart[i] as number) -= moved;
+      (this.argEnd[i] as number) -= moved;
     }
   }
 
   /** Drops a half-received command too; used when a session resets. */
   override reset(): void {
     super.reset();
+    this.#borrowed = NO_INPUT;
     this.#expected = -1;
     this.argc = 0;
   }

@@ -119,6 +119,28 @@ export abstract class StreamFramer {
     return this.needHint > this.limit ? this.needHint - this.limit : 0;
   }
 
+  /**
+   * Stops pointing into `chunk` (a socket's shared `onread` buffer, about to be
+   * overwritten by the next read): what is left of it in `input`, from the
+   * frame at hand on, and the rest held behind a spilled frame are copied into
+   * buffers of their own. Returns how far offsets into `input` moved
+   * (subtract it), as `spill()` does.
+   */
+  protected disown(chunk: Buffer): number {
+    if (this.#rest === chunk) {
+      this.#rest = Buffer.from(chunk.subarray(this.#restStart, this.#restEnd));
+      this.#restEnd -= this.#restStart;
+      this.#restStart = 0;
+    }
+    if (this.input !== chunk) return 0;
+    const start = this.partialStart;
+    this.input = start < this.limit ? Buffer.from(chunk.subarray(start, this.limit)) : EMPTY;
+    this.pos -= start;
+    this.limit -= start;
+    this.partialStart = 0;
+    return start;
+  }
+
   /** Drops all state; used when a connection is reset. */
   reset(): void {
     this.input = EMPTY;

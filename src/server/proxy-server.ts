@@ -12,10 +12,11 @@ import { loadClientAccess, type ClientAccessOptions } from './client-auth.js';
 import { ScriptIdentities } from './script-identity.js';
 import type { LocalFacts } from './local-facts.js';
 import type { ClientRecord, ServerStats } from './server-stats.js';
-import { Session, type SessionContext } from './session.js';
+import { Session, readIntoSession, type SessionContext } from './session.js';
 import { CommandDispatcher } from './command-dispatcher.js';
 import { ClientRegistry } from './client-registry.js';
 import { TlsListener, type TlsListenerOptions } from './tls-listener.js';
+import { adoptClientSocket } from './client-socket.js';
 
 export interface ListenerOptions extends ProtocolLimits, ClientAccessOptions, TlsListenerOptions {
   readonly maxClients: number;
@@ -88,7 +89,8 @@ export class ProxyServer {
         (name, password) => router.existingScriptUser(name, password),
       ),
     };
-    this.#server = createServer({ noDelay: true }, this.#onConnection);
+    // Paused on accept: the handle moves to a socket that reads into a shared buffer (client-socket.ts).
+    this.#server = createServer({ noDelay: true, pauseOnConnect: true }, this.#onPlainConnection);
     this.#tls = options.tlsPort > 0 ? new TlsListener(options, this.#onConnection, log) : null;
   }
 
@@ -154,22 +156,33 @@ export class ProxyServer {
     if (Date.now() >= deadline) this.#log.warn({ timeoutMs }, 'drain timed out; remaining clients closed');
   }
 
+  readonly #onPlainConnection = (socket: Socket): void => {
+    if (this.#refused(socket)) return;
+    const client = adoptClientSocket(socket, readIntoSession);
+    this.#context.stats.onClientOpened(new Session(client, this.#nextId++, this.#context, client !== socket));
+  };
+
   readonly #onConnection = (socket: Socket): void => {
+    if (!this.#refused(socket)) this.#context.stats.onClientOpened(new Session(socket, this.#nextId++, this.#context));
+  };
+
+  /** Over --maxclients or draining: the client gets the error and is closed. */
+  #refused(socket: Socket): boolean {
     const stats = this.#context.stats;
     if (stats.draining || stats.sessions.size >= this.#options.maxClients) {
       stats.rejectedClients++;
       socket.on('error', ignore);
+      socket.resume(); // read (and drop) until the client closes: a paused accepted socket would never see its EOF
       socket.end(stats.draining ? SHUTTING_DOWN : MAX_CLIENTS);
       if (!stats.draining)
         this.#log.warn(
           { maxClients: this.#options.maxClients, remote: socket.remoteAddress },
           'client refused: --maxclients reached',
         );
-      return;
+      return true;
     }
-    const session = new Session(socket, this.#nextId++, this.#context);
-    stats.onClientOpened(session);
-  };
+    return false;
+  }
 
   /** --timeout: one coarse timer for all clients, never one per client. */
   #startIdleSweep(): void {

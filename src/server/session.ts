@@ -134,14 +134,20 @@ export class Session implements ModesHost, DispatchHost {
   barrier = false;
   /** Chunks that arrived while stalled (the framer still holds the stalled frame). */
   #held: Buffer[] | null = null;
+  /** Bytes in #held. */
+  #heldBytes = 0;
+  /** Reads into client-socket.ts's shared buffer (onLentRead), not through 'data'. */
+  readonly #lentReads: boolean;
   #pushCorked = false;
   /** The command at hand was framed before and stalled: it is dispatched again, not anew. */
   resuming = false;
   /** CLIENT TRACKING's settings; null: not tracking (tracking-table.ts). */
   tracking: ClientTracking | null = null;
 
-  constructor(socket: Socket, id: number, context: SessionContext) {
+  /** `lentReads`: the socket reads into client-socket.ts's shared buffer and calls onLentRead, not 'data'. */
+  constructor(socket: Socket, id: number, context: SessionContext, lentReads = false) {
     this.id = id;
+    this.#lentReads = lentReads;
     this.#socket = socket;
     this.#context = context;
     this.#framer = new CommandFramer(context.limits);
@@ -155,7 +161,7 @@ export class Session implements ModesHost, DispatchHost {
     socket.setNoDelay(true);
     // Shared listeners that find the session on the socket: four closures per client would cost ~260 B each idle one.
     (socket as ClientSocket)[SESSION] = this;
-    socket.on('data', Session.#onSocketData);
+    if (!lentReads) socket.on('data', Session.#onSocketData);
     socket.on('drain', Session.#onSocketDrain);
     socket.on('error', Session.#onSocketError);
     socket.on('close', Session.#onSocketClose);
@@ -539,9 +545,32 @@ export class Session implements ModesHost, DispatchHost {
     this.lastActiveAt = this.#context.clock.now;
     if (this.#stalled || this.#throttled) {
       (this.#held ??= []).push(chunk);
+      this.#heldBytes += chunk.length;
       return;
     }
     this.#guarded(chunk);
+  }
+
+  /** A read into client-socket.ts's shared buffer: buffer[0, length) is only lent (overwritten by the next read). */
+  onLentRead(buffer: Buffer, length: number): void {
+    this.#context.stats.bytesIn += length;
+    if (this.#closeAfterReplies) return;
+    this.lastActiveAt = this.#context.clock.now;
+    if (this.#readingPaused) {
+      // Paused, yet read on up to PAUSED_READ_BYTES, as a stream socket fills its buffer: a client that leaves
+      // meanwhile is seen to leave (EOF), and its commands are not retried for no one. Past that, the kernel holds it.
+      (this.#held ??= []).push(Buffer.from(buffer.subarray(0, length)));
+      this.#heldBytes += length;
+      if (this.#heldBytes >= PAUSED_READ_BYTES) this.#socket.pause();
+      return;
+    }
+    this.lastInputAt = sampleArrivalClock();
+    try {
+      this.#consume(buffer, length);
+    } catch (error) {
+      this.#framer.releaseBorrowed(); // whatever happened, the next read overwrites the buffer
+      this.onInternalError(error);
+    }
   }
 
   /** Runs the input through; a bug met by one client's input must cost that client only. */
@@ -558,9 +587,7 @@ export class Session implements ModesHost, DispatchHost {
           this.resuming = false;
         }
         if (!this.#stalled) this.#consume(null); // the rest of the current input first
-        const held = this.#held;
-        while (!this.#stalled && !this.#throttled && held !== null && held.length > 0)
-          this.#consume(held.shift() as Buffer);
+        this.#consumeHeld();
       } else {
         this.#consume(chunk);
       }
@@ -569,9 +596,21 @@ export class Session implements ModesHost, DispatchHost {
     }
   }
 
-  #consume(chunk: Buffer | null): void {
+  /** What arrived while stalled, throttled or paused, in order, until the session stops again. */
+  #consumeHeld(): void {
+    const held = this.#held;
+    while (!this.#stalled && !this.#throttled && held !== null && held.length > 0) {
+      const chunk = held.shift() as Buffer;
+      this.#heldBytes -= chunk.length;
+      this.#consume(chunk);
+    }
+  }
+
+  /** `lent` > 0: chunk[0, lent) is the shared read buffer, released before returning. */
+  #consume(chunk: Buffer | null, lent = 0): void {
     const framer = this.#framer;
-    if (chunk !== null) framer.push(chunk);
+    if (lent > 0) framer.pushBorrowed(chunk as Buffer, lent);
+    else if (chunk !== null) framer.push(chunk);
     const stats = this.#context.stats;
     while (!this.#stalled) {
       if (this.#full()) {
@@ -590,6 +629,7 @@ export class Session implements ModesHost, DispatchHost {
       this.#context.dispatcher.dispatch(this, framer);
       if (this.#closeAfterReplies) break;
     }
+    if (lent > 0) framer.releaseBorrowed();
     this.#syncPending();
   }
 
@@ -710,7 +750,7 @@ export class Session implements ModesHost, DispatchHost {
   #pauseReading(): void {
     if (this.#readingPaused) return;
     this.#readingPaused = true;
-    this.#socket.pause();
+    if (!this.#lentReads) this.#socket.pause(); // a lent socket reads on a little (onLentRead)
   }
 
   #resumeReading(): void {
@@ -720,6 +760,15 @@ export class Session implements ModesHost, DispatchHost {
       if (this.#throttled || this.#stalled || this.#closed || this.#closeAfterReplies) return;
     }
     this.#readingPaused = false;
+    if (this.#lentReads && this.#heldBytes > 0) {
+      try {
+        this.#consumeHeld();
+      } catch (error) {
+        this.onInternalError(error);
+        return;
+      }
+      if (this.#readingPaused && this.#heldBytes >= PAUSED_READ_BYTES) return;
+    }
     this.#socket.resume();
   }
 
@@ -750,6 +799,13 @@ function loggedName(name: string): string {
   return name.length > 64 ? `${name.slice(0, 64)}... (${name.length} bytes)` : name;
 }
 
+/**
+ * What a paused client socket that reads into the shared buffer still reads
+ * (copied, to frame on resume) before it stops reading: Node 20's stream
+ * socket read on to its 16 KiB high-water mark, in reads of up to 64 KiB.
+ */
+const PAUSED_READ_BYTES = 64 * 1024;
+
 /** Protocol-error replies need a spec for the request record. */
 const UNKNOWN_SPEC_FOR_ERRORS = UNKNOWN_COMMAND;
 
@@ -759,6 +815,11 @@ function flushSession(session: Session): void {
   } catch (error) {
     session.onFlushError(error);
   }
+}
+
+/** The onread callback of client-socket.ts's sockets, called as the socket's method (one function for every client). */
+export function readIntoSession(this: Socket, nread: number, buffer: Buffer): void {
+  (this as ClientSocket)[SESSION].onLentRead(buffer, nread);
 }
 
 function uncorkPushes(session: Session): void {
