@@ -64,3 +64,23 @@ test("--threads: the primary sums a key's reads over the workers and keeps the l
     await two.close();
   }
 });
+
+test('a key with quotes, backslashes, newlines or bytes that are no UTF-8 still makes a valid exposition', async () => {
+  const proxy = proxyWith({}, {});
+  try {
+    const hotKeys = proxy.stats.hotKeys;
+    hotKeys.reads.offer('a"b\\c\nd', 0);
+    hotKeys.reads.offer('a"b\\c\nd', 0);
+    hotKeys.reads.offer(Buffer.from([0xff, 0xfe, 0x00]).toString('latin1'), 0);
+    const families = parsePrometheusText(await proxy.metrics.exposition()); // throws on a malformed line
+    assert.deepEqual(
+      families.get('slotway_hot_key_reads')?.samples.map((sample) => [sample.labels.key, sample.value]),
+      [
+        ['a"b\\c\nd', 20],
+        ['\ufffd\ufffd\u0000', 10],
+      ],
+    );
+  } finally {
+    await proxy.close();
+  }
+});
