@@ -20,6 +20,7 @@ import { ServerStats } from './server/server-stats.js';
 import { TrackingTable } from './server/tracking-table.js';
 import { InvalidationLinks } from './router/invalidation-links.js';
 import { ProxySlowlog } from './server/proxy-slowlog.js';
+import { HotKeys } from './server/hot-keys.js';
 import { TlsReloader } from './tls-reload.js';
 import { SLOTWAY_VERSION } from './version.js';
 
@@ -70,6 +71,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   const stats = new ServerStats(
     options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory(),
     new ProxySlowlog(options.slowlogLogSlowerThan, options.slowlogMaxLen),
+    new HotKeys(options),
   );
   const nodeSecurity = new NodeSecurity(options);
   const router = new Router({ ...options, nodeSecurity }, log, { request: () => {} });

@@ -5,7 +5,9 @@
 // the collect() callbacks below copy them into metric values when Prometheus
 // scrapes. Label values are bounded: command classes and results, redirect
 // types, connection states, and node addresses of the cluster (a node's
-// series go when it leaves the topology). Never keys, never client addresses.
+// series go when it leaves the topology). Never client addresses; keys only
+// in the two hot/big key gauges, --hotkeys-metric-keys of them, cut to
+// --hotkeys-key-bytes.
 //
 // Each proxy has a Registry of its own (several proxies in one test process
 // do not clash). Node's process metrics are process-wide, so they live in one
@@ -21,6 +23,7 @@ import type { TopologyRefresher } from '../cluster/topology-refresher.js';
 import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, LATENCY_BOUNDS_MS, type ServerStats } from '../server/server-stats.js';
 import type { TrackingTable } from '../server/tracking-table.js';
+import { keyLabel } from './hot-keys-reply.js';
 import type { Readiness } from './readiness.js';
 
 export interface MetricSources {
@@ -184,6 +187,31 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
     'Keys invalidated to stay under --tracking-table-max-keys.',
     () => tracking.stats.evictions,
   );
+
+  // Hot and big keys (server/hot-keys.ts), the top --hotkeys-metric-keys of each.
+  const hotKeys = stats.hotKeys;
+  new Gauge({
+    name: 'slotway_hot_key_reads',
+    help: 'Estimated reads of the most read keys since start or PROXY HOTKEYS RESET (sampled: reads seen x --hotkeys-sample-rate).',
+    labelNames: ['key'],
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const entry of hotKeys.hottest(hotKeys.metricKeys)) this.set({ key: keyLabel(entry.key) }, entry.value);
+    },
+  });
+  new Gauge({
+    name: 'slotway_big_key_bytes',
+    help: 'Largest command or reply seen for the biggest keys (sampled), in bytes.',
+    labelNames: ['key'],
+    registers,
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      for (const entry of hotKeys.biggest(hotKeys.metricKeys)) this.set({ key: keyLabel(entry.key) }, entry.value);
+    },
+  });
 
   // Commands.
   counter(

@@ -3,6 +3,7 @@
 //   PROXY NODES                 one entry per node: address, id, role, master, slots, state ...
 //   PROXY CONFIG GET <pattern>  name/value pairs of the options (secrets hidden), as CONFIG GET
 //   PROXY REFRESH               +OK once a topology read that began after the command succeeded
+//   PROXY HOTKEYS|BIGKEYS [n]   sampled most read / largest keys (hot-keys-reply.ts)
 //   PROXY HELP
 // Who may run it is the ACL's business (it is flagged admin/dangerous like CONFIG).
 import { argumentText } from '../commands/command-args.js';
@@ -23,6 +24,7 @@ import {
 import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, type ServerStats } from '../server/server-stats.js';
 import { globMatches } from './glob.js';
+import { hotKeysReply } from './hot-keys-reply.js';
 import type { Readiness } from './readiness.js';
 
 export interface AdminFacts {
@@ -53,6 +55,10 @@ const HELP = [
   '    Options whose name matches a glob pattern, as name/value pairs; secrets show as (hidden).',
   'REFRESH',
   '    Re-read the cluster topology now; +OK once it was read.',
+  'HOTKEYS [<count>|RESET]',
+  '    The most read keys (sampled, --hotkeys-sample-rate): key, estimated reads, slot, master.',
+  'BIGKEYS [<count>|RESET]',
+  '    The keys with the largest values seen (sampled): key, bytes, slot, master.',
   'HELP',
   '    Print this help.',
 ];
@@ -74,6 +80,9 @@ export function proxyCommand(args: CommandArgs, resp3: boolean, facts: AdminFact
       return configGet(facts.options, argTexts(args, 3), resp3);
     case 'refresh':
       return args.argc === 2 ? refresh(facts) : errorReply(wrongArity('proxy|refresh'));
+    case 'hotkeys':
+    case 'bigkeys':
+      return hotKeysReply(args, sub, facts.stats.hotKeys, facts.router);
     case 'help':
       return arrayReply(HELP.map((line) => simpleString(line)));
     default:

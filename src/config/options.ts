@@ -31,6 +31,10 @@ export interface ProxyOptions {
   readonly trackingTableMaxKeys: number;
   readonly slowlogLogSlowerThan: number;
   readonly slowlogMaxLen: number;
+  readonly hotkeysSampleRate: number;
+  readonly hotkeysCapacity: number;
+  readonly hotkeysKeyBytes: number;
+  readonly hotkeysMetricKeys: number;
   readonly maxWaitMs: number;
   readonly infoCacheMs: number;
   readonly waitSliceMs: number;
@@ -314,6 +318,42 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     defaultValue: 128,
     min: 0,
     description: "Slotway's own slow log entries kept, the oldest dropped first (as Redis's slowlog-max-len)",
+  },
+  {
+    key: 'hotkeysSampleRate',
+    flag: 'hotkeys-sample-rate',
+    kind: 'integer',
+    defaultValue: 100,
+    min: 0,
+    description:
+      'PROXY HOTKEYS/BIGKEYS sample 1 in this many commands routed by key, at random gaps (0: off; 1: every command)',
+  },
+  {
+    key: 'hotkeysCapacity',
+    flag: 'hotkeys-capacity',
+    kind: 'integer',
+    defaultValue: 128,
+    min: 1,
+    max: 100_000,
+    description: 'keys kept by each of the hot-key (reads, space-saving) and big-key (bytes) top lists',
+  },
+  {
+    key: 'hotkeysKeyBytes',
+    flag: 'hotkeys-key-bytes',
+    kind: 'integer',
+    defaultValue: 256,
+    min: 1,
+    max: 65536,
+    description: 'bytes of a key the hot/big key lists keep and show (longer keys are cut; metric labels too)',
+  },
+  {
+    key: 'hotkeysMetricKeys',
+    flag: 'hotkeys-metric-keys',
+    kind: 'integer',
+    defaultValue: 10,
+    min: 0,
+    max: 100,
+    description: 'keys (labels) slotway_hot_key_reads and slotway_big_key_bytes export, the top ones (0: none)',
   },
   {
     key: 'maxWaitMs',

@@ -192,3 +192,6 @@ export function trackingPrefixOverlaps(prefix: string, other: string): string {
 export function clientAdminOnly(command: string): string {
   return `NOPERM ${command} holds every client of Slotway: only a user its --users-file makes an admin (+@admin) may run it`;
 }
+
+/** PROXY HOTKEYS / BIGKEYS while --hotkeys-sample-rate is 0. */
+export const HOTKEYS_OFF = 'ERR hot key sampling is off (--hotkeys-sample-rate 0)';

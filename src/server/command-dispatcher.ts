@@ -28,6 +28,7 @@ import type { Router } from '../router/router.js';
 import { infoReply, infoSelection, infoText } from './info-text.js';
 import { clientUnblock } from './client-command.js';
 import { PauseMode, type ClientRegistry } from './client-registry.js';
+import type { HotKeys } from './hot-keys.js';
 import { answerLocally, type LocalHost } from './local-commands.js';
 import type { LocalFacts } from './local-facts.js';
 import { refusedWhenExhausted, type BufferBudget } from './buffer-budget.js';
@@ -82,9 +83,11 @@ export interface DispatchContext {
 
 export class CommandDispatcher {
   readonly #context: DispatchContext;
+  readonly #hotKeys: HotKeys;
 
   constructor(context: DispatchContext) {
     this.#context = context;
+    this.#hotKeys = context.facts.stats.hotKeys;
   }
 
   dispatch(host: DispatchHost, framer: CommandFramer): void {
@@ -234,14 +237,17 @@ export class CommandDispatcher {
     // command of this client (LPUSH then BLPOP must see the push).
     if (blocks && host.waitForIdle()) return;
     const slot = commandSlot(spec, framer, this.#context.keys);
+    const hotKeys = this.#hotKeys; // hot-keys.ts: one decrement and a branch per command
     if (slot === CROSS_SLOT) {
       if (spec.split === null) return host.answer(spec, errorReply(errors.CROSSSLOT));
       // The parts go out on Slotway's own connections: after what this client sent on its script lane.
       if (!leaveScriptLane(host)) return;
+      if (--hotKeys.countdown === 0) hotKeys.sample(spec, framer, this.#context.keys, slot, null);
       return this.#split(host, spec, framer);
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const request = new Request(host, spec, payload, slot);
+    if (--hotKeys.countdown === 0) hotKeys.sample(spec, framer, this.#context.keys, slot, request);
     if (blocks) {
       host.modes.block(request);
       host.barrier = true;

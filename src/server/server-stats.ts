@@ -22,6 +22,7 @@ export interface ClientRecord {
   destroy(): void;
 }
 import { BufferBudget } from './buffer-budget.js';
+import { HotKeys } from './hot-keys.js';
 import { ProxySlowlog } from './proxy-slowlog.js';
 
 /** Command classes (metric label `class`), by routing shape; a reply's class is commandClass(). */
@@ -82,10 +83,13 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
 
   /** Slotway's own slow commands (--slowlog-log-slower-than), shown by SLOWLOG GET beside the masters'. */
   readonly slowlog: ProxySlowlog;
+  /** Sampled hot and big keys (PROXY HOTKEYS, PROXY BIGKEYS); the dispatcher samples, onReply sizes. */
+  readonly hotKeys: HotKeys;
 
-  constructor(maxBufferMemory = Number.POSITIVE_INFINITY, slowlog = new ProxySlowlog()) {
+  constructor(maxBufferMemory = Number.POSITIVE_INFINITY, slowlog = new ProxySlowlog(), hotKeys = samplingOff()) {
     this.buffers = new BufferBudget(maxBufferMemory);
     this.slowlog = slowlog;
+    this.hotKeys = hotKeys;
   }
 
   /** Accounts one reply as it is written to its client; `now` is performance.now(). */
@@ -105,6 +109,7 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
     this.latencySumsMs[kind] = (this.latencySumsMs[kind] as number) + ms;
     // Local answers, refusals and connection holders (a blocked BLPOP's wait) are no work of Slotway's to log.
     if (ms >= this.slowlog.thresholdMs && kind <= EVERY_MASTER) this.slowlog.record(request, ms);
+    if (request === this.hotKeys.awaiting) this.hotKeys.onReply(reply.length);
   }
 
   onClientOpened(session: Client): void {
@@ -115,6 +120,11 @@ export class ServerStats<Client extends ClientRecord = ClientRecord> {
   onClientClosed(session: Client): void {
     this.sessions.delete(session);
   }
+}
+
+/** Sampling off: what a ServerStats made without options keeps. */
+function samplingOff(): HotKeys {
+  return new HotKeys({ hotkeysSampleRate: 0, hotkeysCapacity: 1, hotkeysKeyBytes: 1 });
 }
 
 /** The class (index into COMMAND_CLASSES) of a request queued in a session. */

@@ -153,10 +153,16 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   assert.equal(value(after, 'slotway_rejected_clients_total'), 0);
   assert.equal(value(after, 'slotway_internal_errors_total'), 0);
   assert.ok(after.has('process_resident_memory_bytes'), 'Node process metrics');
-  // Bounded labels: nothing a client sent (keys) shows up anywhere.
+  // Bounded labels: nothing a client sent (keys) shows up anywhere but in the hot/big key
+  // gauges, and there at most --hotkeys-metric-keys (10) series each.
+  const keyFamilies = ['slotway_hot_key_reads', 'slotway_big_key_bytes'];
+  for (const name of keyFamilies) assert.ok((after.get(name)?.samples.length ?? 0) <= 10, name);
   for (const family of after.values())
     for (const sample of family.samples)
-      assert.ok(!Object.values(sample.labels).some((v) => v.includes('traffic')), sample.name);
+      assert.ok(
+        keyFamilies.includes(sample.name) || !Object.values(sample.labels).some((v) => v.includes('traffic')),
+        sample.name,
+      );
 });
 
 test('PROXY INFO, NODES, CONFIG GET, HELP and an unknown subcommand', async () => {

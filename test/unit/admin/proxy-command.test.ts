@@ -38,7 +38,10 @@ test('unknown subcommands and wrong arity in Redis words', () => {
   assert.equal(run('PROXY', 'INFO', 'extra'), "-ERR wrong number of arguments for 'proxy|info' command\r\n");
   assert.equal(run('PROXY', 'CONFIG'), "-ERR wrong number of arguments for 'proxy|config' command\r\n");
   assert.equal(run('PROXY', 'CONFIG', 'GET'), "-ERR wrong number of arguments for 'proxy|config|get' command\r\n");
-  assert.match(run('PROXY', 'HELP'), /^\*12\r\n\+PROXY <subcommand> /);
+  assert.match(run('PROXY', 'HELP'), /^\*16\r\n\+PROXY <subcommand> /);
+  assert.equal(run('PROXY', 'HOTKEYS', '1', '2'), "-ERR wrong number of arguments for 'proxy|hotkeys' command\r\n");
+  assert.equal(run('PROXY', 'BIGKEYS', '-1'), '-ERR value is not an integer or out of range\r\n');
+  assert.equal(run('PROXY', 'hotkeys', 'many'), '-ERR value is not an integer or out of range\r\n');
 });
 
 test('PROXY INFO reads as INFO: sections of field:value lines', () => {
