@@ -22,8 +22,8 @@
 // Keys are kept as latin1 strings (one char per byte, so any key round-trips)
 // cut to --hotkeys-key-bytes: two long keys with the same first bytes count as
 // one. Memory: 2 x --hotkeys-capacity entries of at most that many bytes.
-import calculateSlot from 'cluster-key-slot';
 import type { CommandArgs, CommandSpec, KeyIndices } from '../commands/command-spec.js';
+import { keySlot } from '../commands/key-slot.js';
 import type { Request } from '../router/request.js';
 import { LargestKeys, SpaceSaving, type TopEntry } from '../util/top-keys.js';
 
@@ -82,7 +82,7 @@ export class HotKeys {
     if (spec.readonly) {
       for (let i = 0; i < count; i++) {
         const index = indices[i] as number;
-        this.reads.offer(this.#key(args, index), slot >= 0 ? slot : keySlot(args, index));
+        this.reads.offer(this.#key(args, index), slot >= 0 ? slot : slotOfKey(args, index));
       }
     }
     if (count !== 1 || request === null) return;
@@ -132,6 +132,6 @@ export class HotKeys {
 }
 
 /** The slot of one key of a command split over slots (of the whole key, not the part kept). */
-function keySlot(args: CommandArgs, index: number): number {
-  return calculateSlot(args.frameBuffer.subarray(args.argStart[index], args.argEnd[index]));
+function slotOfKey(args: CommandArgs, index: number): number {
+  return keySlot(args.frameBuffer, args.argStart[index] as number, args.argEnd[index] as number);
 }
