@@ -19,6 +19,8 @@ import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
 import { TrackingTable } from './server/tracking-table.js';
 import { InvalidationLinks } from './router/invalidation-links.js';
+import { createReadCache } from './cache/create-read-cache.js';
+import { InvalidationFanOut, KeptRunning } from './cache/cache-wiring.js';
 import { ProxySlowlog } from './server/proxy-slowlog.js';
 import { TlsReloader } from './tls-reload.js';
 import { SLOTWAY_VERSION } from './version.js';
@@ -81,7 +83,17 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   let metricsPort = 0;
   const readiness = (): Readiness => proxyReadiness(router, stats, refresher.guard.refusal);
   const tracking = new TrackingTable(options.trackingTableMaxKeys, log, options.connectTimeoutMs);
-  tracking.setSource(new InvalidationLinks(router, log, tracking));
+  const cache = options.cache ? createReadCache(options) : null;
+  const links = new InvalidationLinks(
+    router,
+    log,
+    cache === null ? tracking : new InvalidationFanOut([tracking, cache]),
+  );
+  // --cache: the links run from the start to the end, not only while a client tracks.
+  const linkControl = cache === null ? null : new KeptRunning(links);
+  tracking.setSource(linkControl ?? links);
+  cache?.setGate(links);
+  router.observeSettles(cache);
   const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking });
   const adminFacts: AdminFacts = {
     version: SLOTWAY_VERSION,
@@ -104,6 +116,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
 
   const facts: LocalFacts = {
     tracking,
+    cache,
     slotwayVersion: SLOTWAY_VERSION,
     announceHost: options.announceHost,
     announcePort: options.announcePort,
@@ -167,6 +180,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
       await http?.close();
       await server.close();
       tracking.close();
+      linkControl?.close();
       router.close();
       resolveReady(false);
     },

@@ -102,6 +102,8 @@ export class CommandDispatcher {
     }
     // Client-side caching: a read's keys are noted before it can be sent, once (tracking-table.ts).
     if (host.tracking !== null && !host.resuming) context.facts.tracking.noteCommand(host, spec, framer, context.keys);
+    // --cache: a write's keys leave the cache as it is sent (inside MULTI too: at queue time; cache/read-cache.ts).
+    context.facts.cache?.noteCommand(spec, framer);
     host.lastCommand = spec;
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
@@ -241,7 +243,10 @@ export class CommandDispatcher {
       return this.#split(host, spec, framer);
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
-    const request = new Request(host, spec, payload, slot);
+    const cache = this.#context.facts.cache ?? null;
+    const request =
+      cache === null ? new Request(host, spec, payload, slot) : cache.read(host, spec, framer, payload, slot);
+    if (request === null) return; // --cache answered it
     if (blocks) {
       host.modes.block(request);
       host.barrier = true;
