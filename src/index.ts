@@ -20,6 +20,7 @@ import { ServerStats } from './server/server-stats.js';
 import { TrackingTable } from './server/tracking-table.js';
 import { InvalidationLinks } from './router/invalidation-links.js';
 import { createReadCache } from './cache/create-read-cache.js';
+import type { CacheStats } from './cache/read-cache.js';
 import { InvalidationFanOut, KeptRunning } from './cache/cache-wiring.js';
 import { ProxySlowlog } from './server/proxy-slowlog.js';
 import { TlsReloader } from './tls-reload.js';
@@ -48,6 +49,8 @@ export interface Proxy {
   readonly metrics: ProxyMetrics;
   /** What /readyz answers: all 16384 slots served by a master with a live connection, not draining. */
   readiness(): Readiness;
+  /** --cache's counters; null when the cache is off. */
+  cacheStats(): Readonly<CacheStats> | null;
 }
 
 export interface CreateProxyExtras {
@@ -158,6 +161,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
     router,
     metrics,
     readiness,
+    cacheStats: () => cache?.stats ?? null,
     async listen() {
       // The operator's port first: a proxy that cannot be probed should not take clients.
       if (http !== null) metricsPort = await http.listen(options.metricsPort, options.metricsBind);

@@ -107,3 +107,215 @@ test(
     }
   },
 );
+
+/** How long after a direct write's acknowledgement a read through Slotway must see it (README: Cache). */
+const DIRECT_BOUND_MS = 100;
+
+/** Counters written by INCR (through Slotway or directly), read through Slotway; a read lower than its floor is stale. */
+class StaleCheck {
+  /** Per key: the highest value a write through Slotway had acknowledged. */
+  readonly #viaSlotway = new Map<string, number>();
+  /** Per key: direct acknowledgements, [time, value], in time order. */
+  readonly #direct = new Map<string, [number, number][]>();
+  checked = 0;
+  stale: string[] = [];
+  readErrors = 0;
+
+  ackedViaSlotway(key: string, value: number): void {
+    if (value > (this.#viaSlotway.get(key) ?? 0)) this.#viaSlotway.set(key, value);
+  }
+
+  ackedDirectly(key: string, value: number): void {
+    let list = this.#direct.get(key);
+    if (list === undefined) this.#direct.set(key, (list = []));
+    list.push([performance.now(), value]);
+  }
+
+  /** The least a read of `key` sent now must return. */
+  floor(key: string): number {
+    let floor = this.#viaSlotway.get(key) ?? 0;
+    const due = performance.now() - DIRECT_BOUND_MS;
+    for (const [at, value] of this.#direct.get(key) ?? []) if (at <= due && value > floor) floor = value;
+    return floor;
+  }
+
+  read(key: string, floor: number, value: string | null, phase: string): void {
+    this.checked++;
+    const seen = value === null ? 0 : Number(value);
+    if (seen < floor) this.stale.push(`${phase}: ${key} read ${seen} < ${floor}`);
+  }
+}
+
+/** Moves `slot` and its keys from its owner to `to`, as a reshard does (IMPORTING, MIGRATING, MIGRATE, NODE). */
+async function reshardSlot(
+  slot: number,
+  from: LocalClusterNode,
+  others: LocalClusterNode[],
+  to: LocalClusterNode,
+): Promise<void> {
+  const source = direct(from);
+  const target = direct(to);
+  const toId = String(await target.call('CLUSTER', 'MYID'));
+  const fromId = String(await source.call('CLUSTER', 'MYID'));
+  await target.call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+  await source.call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+  for (let round = 0; round < 50; round++) {
+    const keys = (await source.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '100')) as string[];
+    if (keys.length === 0) break;
+    for (const key of keys) await source.call('MIGRATE', to.host, String(to.port), key, '0', '5000').catch(() => {});
+  }
+  for (const master of [to, from, ...others.filter((m) => m !== to)]) {
+    const client = direct(master);
+    await client.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+    client.disconnect();
+  }
+  source.disconnect();
+  target.disconnect();
+}
+
+/** Slotway's invalidation link on `node` (subscribed, tracking): its client id, or null. */
+async function linkId(node: LocalClusterNode): Promise<string | null> {
+  const client = direct(node);
+  try {
+    const list = String(await client.call('CLIENT', 'LIST'));
+    const link = list.split('\n').find((line) => line.includes('cmd=subscribe') && / flags=[^ ]*t/.test(line));
+    return link === undefined ? null : (/id=(\d+)/.exec(link)?.[1] ?? null);
+  } finally {
+    client.disconnect();
+  }
+}
+
+test(
+  'no stale read with --cache: writers through Slotway and on the nodes, across failover, reshard, a killed link and a killed master',
+  { timeout: 240000 },
+  async () => {
+    const env = await startProxyCluster({ cache: true }, { masters: 3, replicasPerMaster: 1 });
+    const check = new StaleCheck();
+    let phase = 'steady';
+    let running = true;
+    let writesPaused = false;
+    const stopAt = Date.now() + 150_000; // every loop below is bounded by this too
+    const keys = Array.from({ length: 12 }, (_, i) => `s:{h${i % 4}}:${i}`); // 4 hash tags: 4 hot slots
+    const hotSlot = calculateSlot(keys[0] as string);
+    try {
+      const viaSlotway = env.client();
+      const directCluster = env.direct();
+      const readers = [env.client(), env.client(), env.client()];
+      let slotwayWrites = 0;
+      let directWrites = 0;
+
+      const slotwayWriter = async (): Promise<void> => {
+        for (let i = 0; running && Date.now() < stopAt; i++) {
+          if (writesPaused) {
+            await sleep(10);
+            continue;
+          }
+          const key = keys[i % keys.length] as string;
+          try {
+            check.ackedViaSlotway(key, await viaSlotway.incr(key));
+            slotwayWrites++;
+          } catch {
+            await sleep(20); // a fault: not acknowledged, not counted
+          }
+          await sleep(3);
+        }
+      };
+      const directWriter = async (): Promise<void> => {
+        for (let i = 0; running && Date.now() < stopAt; i++) {
+          if (writesPaused) {
+            await sleep(10);
+            continue;
+          }
+          const key = keys[(i * 7) % keys.length] as string;
+          try {
+            check.ackedDirectly(key, await directCluster.incr(key));
+            directWrites++;
+          } catch {
+            await sleep(20);
+          }
+          await sleep(3);
+        }
+      };
+      const reader = async (client: Redis, offset: number): Promise<void> => {
+        for (let i = offset; running && Date.now() < stopAt; i++) {
+          const key = keys[i % keys.length] as string;
+          const floor = check.floor(key);
+          const at = phase;
+          try {
+            check.read(key, floor, await client.get(key), at);
+          } catch {
+            check.readErrors++;
+            await sleep(20);
+          }
+        }
+      };
+      const load = Promise.all([slotwayWriter(), directWriter(), ...readers.map((client, i) => reader(client, i * 5))]);
+
+      const hits = (): number => env.proxy.cacheStats()?.hits ?? 0;
+      await sleep(2000);
+      const steadyHits = hits();
+
+      phase = 'failover';
+      const first = await ownerOfSlot(env.cluster, hotSlot);
+      const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await direct(first.owner).info('replication'))?.[1]);
+      const replica = (await env.cluster.replicas()).find((node) => node.port === replicaPort);
+      assert.ok(replica !== undefined, 'the hot slot master has a replica');
+      const promote = direct(replica);
+      assert.equal(await promote.call('CLUSTER', 'FAILOVER'), 'OK');
+      for (let i = 0; i < 100 && !/role:master/.test(await promote.info('replication')); i++) await sleep(100);
+      promote.disconnect();
+      await env.cluster.waitForClusterOk(30000);
+      await sleep(2000);
+
+      phase = 'reshard';
+      const second = await ownerOfSlot(env.cluster, hotSlot);
+      await reshardSlot(hotSlot, second.owner, second.others, second.others[0] as LocalClusterNode);
+      await sleep(2000);
+
+      phase = 'link killed';
+      const third = await ownerOfSlot(env.cluster, hotSlot);
+      const id = await linkId(third.owner);
+      assert.ok(id !== null, `no invalidation link on ${third.owner.address}`);
+      const killer = direct(third.owner);
+      await killer.call('CLIENT', 'KILL', 'ID', id);
+      killer.disconnect();
+      await sleep(2000);
+
+      phase = 'master killed';
+      const fourth = await ownerOfSlot(env.cluster, hotSlot);
+      const doomed = direct(fourth.owner);
+      const heirPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await doomed.info('replication'))?.[1]);
+      const heir = (await env.cluster.replicas()).find((node) => node.port === heirPort);
+      assert.ok(heir !== undefined, 'the master to kill has a replica');
+      // Acknowledged writes must survive the kill, or a lower value read later would be data loss, not staleness:
+      // writers pause, the doomed master's replica confirms it has everything, then kill -9.
+      writesPaused = true;
+      await sleep(100);
+      const synced = Number(await doomed.call('WAIT', '1', '2000'));
+      doomed.disconnect();
+      assert.equal(synced, 1, 'the master to kill has its replica in sync');
+      await env.cluster.killNode(fourth.owner);
+      writesPaused = false;
+      const heirClient = direct(heir);
+      for (let i = 0; i < 200 && !/role:master/.test(await heirClient.info('replication').catch(() => '')); i++)
+        await sleep(100);
+      assert.match(await heirClient.info('replication'), /role:master/, 'the replica took over');
+      heirClient.disconnect();
+      await sleep(4000);
+
+      running = false;
+      await load;
+      const summary =
+        `checked ${check.checked} reads, ${check.stale.length} stale, ${check.readErrors} read errors; ` +
+        `${slotwayWrites} writes through Slotway, ${directWrites} direct; ` +
+        `cache hits ${hits()} (${steadyHits} in the first 2 s), stats ${JSON.stringify(env.proxy.cacheStats())}`;
+      console.log(summary);
+      assert.deepEqual(check.stale.slice(0, 20), [], summary);
+      assert.ok(check.checked > 2000, summary);
+      assert.ok(steadyHits > 0, `the cache served no hit: ${summary}`);
+    } finally {
+      running = false;
+      await env.close();
+    }
+  },
+);
