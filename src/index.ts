@@ -97,7 +97,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   tracking.setSource(linkControl ?? links);
   cache?.setGate(links);
   router.observeSettles(cache);
-  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking });
+  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking, cache });
   const adminFacts: AdminFacts = {
     version: SLOTWAY_VERSION,
     options,

@@ -244,7 +244,7 @@ test(
       };
       const reader = async (client: Redis, offset: number): Promise<void> => {
         for (let i = offset; running && Date.now() < stopAt; i++) {
-          const key = keys[i % keys.length] as string;
+          const key = (i % 3 === 0 && quiet.length > 0 ? quiet[i % quiet.length] : keys[i % keys.length]) as string;
           const floor = check.floor(key);
           const at = phase;
           try {
@@ -253,6 +253,30 @@ test(
             check.readErrors++;
             await sleep(20);
           }
+        }
+      };
+      // Quiet keys: cached, then written directly once while Slotway cannot hear of it (a link down, a new master
+      // without a link yet), and never again: only the drop-all rule and the readiness gate keep them fresh.
+      const quiet: string[] = [];
+      const quietWrite = async (key: string): Promise<void> => {
+        for (let tries = 0; tries < 100; tries++) {
+          try {
+            return check.ackedDirectly(key, await directCluster.incr(key));
+          } catch {
+            await sleep(50);
+          }
+        }
+        assert.fail(`direct INCR ${key} kept failing`);
+      };
+      const quietKeyOn = async (node: LocalClusterNode, name: string): Promise<string> => {
+        const client = direct(node);
+        const owned = (await client.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+        client.disconnect();
+        const ranges = owned.filter((range) => range[2][1] === node.port);
+        for (let i = 0; ; i++) {
+          const key = `q:${name}:${i}`;
+          const slot = calculateSlot(key);
+          if (ranges.some(([a, b]) => slot >= a && slot <= b)) return key;
         }
       };
       const load = Promise.all([slotwayWriter(), directWriter(), ...readers.map((client, i) => reader(client, i * 5))]);
@@ -282,8 +306,13 @@ test(
       const third = await ownerOfSlot(env.cluster, hotSlot);
       const id = await linkId(third.owner);
       assert.ok(id !== null, `no invalidation link on ${third.owner.address}`);
+      const linkQuiet = await quietKeyOn(third.owner, 'link');
+      await quietWrite(linkQuiet);
+      quiet.push(linkQuiet);
+      await sleep(500); // read, and cached
       const killer = direct(third.owner);
       await killer.call('CLIENT', 'KILL', 'ID', id);
+      await killer.incr(linkQuiet).then((value) => check.ackedDirectly(linkQuiet, value)); // the link is down now
       killer.disconnect();
       await sleep(2000);
 
@@ -295,6 +324,10 @@ test(
       assert.ok(heir !== undefined, 'the master to kill has a replica');
       // Acknowledged writes must survive the kill, or a lower value read later would be data loss, not staleness:
       // writers pause, the doomed master's replica confirms it has everything, then kill -9.
+      const killQuiet = await quietKeyOn(fourth.owner, 'kill');
+      await quietWrite(killQuiet);
+      quiet.push(killQuiet);
+      await sleep(500); // read, and cached
       writesPaused = true;
       await sleep(100);
       const synced = Number(await doomed.call('WAIT', '1', '2000'));
@@ -306,6 +339,7 @@ test(
       for (let i = 0; i < 200 && !/role:master/.test(await heirClient.info('replication').catch(() => '')); i++)
         await sleep(100);
       assert.match(await heirClient.info('replication'), /role:master/, 'the replica took over');
+      await heirClient.incr(killQuiet).then((value) => check.ackedDirectly(killQuiet, value)); // on the new master at once
       heirClient.disconnect();
       await sleep(4000);
 
