@@ -101,6 +101,15 @@ test(
       assert.equal(await calls(hashOwner, 'hgetall'), hgetall, 'HGETALL reached the node although cached');
       resp3.close();
       hashOwner.disconnect();
+
+      // INFO's Slotway section and /metrics count what happened.
+      const info = await reader.info('slotway');
+      assert.match(info, /^cache_enabled:1\r$/m);
+      assert.ok(Number(/^cache_hits:(\d+)/m.exec(info)?.[1]) >= 200, info);
+      assert.ok(Number(/^cache_invalidations:(\d+)/m.exec(info)?.[1]) > 0, info);
+      const metrics = await env.proxy.metrics.exposition();
+      assert.match(metrics, /^slotway_cache_hits_total \d+$/m);
+      assert.match(metrics, /^slotway_cache_bytes [1-9]\d*$/m);
       owner.disconnect();
     } finally {
       await env.close();
