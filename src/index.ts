@@ -71,6 +71,8 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   if (options.seeds.length === 0) throw new Error('no seed nodes: give at least one host:port of the cluster');
   const problems = crossCheckOptions(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
+  // Before anything starts: a refused --cache-commands stops here (cache/cache-commands.ts).
+  const cache = options.cache ? createReadCache(options) : null;
   const log = extras.logger ?? createLogger(options.logLevel);
   const stats = new ServerStats(
     options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory(),
@@ -86,7 +88,6 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   let metricsPort = 0;
   const readiness = (): Readiness => proxyReadiness(router, stats, refresher.guard.refusal);
   const tracking = new TrackingTable(options.trackingTableMaxKeys, log, options.connectTimeoutMs);
-  const cache = options.cache ? createReadCache(options) : null;
   const links = new InvalidationLinks(
     router,
     log,

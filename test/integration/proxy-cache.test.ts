@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import type { LocalClusterNode } from '../../src/demo/local-cluster.js';
+import { createProxy } from '../../src/index.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { ownerOfSlot, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 
@@ -111,6 +112,43 @@ test(
       assert.match(metrics, /^slotway_cache_hits_total \d+$/m);
       assert.match(metrics, /^slotway_cache_bytes [1-9]\d*$/m);
       owner.disconnect();
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+test(
+  '--cache-max-memory bounds the cache; --cache-commands refuses time-dependent reads at start',
+  { timeout: 90000 },
+  async () => {
+    assert.throws(
+      () => createProxy({ seeds: ['127.0.0.1:1'], cache: true, cacheCommands: ['get', 'ttl'] }),
+      /--cache-commands: ttl: its reply depends on time/,
+    );
+    const maxMemory = 64 * 1024;
+    const env = await startProxyCluster({ cache: true, cacheMaxMemory: maxMemory });
+    try {
+      const client = env.client();
+      const keys = Array.from({ length: 2000 }, (_, i) => `b:${i}`);
+      const writes = client.pipeline();
+      for (const key of keys) writes.set(key, 'x'.repeat(100));
+      await writes.exec();
+      await sleep(500); // the invalidation links are subscribed
+      let largest = 0;
+      for (let round = 0; round < 3; round++) {
+        const reads = client.pipeline();
+        for (const key of keys) reads.get(key);
+        for (const [error, value] of (await reads.exec()) ?? []) {
+          assert.equal(error, null);
+          assert.equal(value, 'x'.repeat(100));
+        }
+        const info = await client.info('slotway');
+        largest = Math.max(largest, Number(/^cache_bytes:(\d+)/m.exec(info)?.[1]));
+      }
+      const info = await client.info('slotway');
+      assert.ok(largest > maxMemory / 2 && largest <= maxMemory, `cache_bytes ${largest} of ${maxMemory}`);
+      assert.ok(Number(/^cache_evictions:(\d+)/m.exec(info)?.[1]) > 0, info);
     } finally {
       await env.close();
     }
