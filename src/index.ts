@@ -19,6 +19,9 @@ import { ProxyServer } from './server/proxy-server.js';
 import { ServerStats } from './server/server-stats.js';
 import { TrackingTable } from './server/tracking-table.js';
 import { InvalidationLinks } from './router/invalidation-links.js';
+import { createReadCache } from './cache/create-read-cache.js';
+import type { CacheStats } from './cache/read-cache.js';
+import { InvalidationFanOut, KeptRunning } from './cache/cache-wiring.js';
 import { ProxySlowlog } from './server/proxy-slowlog.js';
 import { HotKeys } from './server/hot-keys.js';
 import { TlsReloader } from './tls-reload.js';
@@ -47,6 +50,8 @@ export interface Proxy {
   readonly metrics: ProxyMetrics;
   /** What /readyz answers: all 16384 slots served by a master with a live connection, not draining. */
   readiness(): Readiness;
+  /** --cache's counters; null when the cache is off. */
+  cacheStats(): Readonly<CacheStats> | null;
 }
 
 export interface CreateProxyExtras {
@@ -67,6 +72,8 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   if (options.seeds.length === 0) throw new Error('no seed nodes: give at least one host:port of the cluster');
   const problems = crossCheckOptions(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
+  // Before anything starts: a refused --cache-commands stops here (cache/cache-commands.ts).
+  const cache = options.cache ? createReadCache(options) : null;
   const log = extras.logger ?? createLogger(options.logLevel);
   const stats = new ServerStats(
     options.maxBufferMemory > 0 ? options.maxBufferMemory : defaultBufferMemory(),
@@ -83,8 +90,17 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
   let metricsPort = 0;
   const readiness = (): Readiness => proxyReadiness(router, stats, refresher.guard.refusal);
   const tracking = new TrackingTable(options.trackingTableMaxKeys, log, options.connectTimeoutMs);
-  tracking.setSource(new InvalidationLinks(router, log, tracking));
-  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking });
+  const links = new InvalidationLinks(
+    router,
+    log,
+    cache === null ? tracking : new InvalidationFanOut([tracking, cache]),
+  );
+  // --cache: the links run from the start to the end, not only while a client tracks.
+  const linkControl = cache === null ? null : new KeptRunning(links);
+  tracking.setSource(linkControl ?? links);
+  cache?.setGate(links);
+  router.observeSettles(cache);
+  const metrics = new ProxyMetrics({ version: SLOTWAY_VERSION, stats, router, refresher, readiness, tracking, cache });
   const adminFacts: AdminFacts = {
     version: SLOTWAY_VERSION,
     options,
@@ -106,6 +122,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
 
   const facts: LocalFacts = {
     tracking,
+    cache,
     slotwayVersion: SLOTWAY_VERSION,
     announceHost: options.announceHost,
     announcePort: options.announcePort,
@@ -147,6 +164,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
     router,
     metrics,
     readiness,
+    cacheStats: () => cache?.stats ?? null,
     async listen() {
       // The operator's port first: a proxy that cannot be probed should not take clients.
       if (http !== null) metricsPort = await http.listen(options.metricsPort, options.metricsBind);
@@ -169,6 +187,7 @@ export function createProxy(partial: Partial<ProxyOptions>, extras: CreateProxyE
       await http?.close();
       await server.close();
       tracking.close();
+      linkControl?.close();
       router.close();
       resolveReady(false);
     },

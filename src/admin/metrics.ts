@@ -24,6 +24,7 @@ import type { Router } from '../router/router.js';
 import { COMMAND_CLASSES, COMMAND_RESULTS, LATENCY_BOUNDS_MS, type ServerStats } from '../server/server-stats.js';
 import type { TrackingTable } from '../server/tracking-table.js';
 import { keyLabel } from './hot-keys-reply.js';
+import type { ReadCache } from '../cache/read-cache.js';
 import type { Readiness } from './readiness.js';
 
 export interface MetricSources {
@@ -33,6 +34,8 @@ export interface MetricSources {
   readonly refresher: Pick<TopologyRefresher, 'stats' | 'guard'>;
   readonly readiness: () => Readiness;
   readonly tracking: TrackingTable;
+  /** --cache (null or absent when off: its series are not declared). */
+  readonly cache?: ReadCache | null;
 }
 
 const requireCommonJs = createRequire(import.meta.url);
@@ -212,6 +215,8 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
       for (const entry of hotKeys.biggest(hotKeys.metricKeys)) this.set({ key: keyLabel(entry.key) }, entry.value);
     },
   });
+  const cache = sources.cache ?? null;
+  if (cache !== null) declareCacheMetrics(registry, cache);
 
   // Commands.
   counter(
@@ -353,6 +358,49 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
 }
 
 /** A counter whose value is read from `value` at each scrape. */
+/** --cache's series (cache/read-cache.ts). */
+function declareCacheMetrics(registry: Registry, cache: ReadCache): void {
+  const stats = cache.stats;
+  counter(registry, 'slotway_cache_hits_total', 'Reads --cache answered without a node.', () => stats.hits);
+  counter(registry, 'slotway_cache_misses_total', 'Cacheable reads sent to a node.', () => stats.misses);
+  counter(
+    registry,
+    'slotway_cache_invalidations_total',
+    'Cached keys dropped because they changed (a master reported it, or a write through Slotway).',
+    () => stats.invalidations,
+  );
+  counter(
+    registry,
+    'slotway_cache_flushes_total',
+    'Times --cache dropped everything (an invalidation link lost or new, a slot moved, FLUSHALL).',
+    () => stats.flushes,
+  );
+  counter(
+    registry,
+    'slotway_cache_evictions_total',
+    'Keys evicted to stay under --cache-max-memory.',
+    () => cache.evictions,
+  );
+  counter(
+    registry,
+    'slotway_cache_stale_drops_total',
+    'Replies kept out of the cache because their key changed between the read and its reply.',
+    () => stats.staleDrops,
+  );
+  gauge(
+    registry,
+    'slotway_cache_bytes',
+    'Bytes --cache holds (estimate, bounded by --cache-max-memory).',
+    () => cache.bytes,
+  );
+  gauge(
+    registry,
+    'slotway_cache_entries',
+    'Replies --cache holds (a key read by several commands counts once each).',
+    () => cache.entries,
+  );
+}
+
 function counter(registry: Registry, name: string, help: string, value: () => number): void {
   new (promClient().Counter)({
     name,

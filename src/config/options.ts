@@ -29,6 +29,9 @@ export interface ProxyOptions {
   readonly maxPipeline: number;
   readonly scriptCacheSize: number;
   readonly trackingTableMaxKeys: number;
+  readonly cache: boolean;
+  readonly cacheMaxMemory: number;
+  readonly cacheCommands: readonly string[];
   readonly slowlogLogSlowerThan: number;
   readonly slowlogMaxLen: number;
   readonly hotkeysSampleRate: number;
@@ -293,6 +296,31 @@ export const OPTION_DEFINITIONS: readonly OptionDefinition[] = [
     min: 1,
     description:
       'keys remembered for clients with CLIENT TRACKING on (as tracking-table-max-keys); the oldest are invalidated past it',
+  },
+  {
+    key: 'cache',
+    flag: 'cache',
+    kind: 'boolean',
+    defaultValue: false,
+    description:
+      "answer repeated reads from Slotway's own coherent cache, invalidated by the masters' key tracking (README: Cache)",
+  },
+  {
+    key: 'cacheMaxMemory',
+    flag: 'cache-max-memory',
+    kind: 'integer',
+    defaultValue: 64 * MB,
+    min: 1024,
+    description:
+      'bytes the --cache may hold (keys, replies and an estimate of per-entry overhead); least recently used go first',
+  },
+  {
+    key: 'cacheCommands',
+    flag: 'cache-commands',
+    kind: 'list',
+    defaultValue: ['get', 'hget', 'hgetall', 'hmget', 'exists', 'strlen', 'type'],
+    description:
+      'read commands --cache answers (comma-separated): pure reads of one key whose reply does not depend on time (TTL, PTTL and the like are refused at start)',
   },
   {
     key: 'infoCacheMs',

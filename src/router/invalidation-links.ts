@@ -61,6 +61,8 @@ export class InvalidationLinks implements FrameSink {
   #readyWaiters: (() => void)[] = [];
   #reopenTimer: NodeJS.Timeout | null = null;
   #reopenDelayMs = REOPEN_MIN_MS;
+  /** Every master's link is subscribed: kept current at each change of a link or of the masters (the cache reads it per command). */
+  #ready = false;
 
   constructor(router: Router, log: Logger, sink: InvalidationSink) {
     this.#router = router;
@@ -83,6 +85,15 @@ export class InvalidationLinks implements FrameSink {
         resolve();
       });
     });
+  }
+
+  /** Every master of the slot map reports written keys now. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  #updateReady(): void {
+    this.#ready = this.#allReady();
   }
 
   #allReady(): boolean {
@@ -109,6 +120,7 @@ export class InvalidationLinks implements FrameSink {
     this.#reopenTimer = null;
     for (const link of this.#links.values()) link.lease.pool.release(link.lease.connection, false);
     this.#links.clear();
+    this.#ready = false;
   }
 
   onFrame(connection: NodeConnection, buffer: Buffer, start: number, end: number): void {
@@ -129,6 +141,7 @@ export class InvalidationLinks implements FrameSink {
         this.#log.debug({ node: link.lease.pool.address }, 'invalidation link ready');
         // Writes before this moment were not reported to Slotway: caches of any key may be stale.
         this.#flush();
+        this.#updateReady();
         if (this.#readyWaiters.length > 0 && this.#allReady()) {
           const waiters = this.#readyWaiters;
           this.#readyWaiters = [];
@@ -145,6 +158,7 @@ export class InvalidationLinks implements FrameSink {
     if (link === undefined) return;
     this.#links.delete(link.lease.pool.address);
     link.lease.pool.release(connection, false);
+    this.#ready = false;
     if (!this.#running) return;
     this.#log.warn({ node: link.lease.pool.address, reason }, 'invalidation link lost; tracked keys flushed');
     this.#flush();
@@ -177,6 +191,7 @@ export class InvalidationLinks implements FrameSink {
     );
     this.#links.delete(link.lease.pool.address);
     link.lease.pool.release(link.lease.connection, false);
+    this.#ready = false;
     this.#flush();
     this.#scheduleReopen();
   }
@@ -219,6 +234,7 @@ export class InvalidationLinks implements FrameSink {
       lease.connection.write(CLIENT_ID);
     }
     if (missing) this.#scheduleReopen();
+    this.#updateReady();
   }
 
   #scheduleReopen(): void {

@@ -101,6 +101,8 @@ export class Request implements PendingCommand {
   silent = false;
   /** Bytes its session counts for it (server/reply-queue.ts): minus payload and expected reply in flight, then the reply's length. */
   held = 0;
+  /** Sent right behind it on the same connection, its reply Slotway's own (the cache's PTTL probe: cache/cached-read.ts). */
+  trailer: PendingCommand | null = null;
   /** performance.now() when Slotway read the command (sampled once per socket read). */
   readonly startedAt: number;
 

@@ -85,6 +85,11 @@ export interface Lease {
   readonly connection: NodeConnection;
 }
 
+/** Told of each request the router settles, before its client is (the cache: a write's keys changed). */
+export interface SettleObserver {
+  settled(request: Request): void;
+}
+
 /** Told after a new slot map is installed (subscriptions re-check where their channels live). */
 export type TopologyListener = () => void;
 
@@ -120,6 +125,8 @@ export class Router implements RequestHandler, PoolEvents {
   readonly #waits: ReplicaWaits;
   readonly #stalls: StallWatch;
   readonly #stallTimer: NodeJS.Timeout;
+  /** --cache: told of every settled request (null: no cache, one branch per reply). */
+  #observer: SettleObserver | null = null;
 
   constructor(options: RouterOptions, log: Logger, refresh: RefreshTrigger) {
     this.#options = options;
@@ -170,6 +177,10 @@ export class Router implements RequestHandler, PoolEvents {
     for (const node of map.nodes) this.#poolFor(node.host, node.port);
     this.#replicas?.use(map, this.#retired);
     for (const listener of this.#topologyListeners) listener();
+  }
+
+  observeSettles(observer: SettleObserver | null): void {
+    this.#observer = observer;
   }
 
   onTopologyChange(listener: TopologyListener): void {
@@ -263,7 +274,11 @@ export class Router implements RequestHandler, PoolEvents {
     request.node = pool.address;
     if (request.holdsConnection) this.#sendLeased(request, pool, null);
     else if (pool.busy !== null && !request.spec.allowBusy) this.#answerBusy(request, pool);
-    else pool.send(request, request.owner.id, request.resp3);
+    else {
+      pool.send(request, request.owner.id, request.resp3);
+      // Same pool, same affinity: the same connection, so the node answers it right after the request.
+      if (request.trailer !== null) pool.send(request.trailer, request.owner.id, request.resp3);
+    }
   }
 
   /** The node runs a busy script: its -BUSY line, as a direct client gets it, instead of a place behind the script. */
@@ -452,6 +467,7 @@ export class Router implements RequestHandler, PoolEvents {
       request.leasePool?.release(request.lease, true);
       request.lease = null;
     }
+    this.#observer?.settled(request);
     request.settle(reply);
   }
 
@@ -528,6 +544,7 @@ export class Router implements RequestHandler, PoolEvents {
       { command: request.spec.name, node: request.node, slot: request.slot, error: line },
       'command failed',
     );
+    this.#observer?.settled(request); // a write lost after its send may have run
     request.settle(errorReply(line));
   }
 

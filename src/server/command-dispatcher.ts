@@ -105,6 +105,8 @@ export class CommandDispatcher {
     }
     // Client-side caching: a read's keys are noted before it can be sent, once (tracking-table.ts).
     if (host.tracking !== null && !host.resuming) context.facts.tracking.noteCommand(host, spec, framer, context.keys);
+    // --cache: a write's keys leave the cache as it is sent (inside MULTI too: at queue time; cache/read-cache.ts).
+    context.facts.cache?.noteCommand(spec, framer);
     host.lastCommand = spec;
     if (host.checksAccess && !spec.noAuth) {
       const refusal = accessRefusal(host, spec, framer, context.keys);
@@ -246,8 +248,12 @@ export class CommandDispatcher {
       return this.#split(host, spec, framer);
     }
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
-    const request = new Request(host, spec, payload, slot);
+    const cache = this.#context.facts.cache ?? null;
+    const request =
+      cache === null ? new Request(host, spec, payload, slot) : cache.read(host, spec, framer, payload, slot);
+    // Sampled on a cache hit too (request null: no reply size to wait for): a hot key stays visible when cached.
     if (--hotKeys.countdown === 0) hotKeys.sample(spec, framer, this.#context.keys, slot, request);
+    if (request === null) return; // --cache answered it
     if (blocks) {
       host.modes.block(request);
       host.barrier = true;

@@ -4,6 +4,7 @@
 // (router/info-merge.ts, replies shared through router/master-info.ts) or
 // Slotway's own, made here, always fresh.
 import { randomBytes } from 'node:crypto';
+import { cacheInfoFields } from '../cache/cache-info.js';
 import { argumentText } from '../commands/command-args.js';
 import type { CommandArgs } from '../commands/command-spec.js';
 import { bulkString } from '../protocol/resp-writer.js';
@@ -150,6 +151,7 @@ const OWN: Readonly<Record<string, (facts: LocalFacts) => Fields>> = {
       ['buffer_memory', stats.buffers.used],
       ['buffer_memory_limit', stats.buffers.limit],
       ['buffer_memory_refusals', stats.buffers.refusals],
+      ...cacheInfoFields(facts.cache), // --cache (cache/cache-info.ts)
       ...cluster.nodes.map((n, i): [string, string] => [
         `node${i}`,
         `address=${n.address},role=${n.role},state=${n.state},inflight=${n.inflight},leased=${n.leased}`,

@@ -1,6 +1,7 @@
 // What the commands Slotway answers itself may know of the proxy and the
 // cluster behind it: plain facts provided by the wiring (index.ts), so that
 // server/ never imports admin/ or reads the router's internals.
+import type { ReadCache } from '../cache/read-cache.js';
 import type { CommandArgs } from '../commands/command-spec.js';
 import type { ServerStats } from './server-stats.js';
 import type { TrackingTable } from './tracking-table.js';
@@ -26,6 +27,8 @@ export interface LocalFacts {
   readonly admin: (args: CommandArgs, resp3: boolean) => Buffer | Promise<Buffer>;
   /** Which client read which key, for CLIENT TRACKING (tracking-table.ts). */
   readonly tracking: TrackingTable;
+  /** --cache: Slotway's own coherent read cache (cache/read-cache.ts); absent or null when off. */
+  readonly cache?: ReadCache | null;
 }
 
 export interface ClusterFacts {
