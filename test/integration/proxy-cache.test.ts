@@ -12,10 +12,23 @@ import { createProxy } from '../../src/index.js';
 import { RespSocket } from '../helpers/resp-socket.js';
 import { ownerOfSlot, sleep, startProxyCluster } from '../helpers/proxy-cluster.js';
 
+/**
+ * Direct node clients the running test opened. ioredis reconnects forever by default, so one left open
+ * outlives the cluster and its reconnect timer keeps the process from exiting: each test's finally
+ * disconnects them all (disconnecting one already closed is harmless).
+ */
+const directClients = new Set<Redis>();
+
 function direct(node: LocalClusterNode): Redis {
   const client = new Redis({ host: node.host, port: node.port, maxRetriesPerRequest: 1 });
   client.on('error', () => {});
+  directClients.add(client);
   return client;
+}
+
+function disconnectDirectClients(): void {
+  for (const client of directClients) client.disconnect();
+  directClients.clear();
 }
 
 /** calls= of one command in a node's INFO commandstats (0 if never called). */
@@ -113,6 +126,7 @@ test(
       assert.match(metrics, /^slotway_cache_bytes [1-9]\d*$/m);
       owner.disconnect();
     } finally {
+      disconnectDirectClients();
       await env.close();
     }
   },
@@ -150,6 +164,7 @@ test(
       assert.ok(largest > maxMemory / 2 && largest <= maxMemory, `cache_bytes ${largest} of ${maxMemory}`);
       assert.ok(Number(/^cache_evictions:(\d+)/m.exec(info)?.[1]) > 0, info);
     } finally {
+      disconnectDirectClients();
       await env.close();
     }
   },
@@ -334,7 +349,9 @@ test(
 
       phase = 'failover';
       const first = await ownerOfSlot(env.cluster, hotSlot);
-      const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await direct(first.owner).info('replication'))?.[1]);
+      const firstOwner = direct(first.owner);
+      const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await firstOwner.info('replication'))?.[1]);
+      firstOwner.disconnect();
       const replica = (await env.cluster.replicas()).find((node) => node.port === replicaPort);
       assert.ok(replica !== undefined, 'the hot slot master has a replica');
       const promote = direct(replica);
@@ -403,6 +420,7 @@ test(
       assert.ok(steadyHits > 0, `the cache served no hit: ${summary}`);
     } finally {
       running = false;
+      disconnectDirectClients();
       await env.close();
     }
   },
