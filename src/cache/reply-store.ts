@@ -3,12 +3,16 @@
 // (GET k, HGET k f1, HGET k f2 ..., each in RESP2 or RESP3), so that an
 // invalidation of k drops them all with one Map delete.
 //
-//   #records (a Map: insertion order = recency, oldest first)
+//   #records (a Map: insertion order = recency, oldest first, up to the marks)
 //     "user:1" -> { variants: ["get|2", "hget|2|4:name"], replies: [<$5..>, <$3..>], expiresAt: [0, 0] }
 //     "user:7" -> { ... }                                          <- most recently used
 //
-// A hit moves its record to the end (delete + set). Over the budget, records
-// leave from the front; with an admission filter (cache/admission.ts,
+// A hit only marks its record (second chance, as CLOCK does): moving it to the
+// end of the Map on every hit (delete + set) was the store's largest cost per
+// hit (10% of Slotway's busy time under `redis-benchmark -t get -r 100 -P 16`).
+// Over the budget, records leave from the front; a marked record met there is
+// unmarked and moved to the end instead, so a key read since it was last
+// passed over stays (order approximates recency, as in LRU); with an admission filter (cache/admission.ts,
 // W-TinyLFU), a new key enters only if the filter prefers it to the key it
 // would evict (it is told of every lookup). Bytes are an estimate: the key
 // and reply lengths plus a fixed charge per record and per variant for the
@@ -25,6 +29,8 @@ export const VARIANT_OVERHEAD = 560;
 
 class KeyRecord {
   readonly key: string;
+  /** Read since it was last passed over by eviction (its second chance). */
+  referenced = false;
   /** Slot epoch (cache/stale-guard.ts) its variants were filled under: a write that settled in the slot since voids them. */
   slotEpoch: number;
   readonly variants: string[] = [];
@@ -90,9 +96,7 @@ export class ReplyStore {
       this.#removeVariant(record, index);
       return null;
     }
-    // Most recently used: to the end of the Map's order.
-    this.#records.delete(key);
-    this.#records.set(key, record);
+    record.referenced = true;
     return record.replies[index] as Buffer;
   }
 
@@ -146,13 +150,7 @@ export class ReplyStore {
   /** Evicts least recently used records (never `key`'s own) until `bytes` more fit; false if the filter said no. */
   #makeRoom(key: string, bytes: number): boolean {
     while (this.#bytes + bytes > this.#maxBytes) {
-      let victim: KeyRecord | undefined;
-      for (const record of this.#records.values()) {
-        if (record.key !== key) {
-          victim = record;
-          break;
-        }
-      }
+      const victim = this.#victim(key);
       if (victim === undefined) return false;
       if (this.#admission !== null && !this.#records.has(key) && !this.#admission.admit(key, victim.key)) {
         this.rejected++;
@@ -162,6 +160,30 @@ export class ReplyStore {
       this.evictions++;
     }
     return true;
+  }
+
+  /**
+   * The first record from the front that was not read since it was last
+   * passed over (never `key`'s own); marked ones met on the way are unmarked
+   * and moved to the end. Bounded: after one pass over the records every mark
+   * is cleared.
+   */
+  #victim(key: string): KeyRecord | undefined {
+    const records = this.#records;
+    for (let steps = records.size + 1; steps > 0; steps--) {
+      let candidate: KeyRecord | undefined;
+      for (const record of records.values()) {
+        if (record.key !== key) {
+          candidate = record;
+          break;
+        }
+      }
+      if (candidate === undefined || !candidate.referenced) return candidate;
+      candidate.referenced = false;
+      records.delete(candidate.key);
+      records.set(candidate.key, candidate);
+    }
+    return undefined;
   }
 
   #remove(record: KeyRecord): void {
