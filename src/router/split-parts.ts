@@ -12,6 +12,7 @@
 // split, so a command of n keys costs O(n), whatever its number of slots.
 import type { CommandArgs, KeyIndices } from '../commands/command-spec.js';
 import { keySlot } from '../commands/key-slot.js';
+import { headerLength, writeHeader } from '../protocol/resp-header.js';
 
 export interface SplitPart {
   readonly slot: number;
@@ -111,27 +112,6 @@ function ensureGroups(groups: number): void {
 /** Bytes of `$<length>\r\n<data>\r\n`. */
 function bulkLength(length: number): number {
   return headerLength(length) + length + 2;
-}
-
-/** Bytes of `*<n>\r\n` or `$<n>\r\n`. */
-function headerLength(n: number): number {
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  return digits + 3;
-}
-
-function writeHeader(out: Buffer, at: number, type: number, n: number): number {
-  out[at] = type;
-  const end = at + headerLength(n);
-  let pos = end - 3;
-  let rest = n;
-  do {
-    out[pos--] = 48 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  } while (rest > 0);
-  out[end - 2] = 13;
-  out[end - 1] = 10;
-  return end;
 }
 
 function writeBulk(out: Buffer, at: number, source: Buffer, start: number, end: number): number {

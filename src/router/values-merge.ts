@@ -11,6 +11,7 @@
 // Only elements of one line or one bulk are expected (MGET's values and
 // nulls, in RESP2 or RESP3); anything else answers null and the caller
 // merges the general way.
+import { headerLength, writeHeader } from '../protocol/resp-header.js';
 import { findCrlf, parseInteger } from '../protocol/stream-framer.js';
 
 /** A part's reply (settled) and the positions of its keys among the client's. */
@@ -52,7 +53,7 @@ export function mergeValues(parts: readonly ValuesPart[], keyCount: number): Buf
     }
   }
   const out = Buffer.allocUnsafe(size);
-  let at = writeHeader(out, keyCount);
+  let at = writeHeader(out, 0, 42 /* '*' */, keyCount);
   for (let k = 0; k < keyCount; k++) {
     const reply = (parts[partOf[k] as number] as ValuesPart).request.reply as Buffer;
     const start = startOf[k] as number;
@@ -78,24 +79,4 @@ function elementEnd(reply: Buffer, at: number): number {
   // `_` null (RESP3), `+` simple string, `:` integer: one line each.
   if (type === 95 || type === 43 || type === 58) return lineEnd + 2;
   return -1;
-}
-
-function headerLength(n: number): number {
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  return digits + 3;
-}
-
-function writeHeader(out: Buffer, n: number): number {
-  const end = headerLength(n);
-  out[0] = 42; // '*'
-  let pos = end - 3;
-  let rest = n;
-  do {
-    out[pos--] = 48 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  } while (rest > 0);
-  out[end - 2] = 13;
-  out[end - 1] = 10;
-  return end;
 }
