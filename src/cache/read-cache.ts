@@ -102,12 +102,19 @@ export class ReadCache implements InvalidationSink, SettleObserver, FillTarget {
   /**
    * A single-slot command about to be routed: null when the cache answered
    * it (through host.answer), else the request to send (a CachedRead when its
-   * reply may fill the cache).
+   * reply may fill the cache). `keys`: its key indices, as commandSlot() just
+   * extracted them to find `slot` (not extracted again here).
    */
-  read(host: CacheHost, spec: CommandSpec, args: CommandArgs, payload: Buffer, slot: number): Request | null {
+  read(
+    host: CacheHost,
+    spec: CommandSpec,
+    args: CommandArgs,
+    keys: KeyIndices,
+    payload: Buffer,
+    slot: number,
+  ): Request | null {
     if (slot < 0 || !this.#commands.has(spec.name)) return new Request(host, spec, payload, slot);
-    const keys = this.#keys;
-    if (extractKeys(spec, args, keys) !== 1) return new Request(host, spec, payload, slot); // EXISTS a b
+    if (keys.count !== 1) return new Request(host, spec, payload, slot); // EXISTS a b
     const keyAt = keys.indices[0] as number;
     const buffer = args.frameBuffer;
     const key = buffer.toString('latin1', args.argStart[keyAt], args.argEnd[keyAt]);

@@ -250,7 +250,9 @@ export class CommandDispatcher {
     const payload = framer.frameBuffer.subarray(framer.frameStart, framer.frameEnd);
     const cache = this.#context.facts.cache ?? null;
     const request =
-      cache === null ? new Request(host, spec, payload, slot) : cache.read(host, spec, framer, payload, slot);
+      cache === null
+        ? new Request(host, spec, payload, slot)
+        : cache.read(host, spec, framer, this.#context.keys, payload, slot);
     // Sampled on a cache hit too (request null: no reply size to wait for): a hot key stays visible when cached.
     if (--hotKeys.countdown === 0) hotKeys.sample(spec, framer, this.#context.keys, slot, request);
     if (request === null) return; // --cache answered it
