@@ -1,14 +1,7 @@
 // How --cache joins the invalidation links (router/invalidation-links.ts):
 // the links tell both sinks (the tracking table and the cache), and they run
 // for the proxy's whole life instead of only while some client tracks.
-import type { InvalidationSink } from '../router/invalidation-links.js';
-
-/** Starts and stops the links (the shape server/tracking-table.ts's InvalidationSource has). */
-export interface InvalidationSource {
-  start(): void;
-  stop(): void;
-  whenReady(timeoutMs: number): Promise<void> | null;
-}
+import type { InvalidationSink, InvalidationSource } from '../router/invalidation-links.js';
 
 /** Tells every sink of each report, in order. */
 export class InvalidationFanOut implements InvalidationSink {

@@ -22,6 +22,18 @@ import { arrayElements, bulkValue, firstWordOf, integerValue } from '../protocol
 import { encodeCommand } from '../protocol/resp-writer.js';
 import type { Lease, Router } from './router.js';
 
+/**
+ * Starts and stops the masters' reports of written keys: InvalidationLinks,
+ * as the tracking table (server/tracking-table.ts) and --cache
+ * (cache/cache-wiring.ts) drive it.
+ */
+export interface InvalidationSource {
+  start(): void;
+  stop(): void;
+  /** Null when every master reports already; else kept when they do (or after `timeoutMs`). */
+  whenReady(timeoutMs: number): Promise<void> | null;
+}
+
 /** Who is told of invalidations. */
 export interface InvalidationSink {
   /** Keys written on a master; null: anything may have changed (flush everything). */
@@ -49,7 +61,7 @@ const SUBSCRIBE_CONFIRMATION = 1;
 const REOPEN_MIN_MS = 100;
 const REOPEN_MAX_MS = 2000;
 
-export class InvalidationLinks implements FrameSink {
+export class InvalidationLinks implements FrameSink, InvalidationSource {
   readonly #router: Router;
   readonly #log: Logger;
   readonly #sink: InvalidationSink;

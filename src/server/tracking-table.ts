@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { CommandArgs, CommandSpec, KeyIndices } from '../commands/command-spec.js';
 import { extractKeys } from '../commands/key-extractor.js';
 import { NULL_BULK, NULL_RESP3 } from '../protocol/resp-writer.js';
+import type { InvalidationSource } from '../router/invalidation-links.js';
 
 /** What tracking needs of a client session. */
 export interface TrackingClient {
@@ -32,14 +33,6 @@ export interface TrackingClient {
   pushAfterReplies(frame: Buffer): void;
   /** Writes a pub/sub message or push now. */
   deliver(frame: Buffer): void;
-}
-
-/** Starts and stops the masters' reports of written keys (router/invalidation-links.ts). */
-export interface InvalidationSource {
-  start(): void;
-  stop(): void;
-  /** Null when every master reports already; else kept when they do (or after `timeoutMs`). */
-  whenReady(timeoutMs: number): Promise<void> | null;
 }
 
 /**
