@@ -26,22 +26,14 @@
 // is counted, and the session closes a client whose settled and unwritten
 // replies pass --client-output-limit, as Redis's client-output-buffer-limit.
 //
-// The requests sit in a ring of their own (as util/ring-queue.ts, inlined):
-// every client has a queue, and a separate RingQueue object cost each idle
-// one 56 B more; the ring's array is made at the first push.
+// The queue is itself the ring (it extends util/ring-queue.ts rather than
+// owning one: every client has a queue, and a separate ring object cost each
+// idle one 56 B more); the ring's array is made at the first push.
 import type { Request } from '../router/request.js';
+import { RingQueue } from '../util/ring-queue.js';
 import type { BufferBudget } from './buffer-budget.js';
 
-/**
- * The ring of a queue that never held a request: shared, never written (push
- * grows it first). Made as the grown rings are, then emptied, so that every
- * ring has the same elements kind and the ring's element accesses stay monomorphic.
- */
-const NO_REQUESTS = newRing(1);
-NO_REQUESTS.length = 0;
-const FIRST_CAPACITY = 4;
-
-export class ReplyQueue {
+export class ReplyQueue extends RingQueue<Request> {
   /** Bytes this queue holds now (see the header). */
   bytes = 0;
   /** The part of `bytes` that commands in flight hold: payloads and expected replies, no reply yet. */
@@ -50,27 +42,16 @@ export class ReplyQueue {
   #counted = 0;
   #estimate: number;
   #open = true;
-  /** A power-of-two ring: [head, head + length) modulo its size. */
-  #ring = NO_REQUESTS;
-  #head = 0;
-  #length = 0;
   readonly #budget: BufferBudget;
 
   /** `clientLimit`: the client's bound (--client-buffer-limit), whose quarter is the first estimate. */
   constructor(budget: BufferBudget, clientLimit: number) {
+    super(0);
     this.#budget = budget;
     this.#estimate = Math.floor(clientLimit / 4);
   }
 
-  get length(): number {
-    return this.#length;
-  }
-
-  peek(): Request | undefined {
-    return this.#length === 0 ? undefined : this.#ring[this.#head];
-  }
-
-  push(request: Request): void {
+  override push(request: Request): void {
     if (!this.#open) return;
     const reply = request.reply;
     let held: number;
@@ -86,10 +67,7 @@ export class ReplyQueue {
     const real = reply !== null ? reply.length : request.payload.length;
     this.#counted += real;
     this.#budget.used += real;
-    if (this.#length === this.#ring.length) this.#grow();
-    const ring = this.#ring;
-    ring[(this.#head + this.#length) & (ring.length - 1)] = request;
-    this.#length++;
+    super.push(request);
   }
 
   /** `request` (queued here) has its reply: it counts that from now on. */
@@ -110,8 +88,8 @@ export class ReplyQueue {
   }
 
   /** Takes the head off (it is being written). */
-  shift(): Request | undefined {
-    const request = this.#take();
+  override shift(): Request | undefined {
+    const request = super.shift();
     if (request !== undefined) {
       // Settled before it is shifted (flush takes done requests only); abs() keeps a slip from corrupting the count.
       const held = Math.abs(request.held);
@@ -133,29 +111,6 @@ export class ReplyQueue {
     this.#counted = 0;
     this.bytes = 0;
     this.reserved = 0;
-    while (this.#take() !== undefined);
+    while (super.shift() !== undefined); // uncounted: everything was uncounted above
   }
-
-  /** The head off the ring, uncounted. */
-  #take(): Request | undefined {
-    if (this.#length === 0) return undefined;
-    const ring = this.#ring;
-    const request = ring[this.#head];
-    ring[this.#head] = undefined;
-    this.#head = (this.#head + 1) & (ring.length - 1);
-    this.#length--;
-    return request;
-  }
-
-  #grow(): void {
-    const old = this.#ring;
-    const grown = newRing(Math.max(FIRST_CAPACITY, old.length * 2));
-    for (let i = 0; i < this.#length; i++) grown[i] = old[(this.#head + i) & (old.length - 1)];
-    this.#ring = grown;
-    this.#head = 0;
-  }
-}
-
-function newRing(capacity: number): (Request | undefined)[] {
-  return new Array<Request | undefined>(capacity).fill(undefined);
 }

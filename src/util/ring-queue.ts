@@ -2,16 +2,34 @@
 // shifting and no allocation once it has grown to the working size.
 //
 //   [ . . h x x x t . ]   h = head (next to shift), t = tail (next free)
+//
+// With an initial capacity of 0 the ring's array is made at the first push:
+// a queue that many idle objects own (every client's reply queue) costs
+// nothing until used.
+
+/**
+ * The ring of a queue that never held an item: shared, never written (push
+ * grows it first). Made as the grown rings are, then emptied, so that every
+ * ring has the same elements kind and element accesses stay monomorphic.
+ */
+const NO_ITEMS: unknown[] = newRing<unknown>(1);
+NO_ITEMS.length = 0;
+const MIN_CAPACITY = 4;
 
 export class RingQueue<T> {
   #items: (T | undefined)[];
   #head = 0;
   #length = 0;
 
+  /** `initialCapacity` 0: no array until the first push. */
   constructor(initialCapacity = 16) {
-    let capacity = 4;
+    if (initialCapacity === 0) {
+      this.#items = NO_ITEMS as (T | undefined)[];
+      return;
+    }
+    let capacity = MIN_CAPACITY;
     while (capacity < initialCapacity) capacity *= 2;
-    this.#items = new Array<T | undefined>(capacity).fill(undefined);
+    this.#items = newRing<T>(capacity);
   }
 
   get length(): number {
@@ -46,9 +64,13 @@ export class RingQueue<T> {
 
   #grow(): void {
     const old = this.#items;
-    const grown = new Array<T | undefined>(old.length * 2).fill(undefined);
+    const grown = newRing<T>(Math.max(MIN_CAPACITY, old.length * 2));
     for (let i = 0; i < this.#length; i++) grown[i] = old[(this.#head + i) & (old.length - 1)];
     this.#items = grown;
     this.#head = 0;
   }
+}
+
+function newRing<T>(capacity: number): (T | undefined)[] {
+  return new Array<T | undefined>(capacity).fill(undefined);
 }
