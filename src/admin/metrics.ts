@@ -357,7 +357,6 @@ function declareMetrics(registry: Registry, sources: MetricSources): void {
   });
 }
 
-/** A counter whose value is read from `value` at each scrape. */
 /** --cache's series (cache/read-cache.ts). */
 function declareCacheMetrics(registry: Registry, cache: ReadCache): void {
   const stats = cache.stats;
@@ -401,6 +400,7 @@ function declareCacheMetrics(registry: Registry, cache: ReadCache): void {
   );
 }
 
+/** A counter whose value is read from `value` at each scrape. */
 function counter(registry: Registry, name: string, help: string, value: () => number): void {
   new (promClient().Counter)({
     name,
