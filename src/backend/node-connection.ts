@@ -31,9 +31,10 @@
 // outbox until the whole handshake has answered +OK (one round trip, once
 // per connection).
 //
-// Reads (plain TCP): the socket reads straight into one buffer shared by every
-// node connection (net's `onread`), not through the Readable stream, which
-// costs a 64 KiB allocation, a stream push and an event per read. Sharing is
+// Reads (plain TCP): the socket reads straight into the one buffer every
+// plain socket of the process shares (util/shared-read-buffer.ts, net's
+// `onread`), not through the Readable stream, which costs a 64 KiB
+// allocation, a stream push and an event per read. Sharing is
 // sound because each read is handed over synchronously and nothing points
 // into the buffer once the callback returns: the framer copies an incomplete
 // frame into a spill buffer of its own, and the complete frames of the read
@@ -51,6 +52,7 @@ import type { ScriptUser } from '../cluster/script-user.js';
 import { Frame, parseInteger } from '../protocol/stream-framer.js';
 import { ReplyFramer } from '../protocol/reply-framer.js';
 import { RingQueue } from '../util/ring-queue.js';
+import { sharedReadBuffer } from '../util/shared-read-buffer.js';
 import { writeBatch } from '../util/write-batch.js';
 
 /** A command waiting for its reply, as the backend sees it. */
@@ -104,15 +106,6 @@ const MINUS = 45; // '-': an error reply
 const COLON = 58; // ':': an integer reply
 /** Asked on a lease, behind its handshake: the node's id for it, which CLIENT UNBLOCK names. */
 const CLIENT_ID = Buffer.from('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
-/**
- * The most one read() of a node socket takes. Shared, so its size costs once
- * per process. 256 KiB rather than Node's 64: with 100 KB values a read took
- * about 2 replies instead of 0.6 (bench/node-reads.ts, strace: 5.4k against
- * 19k reads for 12k GETs). A reply larger than what is left of a read goes to
- * the framer's spill buffer, sized by its bulk header: copied once, not per read.
- */
-const READ_BUFFER_BYTES = 256 * 1024;
-let sharedReadBuffer: Buffer | null = null;
 /**
  * The replies of a read are copied out in pieces of at most this much (Node's
  * own read size): a kept reply is a view of its piece when it is at least a
@@ -176,8 +169,8 @@ export class NodeConnection {
     const security = options.nodeSecurity;
     const tls = security?.tls ?? null;
     if (tls === null) {
-      sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-      const onread = { buffer: sharedReadBuffer, callback: this.#onRead };
+      // A reply larger than what is left of a read goes to the framer's spill buffer, sized by its bulk header.
+      const onread = { buffer: sharedReadBuffer(), callback: this.#onRead };
       this.#socket = createConnection({ host, port, noDelay: true, keepAlive: true, onread });
       this.#socket.on('connect', this.#onConnect);
     } else {

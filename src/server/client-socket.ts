@@ -5,8 +5,8 @@
 // Readable state and a 'data' event. So the listener is created with
 // `pauseOnConnect` (the accepted handle is not read from yet) and its handle
 // is moved into a new `net.Socket({ handle, onread })`: the kernel then reads
-// into one buffer shared by every client socket and the callback gets the
-// byte count. Sharing is sound because reads are handed over synchronously,
+// into the buffer every plain socket shares (util/shared-read-buffer.ts) and
+// the callback gets the byte count. Sharing is sound because reads are handed over synchronously,
 // one socket at a time, and the command framer keeps nothing pointing into
 // the buffer once the callback returns (CommandFramer.pushBorrowed).
 //
@@ -28,14 +28,7 @@
 // test/integration/client-socket.test.ts checks these, so a Node that changes
 // them fails there. TLS sockets keep the 'data' path (the TLS listener).
 import { Socket } from 'node:net';
-
-/**
- * The most one read() of a client socket takes. Shared by every client, so its
- * size is paid once per process; 256 KiB as on the node side (a 100 KB SET in
- * one or two reads instead of two or three of Node's 64 KiB).
- */
-const READ_BUFFER_BYTES = 256 * 1024;
-let sharedReadBuffer: Buffer | null = null;
+import { sharedReadBuffer } from '../util/shared-read-buffer.js';
 
 /** Called with `this` the socket (lib/net.js calls it as the socket's method): no closure per client. */
 export type ClientReadCallback = (this: Socket, nread: number, buffer: Buffer) => void;
@@ -69,13 +62,12 @@ export function adoptClientSocket(accepted: Socket, onRead: ClientReadCallback):
     accepted.resume();
     return accepted;
   }
-  sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
   internals._handle = null;
   const server = internals._server;
   internals._server = internals.server = null;
   const options: HandleOptions = {
     handle,
-    onread: { buffer: sharedReadBuffer, callback: onRead },
+    onread: { buffer: sharedReadBuffer(), callback: onRead },
     readable: true,
     writable: true,
     allowHalfOpen: accepted.allowHalfOpen,
